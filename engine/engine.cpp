@@ -1,0 +1,236 @@
+#include <taskorch/engine.hpp>
+
+#include "engine_core.hpp"
+
+#include <boost/system/system_error.hpp>
+
+#include <future>
+#include <utility>
+
+namespace taskorch {
+
+namespace {
+
+/// Runs an asynchronous start function and waits for it. Refuses (errc::would_deadlock)
+/// on an engine thread, which the wait would block.
+template <class Result, class Start>
+Result wait_for(const detail::engine_core& core, error_code& ec, Start start) {
+  if (core.on_engine_thread()) {
+    ec = errc::would_deadlock;
+    return Result();
+  }
+  std::promise<std::pair<error_code, Result>> promise;
+  auto future = promise.get_future();
+  start([&promise](error_code e, Result r) { promise.set_value({e, std::move(r)}); });
+  auto [e, result] = future.get();
+  ec = e;
+  return std::move(result);
+}
+
+template <class Result>
+Result throw_on_error(error_code ec, Result result) {
+  if (ec) throw boost::system::system_error(ec);
+  return result;
+}
+
+std::vector<detail::command> to_commands(std::vector<job_id> ids, task_event event) {
+  std::vector<detail::command> commands(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) commands[i] = {ids[i], event, pause_mode::target};
+  return commands;
+}
+
+}  // namespace
+
+// -- subscription -------------------------------------------------------------------------
+
+subscription::subscription(std::weak_ptr<detail::engine_core> core, std::uint64_t id) noexcept
+    : core_(std::move(core)), id_(id) {}
+
+subscription::subscription(subscription&& other) noexcept
+    : core_(std::move(other.core_)), id_(std::exchange(other.id_, 0)) {}
+
+subscription& subscription::operator=(subscription&& other) noexcept {
+  if (this != &other) {
+    reset();
+    core_ = std::move(other.core_);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+subscription::~subscription() { reset(); }
+
+void subscription::reset() noexcept {
+  if (id_ == 0) return;
+  if (auto core = core_.lock()) core->unsubscribe(id_);
+  id_ = 0;
+  core_.reset();
+}
+
+// -- engine -------------------------------------------------------------------------------
+
+engine::engine(engine_options options)
+    : core_(std::make_shared<detail::engine_core>(options)) {}
+
+engine::~engine() { core_->stop(); }
+
+void engine::stop() { core_->stop(); }
+
+const engine_options& engine::options() const noexcept { return core_->options(); }
+
+void engine::start_register(std::vector<registration> items, handler<batch_signature> h) {
+  core_->start_register(std::move(items), std::move(h));
+}
+
+void engine::start_pause(project_id project, std::vector<pause_item> items,
+                         handler<batch_signature> h) {
+  std::vector<detail::command> commands(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    commands[i] = {items[i].id, task_event::pause, items[i].mode};
+  }
+  core_->start_command(project, std::move(commands), false, std::move(h));
+}
+
+void engine::start_resume(project_id project, std::vector<job_id> ids,
+                          handler<batch_signature> h) {
+  core_->start_command(project, to_commands(std::move(ids), task_event::resume), false,
+                       std::move(h));
+}
+
+void engine::start_report(project_id project, std::vector<event_item> items,
+                          handler<batch_signature> h) {
+  std::vector<detail::command> commands(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    commands[i] = {items[i].id, items[i].event, pause_mode::target};
+  }
+  core_->start_command(project, std::move(commands), true, std::move(h));
+}
+
+void engine::start_purge(project_id project, std::vector<job_id> ids, handler<batch_signature> h) {
+  core_->start_purge(project, std::move(ids), std::move(h));
+}
+
+void engine::start_status(project_id project, std::vector<job_id> ids,
+                          handler<status_signature> h) {
+  core_->start_status(project, std::move(ids), std::move(h));
+}
+
+void engine::start_get(project_id project, job_id id, handler<snapshot_signature> h) {
+  core_->start_get(project, id, std::move(h));
+}
+
+void engine::start_list(project_id project, handler<list_signature> h) {
+  core_->start_list(project, std::move(h));
+}
+
+void engine::start_count(handler<counts_signature> h) { core_->start_count(std::move(h)); }
+
+void engine::start_export(handler<export_signature> h) { core_->start_export(std::move(h)); }
+
+void engine::start_subscribe(change_callback callback, handler<subscribe_signature> h) {
+  core_->start_subscribe(std::move(callback), std::move(h));
+}
+
+// -- blocking wrappers --------------------------------------------------------------------
+
+batch_result engine::register_tasks(std::vector<registration> items, error_code& ec) {
+  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_register(std::move(items), std::move(h)); });
+}
+batch_result engine::register_tasks(std::vector<registration> items) {
+  error_code ec;
+  auto r = register_tasks(std::move(items), ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+batch_result engine::pause(project_id project, std::vector<pause_item> items, error_code& ec) {
+  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_pause(project, std::move(items), std::move(h)); });
+}
+batch_result engine::pause(project_id project, std::vector<pause_item> items) {
+  error_code ec;
+  auto r = pause(project, std::move(items), ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+batch_result engine::resume(project_id project, std::vector<job_id> ids, error_code& ec) {
+  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_resume(project, std::move(ids), std::move(h)); });
+}
+batch_result engine::resume(project_id project, std::vector<job_id> ids) {
+  error_code ec;
+  auto r = resume(project, std::move(ids), ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+batch_result engine::report(project_id project, std::vector<event_item> items, error_code& ec) {
+  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_report(project, std::move(items), std::move(h)); });
+}
+batch_result engine::report(project_id project, std::vector<event_item> items) {
+  error_code ec;
+  auto r = report(project, std::move(items), ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+batch_result engine::purge(project_id project, std::vector<job_id> ids, error_code& ec) {
+  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_purge(project, std::move(ids), std::move(h)); });
+}
+batch_result engine::purge(project_id project, std::vector<job_id> ids) {
+  error_code ec;
+  auto r = purge(project, std::move(ids), ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+std::vector<status_result> engine::status(project_id project, std::vector<job_id> ids,
+                                          error_code& ec) {
+  return wait_for<std::vector<status_result>>(*core_, ec, [&](auto h) { start_status(project, std::move(ids), std::move(h)); });
+}
+std::vector<status_result> engine::status(project_id project, std::vector<job_id> ids) {
+  error_code ec;
+  auto r = status(project, std::move(ids), ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+task_snapshot engine::get(project_id project, job_id id, error_code& ec) {
+  return wait_for<task_snapshot>(*core_, ec, [&](auto h) { start_get(project, id, std::move(h)); });
+}
+task_snapshot engine::get(project_id project, job_id id) {
+  error_code ec;
+  auto r = get(project, id, ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+std::vector<task_snapshot> engine::list(project_id project, error_code& ec) {
+  return wait_for<std::vector<task_snapshot>>(*core_, ec, [&](auto h) { start_list(project, std::move(h)); });
+}
+std::vector<task_snapshot> engine::list(project_id project) {
+  error_code ec;
+  auto r = list(project, ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+state_counts engine::count(error_code& ec) {
+  return wait_for<state_counts>(*core_, ec, [&](auto h) { start_count(std::move(h)); });
+}
+state_counts engine::count() {
+  error_code ec;
+  auto r = count(ec);
+  return throw_on_error(ec, r);
+}
+
+std::vector<registration> engine::export_snapshot(error_code& ec) {
+  return wait_for<std::vector<registration>>(*core_, ec, [&](auto h) { start_export(std::move(h)); });
+}
+std::vector<registration> engine::export_snapshot() {
+  error_code ec;
+  auto r = export_snapshot(ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+subscription engine::subscribe(change_callback callback, error_code& ec) {
+  return wait_for<subscription>(*core_, ec, [&](auto h) { start_subscribe(std::move(callback), std::move(h)); });
+}
+subscription engine::subscribe(change_callback callback) {
+  error_code ec;
+  auto r = subscribe(std::move(callback), ec);
+  return throw_on_error(ec, std::move(r));
+}
+
+}  // namespace taskorch

@@ -1,0 +1,260 @@
+#include "engine_core.hpp"
+
+#include "operations.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <stdexcept>
+#include <thread>
+
+namespace taskorch::detail {
+
+namespace {
+
+engine_options resolve(engine_options o) {
+  if (o.threads == 0) o.threads = std::max(1U, std::thread::hardware_concurrency());
+  if (o.shards == 0) o.shards = o.threads;
+  if (o.shards > 65535) throw std::invalid_argument("taskorch: at most 65535 shards");
+  return o;
+}
+
+}  // namespace
+
+/// Adds a subscriber on every shard.
+struct subscribe_op : operation_base {
+  subscribe_op(std::uint64_t i, change_callback c, std::size_t shards,
+               completion<engine::subscribe_signature> h)
+      : id(i), callback(std::make_shared<const change_callback>(std::move(c))),
+        done(std::move(h)) {
+    (void)shards;
+  }
+  void run_shard(engine_core& core, shard_index s) {
+    core.shard_at(s).add_subscriber({id, callback});
+  }
+  void complete(engine_core& core) {
+    if (aborted) {
+      core.complete_here(done, error_code(asio::error::operation_aborted), subscription());
+    } else {
+      core.complete_here(done, error_code(), core.make_subscription(id));
+    }
+  }
+  std::uint64_t id;
+  std::shared_ptr<const change_callback> callback;
+  completion<engine::subscribe_signature> done;
+};
+
+engine_core::engine_core(const engine_options& options)
+    : options_(resolve(options)),
+      shards_(options_.shards),
+      pool_(options_.threads, options_.shards) {}
+
+engine_core::~engine_core() { stop(); }
+
+void engine_core::stop() {
+  if (!stopping_.exchange(true)) {
+    std::unique_lock lock(stop_mutex_);
+    stop_cv_.wait(lock, [this] { return in_flight_.load() == 0; });
+  }
+  pool_.join();
+}
+
+bool engine_core::enter() noexcept {
+  in_flight_.fetch_add(1);
+  if (!stopping_.load()) return true;
+  leave();
+  return false;
+}
+
+void engine_core::leave() noexcept {
+  if (in_flight_.fetch_sub(1) == 1 && stopping_.load()) {
+    std::lock_guard lock(stop_mutex_);
+    stop_cv_.notify_all();
+  }
+}
+
+// -- the machinery ------------------------------------------------------------------------
+
+template <class Op>
+void engine_core::scatter(std::shared_ptr<Op> op) {
+  const std::size_t n = op->size();
+  const std::size_t shard_count = shards_.size();
+  // Counting sort of the item indices by first shard: one flat array, one span per shard.
+  std::vector<shard_index> first(n);
+  std::vector<std::size_t> begin(shard_count + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    first[i] = op->first_shard(*this, i);
+    ++begin[first[i] + 1];
+  }
+  for (std::size_t s = 0; s < shard_count; ++s) begin[s + 1] += begin[s];
+  auto order = std::make_shared<std::vector<std::uint32_t>>(n);
+  std::vector<std::size_t> fill(begin.begin(), begin.end() - 1);
+  for (std::size_t i = 0; i < n; ++i) (*order)[fill[first[i]]++] = static_cast<std::uint32_t>(i);
+
+  std::size_t parts = 0;
+  for (std::size_t s = 0; s < shard_count; ++s) parts += begin[s + 1] > begin[s] ? 1 : 0;
+  op->parts.store(parts);
+  for (std::size_t s = 0; s < shard_count; ++s) {
+    if (begin[s + 1] == begin[s]) continue;
+    std::span<const std::uint32_t> items(order->data() + begin[s], begin[s + 1] - begin[s]);
+    asio::post(pool_.strand(s), [this, op, order, s, items] {
+      run_part(op, static_cast<shard_index>(s), items);
+    });
+  }
+}
+
+template <class Op>
+void engine_core::run_part(const std::shared_ptr<Op>& op, shard_index s,
+                           std::span<const std::uint32_t> items) {
+  BOOST_ASSERT(pool_.strand(s).running_in_this_thread());
+  if (stopping_.load()) {
+    for (std::uint32_t i : items) op->abort(i);
+    finish_part(op);
+    return;
+  }
+  std::vector<std::pair<shard_index, std::uint32_t>> forwards;
+  for (std::uint32_t i : items) {
+    if (std::optional<shard_index> next = op->run(*this, s, i)) forwards.emplace_back(*next, i);
+  }
+  if (!forwards.empty()) {
+    std::sort(forwards.begin(), forwards.end());
+    for (std::size_t k = 0; k < forwards.size();) {
+      const shard_index target = forwards[k].first;
+      auto group = std::make_shared<std::vector<std::uint32_t>>();
+      for (; k < forwards.size() && forwards[k].first == target; ++k) {
+        group->push_back(forwards[k].second);
+      }
+      op->parts.fetch_add(1);
+      asio::post(pool_.strand(target), [this, op, group, target] {
+        run_part(op, target, std::span<const std::uint32_t>(*group));
+      });
+    }
+  }
+  finish_part(op);
+}
+
+template <class Op>
+void engine_core::broadcast(std::shared_ptr<Op> op) {
+  op->parts.store(shards_.size());
+  for (std::size_t s = 0; s < shards_.size(); ++s) {
+    asio::post(pool_.strand(s), [this, op, s] {
+      if (stopping_.load()) {
+        op->aborted = true;
+      } else {
+        op->run_shard(*this, static_cast<shard_index>(s));
+      }
+      finish_part(op);
+    });
+  }
+}
+
+template <class Op>
+void engine_core::finish_part(const std::shared_ptr<Op>& op) {
+  if (op->parts.fetch_sub(1) != 1) return;
+  op->complete(*this);
+  leave();
+}
+
+// -- operations ---------------------------------------------------------------------------
+
+void engine_core::start_register(std::vector<registration> items,
+                                 handler<engine::batch_signature> h) {
+  completion<engine::batch_signature> done(std::move(h));
+  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
+  if (error_code ec = validate_registrations(items); ec || items.empty()) {
+    complete_now(done, ec, batch_result());
+    return leave();
+  }
+  scatter(std::make_shared<register_op>(std::move(items), std::move(done)));
+}
+
+void engine_core::start_command(project_id project, std::vector<command> items,
+                                bool worker_events_only, handler<engine::batch_signature> h) {
+  completion<engine::batch_signature> done(std::move(h));
+  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
+  error_code ec = validate_batch(items, options_.max_batch_items);
+  if (!ec && worker_events_only &&
+      std::any_of(items.begin(), items.end(),
+                  [](const command& c) { return !is_worker_event(c.event); })) {
+    ec = errc::not_a_worker_event;
+  }
+  if (ec) {
+    complete_now(done, ec, batch_result());
+    return leave();
+  }
+  scatter(std::make_shared<command_op>(project, std::move(items), std::move(done)));
+}
+
+void engine_core::start_purge(project_id project, std::vector<job_id> ids,
+                              handler<engine::batch_signature> h) {
+  completion<engine::batch_signature> done(std::move(h));
+  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
+  if (error_code ec = validate_batch(ids, options_.max_batch_items)) {
+    complete_now(done, ec, batch_result());
+    return leave();
+  }
+  scatter(std::make_shared<purge_op>(project, std::move(ids), std::move(done)));
+}
+
+void engine_core::start_status(project_id project, std::vector<job_id> ids,
+                               handler<engine::status_signature> h) {
+  completion<engine::status_signature> done(std::move(h));
+  if (!enter()) {
+    return complete_now(done, error_code(asio::error::operation_aborted),
+                        std::vector<status_result>());
+  }
+  if (error_code ec = validate_batch(ids, options_.max_batch_items)) {
+    complete_now(done, ec, std::vector<status_result>());
+    return leave();
+  }
+  scatter(std::make_shared<status_op>(project, std::move(ids), std::move(done)));
+}
+
+void engine_core::start_get(project_id project, job_id id, handler<engine::snapshot_signature> h) {
+  completion<engine::snapshot_signature> done(std::move(h));
+  if (!enter()) {
+    return complete_now(done, error_code(asio::error::operation_aborted), task_snapshot());
+  }
+  scatter(std::make_shared<get_op>(project, id, std::move(done)));
+}
+
+void engine_core::start_list(project_id project, handler<engine::list_signature> h) {
+  completion<engine::list_signature> done(std::move(h));
+  if (!enter()) {
+    return complete_now(done, error_code(asio::error::operation_aborted),
+                        std::vector<task_snapshot>());
+  }
+  broadcast(std::make_shared<list_op>(project, shards_.size(), std::move(done)));
+}
+
+void engine_core::start_count(handler<engine::counts_signature> h) {
+  completion<engine::counts_signature> done(std::move(h));
+  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), state_counts());
+  broadcast(std::make_shared<count_op>(shards_.size(), std::move(done)));
+}
+
+void engine_core::start_export(handler<engine::export_signature> h) {
+  completion<engine::export_signature> done(std::move(h));
+  if (!enter()) {
+    return complete_now(done, error_code(asio::error::operation_aborted),
+                        std::vector<registration>());
+  }
+  broadcast(std::make_shared<export_op>(shards_.size(), std::move(done)));
+}
+
+void engine_core::start_subscribe(change_callback callback,
+                                  handler<engine::subscribe_signature> h) {
+  completion<engine::subscribe_signature> done(std::move(h));
+  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), subscription());
+  broadcast(std::make_shared<subscribe_op>(next_subscriber_.fetch_add(1), std::move(callback),
+                                           shards_.size(), std::move(done)));
+}
+
+void engine_core::unsubscribe(std::uint64_t id) {
+  if (!enter()) return;
+  for (std::size_t s = 0; s < shards_.size(); ++s) {
+    asio::post(pool_.strand(s), [this, s, id] { shards_[s].remove_subscriber(id); });
+  }
+  leave();
+}
+
+}  // namespace taskorch::detail

@@ -1,0 +1,275 @@
+#include "shard.hpp"
+
+#include <taskorch/transition_table.hpp>
+
+namespace taskorch::detail {
+
+namespace {
+
+bool pause_info_consistent(task_state state, const std::optional<pause_info>& pause) {
+  if (state != task_state::paused) return !pause.has_value();
+  return pause.has_value() && is_pausable(pause->from);
+}
+
+void set_pause(task_record& rec, task_state state, const std::optional<pause_info>& pause) {
+  rec.state = state;
+  if (pause) {
+    rec.mode = pause->mode;
+    rec.paused_from = pause->from;
+  }
+}
+
+std::optional<pause_info> pause_of(const task_record& rec) {
+  if (rec.state != task_state::paused) return std::nullopt;
+  return pause_info{rec.mode, rec.paused_from};
+}
+
+}  // namespace
+
+error_code validate(const registration& r) {
+  return std::visit(
+      [](const auto& spec) -> error_code {
+        using spec_type = std::decay_t<decltype(spec)>;
+        if constexpr (std::is_same_v<spec_type, task_spec>) {
+          if (!pause_info_consistent(spec.state, spec.pause)) return errc::invalid_task_spec;
+        } else {
+          if (!pause_info_consistent(spec.forward.state, spec.forward.pause) ||
+              !pause_info_consistent(spec.backward.state, spec.backward.pause) ||
+              spec.forward.id == spec.backward.id || spec.forward.id == spec.id ||
+              spec.backward.id == spec.id) {
+            return errc::invalid_task_spec;
+          }
+        }
+        return {};
+      },
+      r);
+}
+
+const task_record* shard::find(const project_id& project, const job_id& id,
+                               outcome& result) const {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) {
+    result = outcome::fail(errc::task_not_found);
+    return nullptr;
+  }
+  const task_record& rec = it->second;
+  if (rec.redirect) {
+    result = outcome::forward(rec.family_shard);
+    return nullptr;
+  }
+  if (rec.project != project) {
+    result = outcome::fail(errc::task_not_found);
+    return nullptr;
+  }
+  result = outcome::ok();
+  return &rec;
+}
+
+task_record* shard::find(const project_id& project, const job_id& id, outcome& result) {
+  return const_cast<task_record*>(std::as_const(*this).find(project, id, result));
+}
+
+outcome shard::apply(const project_id& project, const job_id& id, task_event event,
+                     pause_mode mode) {
+  outcome result;
+  task_record* rec = find(project, id, result);
+  if (rec == nullptr) return result;
+  if (rec->role == task_role::parent) return outcome::fail(errc::parent_task_forbidden);
+  if (rec->state == task_state::deleted) return outcome::fail(errc::task_deleted);
+  const std::optional<task_state> to = next_state(rec->state, event, rec->paused_from);
+  if (!to) return outcome::fail(errc::invalid_state);
+
+  const task_state from = rec->state;
+  if (event == task_event::pause) {
+    const pause_mode new_mode = from == task_state::paused ? merged(rec->mode, mode) : mode;
+    if (from == task_state::paused && new_mode == rec->mode) return result;  // idempotent
+    if (from != task_state::paused) rec->paused_from = from;
+    rec->mode = new_mode;
+  } else if (*to == from) {
+    return result;  // e.g. resuming a running task: nothing to do
+  } else if (from == task_state::paused) {
+    rec->mode = pause_mode::target;
+    rec->paused_from = task_state::paused;
+  }
+  rec->state = *to;
+  ++rec->version;
+  adjust_count(from, -1);
+  adjust_count(*to, +1);
+  if (!subscribers_.empty()) {
+    std::optional<pause_mode> shown_mode;
+    if (*to == task_state::paused) shown_mode = rec->mode;
+    notify({id, project, from, *to, event, shown_mode, rec->version});
+  }
+  return result;
+}
+
+outcome shard::purge(const project_id& project, const job_id& id, std::vector<job_id>& children) {
+  outcome result;
+  const task_record* rec = find(project, id, result);
+  if (rec == nullptr) return result;
+  switch (rec->role) {
+    case task_role::forward_child:
+    case task_role::backward_child:
+      return outcome::fail(errc::child_task_forbidden);
+    case task_role::standalone:
+      if (rec->state != task_state::deleted) return outcome::fail(errc::invalid_state);
+      adjust_count(rec->state, -1);
+      tasks_.erase(id);
+      names_.erase(id);
+      return result;
+    case task_role::parent: {
+      const family_links links = families_.at(id);
+      if (tasks_.at(links.forward).state != task_state::deleted ||
+          tasks_.at(links.backward).state != task_state::deleted) {
+        return outcome::fail(errc::invalid_state);
+      }
+      for (const job_id& child : {links.forward, links.backward}) {
+        adjust_count(task_state::deleted, -1);
+        tasks_.erase(child);
+        parent_of_.erase(child);
+        children.push_back(child);
+      }
+      families_.erase(id);
+      tasks_.erase(id);
+      names_.erase(id);
+      return result;
+    }
+  }
+  return result;
+}
+
+task_state shard::aggregate_state(const job_id& parent) const {
+  const family_links& links = families_.at(parent);
+  return parent_state(tasks_.at(links.forward).state, tasks_.at(links.backward).state);
+}
+
+outcome shard::read_state(const project_id& project, const job_id& id, task_state& state) const {
+  outcome result;
+  const task_record* rec = find(project, id, result);
+  if (rec != nullptr) state = rec->role == task_role::parent ? aggregate_state(id) : rec->state;
+  return result;
+}
+
+task_snapshot shard::snapshot_of(const job_id& id, const task_record& rec) const {
+  task_snapshot snap;
+  snap.id = id;
+  snap.project = rec.project;
+  snap.kind = rec.kind;
+  snap.role = rec.role;
+  snap.version = rec.version;
+  if (auto name = names_.find(id); name != names_.end()) snap.name = name->second;
+  if (rec.role == task_role::parent) {
+    const family_links& links = families_.at(id);
+    snap.state = aggregate_state(id);
+    snap.forward_child = links.forward;
+    snap.backward_child = links.backward;
+  } else {
+    snap.state = rec.state;
+    snap.pause = pause_of(rec);
+    if (auto parent = parent_of_.find(id); parent != parent_of_.end()) {
+      snap.parent = parent->second;
+    }
+  }
+  return snap;
+}
+
+outcome shard::read(const project_id& project, const job_id& id, task_snapshot& out) const {
+  outcome result;
+  if (const task_record* rec = find(project, id, result)) out = snapshot_of(id, *rec);
+  return result;
+}
+
+void shard::list(const project_id& project, std::vector<task_snapshot>& out) const {
+  for (const auto& [id, rec] : tasks_) {
+    if (!rec.redirect && rec.project == project) out.push_back(snapshot_of(id, rec));
+  }
+}
+
+void shard::count(state_counts& counts) const {
+  for (std::size_t i = 0; i < task_state_count; ++i) counts.tasks[i] += counts_[i];
+  for (const auto& [parent, links] : families_) {
+    counts.tasks[static_cast<std::size_t>(aggregate_state(parent))] += 1;
+    counts.families += 1;
+  }
+}
+
+child_spec shard::child_spec_of(const job_id& id) const {
+  const task_record& rec = tasks_.at(id);
+  return {id, rec.state, pause_of(rec), rec.version};
+}
+
+void shard::export_to(std::vector<registration>& out) const {
+  for (const auto& [id, rec] : tasks_) {
+    if (rec.redirect) continue;
+    std::string name;
+    if (auto it = names_.find(id); it != names_.end()) name = it->second;
+    if (rec.role == task_role::standalone) {
+      out.emplace_back(
+          task_spec{id, rec.project, rec.kind, rec.state, pause_of(rec), std::move(name),
+                    rec.version});
+    } else if (rec.role == task_role::parent) {
+      const family_links& links = families_.at(id);
+      out.emplace_back(family_spec{id, rec.project, std::move(name),
+                                   child_spec_of(links.forward), child_spec_of(links.backward)});
+    }
+  }
+}
+
+error_code shard::insert(const task_spec& spec) {
+  task_record rec;
+  rec.project = spec.project;
+  rec.version = spec.version;
+  rec.kind = spec.kind;
+  set_pause(rec, spec.state, spec.pause);
+  if (!tasks_.emplace(spec.id, rec).second) return errc::task_exists;
+  if (!spec.name.empty()) names_.emplace(spec.id, spec.name);
+  adjust_count(spec.state, +1);
+  return {};
+}
+
+error_code shard::insert(const family_spec& spec) {
+  for (const job_id& id : {spec.id, spec.forward.id, spec.backward.id}) {
+    if (tasks_.contains(id)) return errc::task_exists;
+  }
+  task_record parent;
+  parent.project = spec.project;
+  parent.kind = task_kind::cloud_data_guard;
+  parent.role = task_role::parent;
+  tasks_.emplace(spec.id, parent);
+  for (const auto& [child, role] : {std::pair{&spec.forward, task_role::forward_child},
+                                    std::pair{&spec.backward, task_role::backward_child}}) {
+    task_record rec;
+    rec.project = spec.project;
+    rec.version = child->version;
+    rec.kind = task_kind::cloud_data_guard;
+    rec.role = role;
+    set_pause(rec, child->state, child->pause);
+    tasks_.emplace(child->id, rec);
+    parent_of_.emplace(child->id, spec.id);
+    adjust_count(child->state, +1);
+  }
+  families_.emplace(spec.id, family_links{spec.forward.id, spec.backward.id});
+  if (!spec.name.empty()) names_.emplace(spec.id, spec.name);
+  return {};
+}
+
+bool shard::insert_redirect(const job_id& id, shard_index family_shard) {
+  task_record stub;
+  stub.redirect = true;
+  stub.family_shard = family_shard;
+  return tasks_.emplace(id, stub).second;
+}
+
+void shard::erase_redirect(const job_id& id) {
+  if (auto it = tasks_.find(id); it != tasks_.end() && it->second.redirect) tasks_.erase(it);
+}
+
+void shard::remove_subscriber(std::uint64_t id) {
+  std::erase_if(subscribers_, [id](const subscriber& s) { return s.id == id; });
+}
+
+void shard::notify(const state_change& change) const noexcept {
+  for (const subscriber& s : subscribers_) (*s.callback)(change);
+}
+
+}  // namespace taskorch::detail

@@ -1,0 +1,43 @@
+#include "strand_pool.hpp"
+
+namespace taskorch::detail {
+
+namespace {
+thread_local const strand_pool* current_pool = nullptr;
+thread_local asio::io_context* current_context = nullptr;
+}  // namespace
+
+strand_pool::strand_pool(std::size_t threads, std::size_t shards) {
+  contexts_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*contexts_.back()));
+  }
+  strands_.reserve(shards);
+  for (std::size_t i = 0; i < shards; ++i) strands_.emplace_back(context_executor(i));
+  threads_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, ctx = contexts_[i].get()] {
+      current_pool = this;
+      current_context = ctx;
+      ctx->run();
+      current_context = nullptr;
+      current_pool = nullptr;
+    });
+  }
+}
+
+strand_pool::~strand_pool() { join(); }
+
+asio::io_context* strand_pool::current() const noexcept {
+  return current_pool == this ? current_context : nullptr;
+}
+
+void strand_pool::join() {
+  guards_.clear();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+}  // namespace taskorch::detail

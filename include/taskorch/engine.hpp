@@ -1,0 +1,276 @@
+#pragma once
+// engine: the in-memory task registry and the facade of taskorch.
+//
+// The registry is split into shards; each shard is owned by one strand of a fixed pool of
+// threads (one io_context per thread), and no task is touched outside its strand. A batch is
+// split by shard, each part runs on its shard's strand, and the results come back per item,
+// in request order. A dual-active DR family lives on one shard.
+//
+// Every asynchronous operation takes a completion token: a callback, asio::use_future,
+// asio::use_awaitable or asio::deferred.
+//
+//   taskorch::engine eng;
+//   eng.register_tasks({taskorch::task_spec{.id = id, .project = project,
+//                                           .state = taskorch::task_state::full_transfer}});
+//   co_await eng.async_pause(project, {{id, taskorch::pause_mode::target}},
+//                            asio::use_awaitable);
+//
+// Thread safety: every member function may be called concurrently from any thread, except
+// stop() and the destructor, which must not run on one of the engine's own threads.
+// Completion handlers without an associated executor run on an engine thread: they must not
+// block. The blocking wrappers (pause(), status(), ...) must not be called from an engine
+// thread: they fail with errc::would_deadlock there.
+//
+// Cancellation: per-operation cancellation is not supported. stop() completes every
+// outstanding operation; items that had not run yet fail with asio::error::operation_aborted.
+
+#include <taskorch/batch.hpp>
+#include <taskorch/engine_options.hpp>
+#include <taskorch/error.hpp>
+#include <taskorch/project_id.hpp>
+#include <taskorch/state_change.hpp>
+#include <taskorch/task_snapshot.hpp>
+#include <taskorch/task_spec.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace taskorch {
+
+namespace asio = boost::asio;
+
+namespace detail {
+class engine_core;
+}  // namespace detail
+
+/// A registered state-change callback. Destroying or resetting it unsubscribes; callbacks
+/// that have already started may still be running. Thread safety: not thread-safe itself.
+class subscription {
+ public:
+  subscription() = default;
+  subscription(subscription&& other) noexcept;
+  subscription& operator=(subscription&& other) noexcept;
+  subscription(const subscription&) = delete;
+  subscription& operator=(const subscription&) = delete;
+  ~subscription();
+
+  /// Unsubscribes now. Idempotent.
+  void reset() noexcept;
+
+  /// True while subscribed.
+  bool active() const noexcept { return id_ != 0; }
+
+ private:
+  friend class detail::engine_core;
+  subscription(std::weak_ptr<detail::engine_core> core, std::uint64_t id) noexcept;
+  std::weak_ptr<detail::engine_core> core_;
+  std::uint64_t id_ = 0;
+};
+
+/// The task registry and its strand pool.
+class engine {
+ public:
+  using batch_signature = void(error_code, batch_result);
+  using status_signature = void(error_code, std::vector<status_result>);
+  using snapshot_signature = void(error_code, task_snapshot);
+  using list_signature = void(error_code, std::vector<task_snapshot>);
+  using counts_signature = void(error_code, state_counts);
+  using export_signature = void(error_code, std::vector<registration>);
+  using subscribe_signature = void(error_code, subscription);
+
+  /// Starts the threads. Throws std::invalid_argument for more than 65535 shards.
+  explicit engine(engine_options options = {});
+
+  /// Stops the engine (see stop()) and joins its threads.
+  ~engine();
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Stops accepting work, completes every outstanding operation (items that had not run
+  /// fail with operation_aborted), and joins the threads. Idempotent. Operations started
+  /// afterwards complete at once with operation_aborted.
+  void stop();
+
+  /// The options in force (zeros resolved).
+  const engine_options& options() const noexcept;
+
+  // -- Registration ---------------------------------------------------------------------
+
+  /// Registers tasks and dual-active families, in bulk.
+  /// Signature: void(error_code, batch_result). The whole batch is refused (ec set, nothing
+  /// registered) when it is empty, too large, names an id twice (children included) or holds
+  /// an inconsistent spec (errc::invalid_task_spec: pause info present exactly when paused,
+  /// from a pausable state; a deleted or paused family child is allowed). Otherwise each item
+  /// is registered or fails with errc::task_exists.
+  template <asio::completion_token_for<batch_signature> CompletionToken>
+  auto async_register(std::vector<registration> items, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, batch_signature>(
+        [this](auto h, std::vector<registration> r) {
+          start_register(std::move(r), std::move(h));
+        },
+        token, std::move(items));
+  }
+
+  // -- Commands -------------------------------------------------------------------------
+
+  /// Pauses every listed task of `project` concurrently, each on its task's strand.
+  /// Signature: void(error_code, batch_result). `ec` is set only when the whole batch is
+  /// refused (errc::empty_batch, errc::batch_too_large, errc::duplicate_job_id). Per-item
+  /// failures: task_not_found, task_deleted, invalid_state, parent_task_forbidden.
+  /// Re-pausing a paused task succeeds; `all` raises a `target` pause.
+  template <asio::completion_token_for<batch_signature> CompletionToken>
+  auto async_pause(project_id project, std::vector<pause_item> items, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, batch_signature>(
+        [this](auto h, project_id p, std::vector<pause_item> i) {
+          start_pause(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(items));
+  }
+
+  /// Resumes paused tasks and retries failed ones (DRS batch-retry-task).
+  /// Signature: void(error_code, batch_result); errors as for async_pause. A running task
+  /// succeeds unchanged.
+  template <asio::completion_token_for<batch_signature> CompletionToken>
+  auto async_resume(project_id project, std::vector<job_id> ids, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, batch_signature>(
+        [this](auto h, project_id p, std::vector<job_id> i) {
+          start_resume(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(ids));
+  }
+
+  /// Applies worker events (start, start_succeeded, ..., remove).
+  /// Signature: void(error_code, batch_result). The whole batch is refused with
+  /// errc::not_a_worker_event when an item is pause or resume; otherwise as async_pause.
+  template <asio::completion_token_for<batch_signature> CompletionToken>
+  auto async_report(project_id project, std::vector<event_item> items, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, batch_signature>(
+        [this](auto h, project_id p, std::vector<event_item> i) {
+          start_report(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(items));
+  }
+
+  /// Removes DELETED tasks for good; afterwards their ids are unknown.
+  /// Signature: void(error_code, batch_result). Per item: invalid_state unless DELETED (for
+  /// a family: unless both children are), child_task_forbidden for a family child.
+  template <asio::completion_token_for<batch_signature> CompletionToken>
+  auto async_purge(project_id project, std::vector<job_id> ids, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, batch_signature>(
+        [this](auto h, project_id p, std::vector<job_id> i) {
+          start_purge(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(ids));
+  }
+
+  // -- Queries --------------------------------------------------------------------------
+
+  /// Reads the state of each listed task (a parent's aggregate, DELETED included).
+  /// Signature: void(error_code, std::vector<status_result>), one per id, in order;
+  /// whole-batch errors as for async_pause, task_not_found per item.
+  template <asio::completion_token_for<status_signature> CompletionToken>
+  auto async_status(project_id project, std::vector<job_id> ids, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, status_signature>(
+        [this](auto h, project_id p, std::vector<job_id> i) {
+          start_status(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(ids));
+  }
+
+  /// Reads one task. Signature: void(error_code, task_snapshot); errc::task_not_found.
+  template <asio::completion_token_for<snapshot_signature> CompletionToken>
+  auto async_get(project_id project, job_id id, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, snapshot_signature>(
+        [this](auto h, project_id p, job_id i) { start_get(p, i, std::move(h)); },
+        token, project, id);
+  }
+
+  /// Lists a project's tasks (parents and children included), sorted by id.
+  /// Signature: void(error_code, std::vector<task_snapshot>). Each task is read atomically;
+  /// the list as a whole is not one instant across shards.
+  template <asio::completion_token_for<list_signature> CompletionToken>
+  auto async_list(project_id project, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, list_signature>(
+        [this](auto h, project_id p) { start_list(p, std::move(h)); }, token,
+        project);
+  }
+
+  /// Counts all tasks by state. Signature: void(error_code, state_counts).
+  template <asio::completion_token_for<counts_signature> CompletionToken>
+  auto async_count(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, counts_signature>(
+        [this](auto h) { start_count(std::move(h)); }, token);
+  }
+
+  /// Exports the whole registry as registrations sorted by id; registering them in an empty
+  /// engine rebuilds the same registry. Signature: void(error_code, std::vector<registration>).
+  template <asio::completion_token_for<export_signature> CompletionToken>
+  auto async_export(CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, export_signature>(
+        [this](auto h) { start_export(std::move(h)); }, token);
+  }
+
+  // -- Subscriptions --------------------------------------------------------------------
+
+  /// Subscribes `callback` to every state change. Signature: void(error_code, subscription);
+  /// every change that happens after completion is delivered.
+  template <asio::completion_token_for<subscribe_signature> CompletionToken>
+  auto async_subscribe(change_callback callback, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, subscribe_signature>(
+        [this](auto h, change_callback c) {
+          start_subscribe(std::move(c), std::move(h));
+        },
+        token, std::move(callback));
+  }
+
+  // -- Blocking wrappers: `f(x)` throws boost::system::system_error, `f(x, ec)` never throws.
+
+  batch_result register_tasks(std::vector<registration> items);
+  batch_result register_tasks(std::vector<registration> items, error_code& ec);
+  batch_result pause(project_id project, std::vector<pause_item> items);
+  batch_result pause(project_id project, std::vector<pause_item> items, error_code& ec);
+  batch_result resume(project_id project, std::vector<job_id> ids);
+  batch_result resume(project_id project, std::vector<job_id> ids, error_code& ec);
+  batch_result report(project_id project, std::vector<event_item> items);
+  batch_result report(project_id project, std::vector<event_item> items, error_code& ec);
+  batch_result purge(project_id project, std::vector<job_id> ids);
+  batch_result purge(project_id project, std::vector<job_id> ids, error_code& ec);
+  std::vector<status_result> status(project_id project, std::vector<job_id> ids);
+  std::vector<status_result> status(project_id project, std::vector<job_id> ids, error_code& ec);
+  task_snapshot get(project_id project, job_id id);
+  task_snapshot get(project_id project, job_id id, error_code& ec);
+  std::vector<task_snapshot> list(project_id project);
+  std::vector<task_snapshot> list(project_id project, error_code& ec);
+  state_counts count();
+  state_counts count(error_code& ec);
+  std::vector<registration> export_snapshot();
+  std::vector<registration> export_snapshot(error_code& ec);
+  subscription subscribe(change_callback callback);
+  subscription subscribe(change_callback callback, error_code& ec);
+
+ private:
+  template <class Signature>
+  using handler = asio::any_completion_handler<Signature>;
+
+  void start_register(std::vector<registration> items, handler<batch_signature> h);
+  void start_pause(project_id project, std::vector<pause_item> items, handler<batch_signature> h);
+  void start_resume(project_id project, std::vector<job_id> ids, handler<batch_signature> h);
+  void start_report(project_id project, std::vector<event_item> items,
+                    handler<batch_signature> h);
+  void start_purge(project_id project, std::vector<job_id> ids, handler<batch_signature> h);
+  void start_status(project_id project, std::vector<job_id> ids, handler<status_signature> h);
+  void start_get(project_id project, job_id id, handler<snapshot_signature> h);
+  void start_list(project_id project, handler<list_signature> h);
+  void start_count(handler<counts_signature> h);
+  void start_export(handler<export_signature> h);
+  void start_subscribe(change_callback callback, handler<subscribe_signature> h);
+
+  std::shared_ptr<detail::engine_core> core_;
+};
+
+}  // namespace taskorch

@@ -1,0 +1,20 @@
+#pragma once
+// engine_options: how an engine is sized.
+//
+//   taskorch::engine eng({.threads = 2, .shards = 8});
+
+#include <cstddef>
+
+namespace taskorch {
+
+/// Construction options of taskorch::engine.
+struct engine_options {
+  /// Worker threads, each running its own io_context. 0 picks the hardware concurrency.
+  std::size_t threads = 0;
+  /// Registry shards, each owned by one strand. 0 picks one per thread. At most 65535.
+  std::size_t shards = 0;
+  /// The largest batch a command or query accepts (errc::batch_too_large above it).
+  std::size_t max_batch_items = 1'000'000;
+};
+
+}  // namespace taskorch

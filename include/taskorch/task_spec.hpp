@@ -1,0 +1,71 @@
+#pragma once
+// task_spec, family_spec: everything needed to register a task, or a dual-active DR family,
+// in a given state. The engine's snapshot export is a list of these, so registering an
+// export rebuilds the same registry.
+//
+//   taskorch::task_spec t{.id = taskorch::job_id::mint(), .project = project,
+//                         .kind = taskorch::task_kind::sync,
+//                         .state = taskorch::task_state::incremental_transfer};
+
+#include <taskorch/job_id.hpp>
+#include <taskorch/pause_mode.hpp>
+#include <taskorch/project_id.hpp>
+#include <taskorch/task_kind.hpp>
+#include <taskorch/task_state.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace taskorch {
+
+/// What a paused task remembers: its mode and the state it was paused from.
+struct pause_info {
+  pause_mode mode = pause_mode::target;
+  task_state from = task_state::full_transfer;  ///< a pausable state
+  friend bool operator==(const pause_info&, const pause_info&) = default;
+};
+
+/// A standalone task (not part of a dual-active family).
+struct task_spec {
+  job_id id;
+  project_id project;
+  task_kind kind = task_kind::migration;
+  task_state state = task_state::configuration;
+  std::optional<pause_info> pause;  ///< present exactly when `state` is paused
+  std::string name;                 ///< optional display name
+  std::uint64_t version = 0;        ///< sequence number of the task's last change
+  friend bool operator==(const task_spec&, const task_spec&) = default;
+};
+
+/// One child of a dual-active DR family.
+struct child_spec {
+  job_id id;
+  task_state state = task_state::configuration;
+  std::optional<pause_info> pause;  ///< present exactly when `state` is paused
+  std::uint64_t version = 0;
+  friend bool operator==(const child_spec&, const child_spec&) = default;
+};
+
+/// A dual-active DR family (`db_use_type` cloudDataGuard, `multi_write` true): a parent
+/// without a state of its own, a forward child (active 1 to active 2) and a backward child.
+/// All three live on one shard, so commands on them are serialized together.
+struct family_spec {
+  job_id id;  ///< the parent's id
+  project_id project;
+  std::string name;
+  child_spec forward;
+  child_spec backward;
+  friend bool operator==(const family_spec&, const family_spec&) = default;
+};
+
+/// One registration: a task or a family.
+using registration = std::variant<task_spec, family_spec>;
+
+/// Returns the id a registration is known by (the parent's, for a family).
+inline const job_id& id_of(const registration& r) noexcept {
+  return std::visit([](const auto& spec) -> const job_id& { return spec.id; }, r);
+}
+
+}  // namespace taskorch

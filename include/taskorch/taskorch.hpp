@@ -1,0 +1,20 @@
+#pragma once
+// taskorch: the whole public interface in one include.
+//
+//   #include <taskorch/taskorch.hpp>
+//   taskorch::engine eng;   // see engine.hpp
+
+#include <taskorch/batch.hpp>
+#include <taskorch/engine.hpp>
+#include <taskorch/engine_options.hpp>
+#include <taskorch/error.hpp>
+#include <taskorch/job_id.hpp>
+#include <taskorch/pause_mode.hpp>
+#include <taskorch/project_id.hpp>
+#include <taskorch/state_change.hpp>
+#include <taskorch/task_event.hpp>
+#include <taskorch/task_kind.hpp>
+#include <taskorch/task_snapshot.hpp>
+#include <taskorch/task_spec.hpp>
+#include <taskorch/task_state.hpp>
+#include <taskorch/transition_table.hpp>
