@@ -1,0 +1,161 @@
+#include <taskorch/http/response_writer.hpp>
+
+#include <taskorch/error.hpp>
+#include <taskorch/task_state.hpp>
+
+#include <boost/asio/error.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+namespace taskorch::http {
+
+namespace {
+
+struct message_pair {
+  std::string_view en;
+  std::string_view zh;
+};
+
+message_pair messages_of(const error_code& ec) noexcept {
+  if (ec.category() == error_category()) {
+    switch (static_cast<errc>(ec.value())) {
+      case errc::task_not_found:
+        return {"Task information not found.", "任务信息未找到。"};
+      case errc::task_deleted:
+        return {"The task has been deleted or the resource has been released.",
+                "任务已删除或资源已释放。"};
+      case errc::invalid_state:
+        return {"This API cannot be called in the current task status.",
+                "当前任务状态不允许调用该接口。"};
+      case errc::parent_task_forbidden:
+        return {"Only subtasks can invoke this interface.", "只有子任务可以调用该接口。"};
+      case errc::child_task_forbidden:
+        return {"Only parent tasks can invoke this interface.", "只有父任务可以调用该接口。"};
+      default:
+        break;
+    }
+  }
+  return {"Service is abnormal. Check logs.", "服务异常，请检查日志。"};
+}
+
+}  // namespace
+
+std::string_view item_message(const error_code& ec, language lang) noexcept {
+  const message_pair m = messages_of(ec);
+  return lang == language::zh_cn ? m.zh : m.en;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr std::string_view hex = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[u >> 4]);
+          out.push_back(hex[u & 15]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+namespace {
+
+void append_id(std::string& out, const job_id& id) {
+  std::array<char, job_id::text_size> text;
+  id.write(text.data());
+  out.push_back('"');
+  out.append(text.data(), text.size());
+  out.push_back('"');
+}
+
+void append_count(std::string& out, std::size_t count) {
+  out += "],\"count\":";
+  fmt::format_to(std::back_inserter(out), "{}", count);
+  out.push_back('}');
+}
+
+}  // namespace
+
+void write_batch_response(std::string& out, const batch_result& results, language lang) {
+  out.reserve(out.size() + 64 * results.size() + 32);
+  out += "{\"results\":[";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    out += "{\"id\":";
+    append_id(out, results[i].id);
+    if (results[i].ok()) {
+      out += ",\"status\":\"success\"}";
+    } else {
+      out += ",\"status\":\"failed\",\"error_code\":\"";
+      out += drs_error_code(results[i].error);
+      out += "\",\"error_msg\":";
+      append_json_string(out, item_message(results[i].error, lang));
+      out.push_back('}');
+    }
+  }
+  append_count(out, results.size());
+}
+
+void write_status_response(std::string& out, const std::vector<status_result>& statuses,
+                           std::size_t cur_page, std::size_t per_page, language lang) {
+  std::size_t first = 0;
+  std::size_t last = statuses.size();
+  if (per_page != 0) {
+    const std::size_t pages_before = cur_page - 1;
+    first = pages_before > statuses.size() / per_page
+                ? statuses.size()
+                : std::min(statuses.size(), pages_before * per_page);
+    last = std::min(statuses.size(), first + per_page);
+  }
+  out += "{\"results\":[";
+  for (std::size_t i = first; i < last; ++i) {
+    if (i != first) out.push_back(',');
+    out += "{\"id\":";
+    append_id(out, statuses[i].id);
+    if (!statuses[i].error) {
+      out += ",\"status\":\"";
+      out += drs_status(statuses[i].state);
+      out += "\"}";
+    } else {
+      out += ",\"error_code\":\"";
+      out += drs_error_code(statuses[i].error);
+      out += "\",\"error_message\":";
+      append_json_string(out, item_message(statuses[i].error, lang));
+      out.push_back('}');
+    }
+  }
+  append_count(out, statuses.size());
+}
+
+void write_error(std::string& out, std::string_view code, std::string_view message) {
+  out += "{\"error_code\":";
+  append_json_string(out, code);
+  out += ",\"error_msg\":";
+  append_json_string(out, message);
+  out.push_back('}');
+}
+
+}  // namespace taskorch::http
