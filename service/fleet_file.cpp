@@ -1,0 +1,305 @@
+#include <taskorch/http/fleet_file.hpp>
+
+#include <taskorch/http/response_writer.hpp>
+
+#include <boost/unordered/unordered_flat_set.hpp>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace taskorch::http {
+
+namespace {
+
+namespace dom = simdjson::dom;
+
+/// Thrown inside the parser only; parse_fleet turns it into its error message.
+struct refusal {
+  std::string message;
+};
+
+class fleet_reader {
+ public:
+  std::vector<registration> read(dom::element doc) {
+    dom::element jobs;
+    if (!doc.is_object() || dom::object(doc).at_key("jobs").get(jobs) != simdjson::SUCCESS ||
+        !jobs.is_array()) {
+      throw refusal{"the document must be an object with a \"jobs\" array"};
+    }
+    std::vector<registration> out;
+    out.reserve(dom::array(jobs).size());
+    std::size_t index = 0;
+    for (dom::element job : dom::array(jobs)) {
+      out.push_back(read_job(job, index++));
+    }
+    return out;
+  }
+
+ private:
+  [[noreturn]] static void fail(std::string_view job, std::string_view field,
+                                std::string_view problem) {
+    throw refusal{fmt::format("job {}: field \"{}\": {}", job, field, problem)};
+  }
+
+  static std::optional<dom::element> get(dom::object obj, std::string_view key) {
+    dom::element value;
+    if (obj.at_key(key).get(value) != simdjson::SUCCESS || value.is_null()) return std::nullopt;
+    return value;
+  }
+
+  static std::optional<std::string_view> text(dom::object obj, std::string_view key,
+                                              std::string_view job) {
+    auto value = get(obj, key);
+    if (!value) return std::nullopt;
+    if (!value->is_string()) fail(job, key, "must be a string");
+    return std::string_view(*value);
+  }
+
+  job_id read_id(dom::object obj, std::string_view where) {
+    auto value = text(obj, "id", where);
+    if (!value) fail(where, "id", "is missing");
+    auto id = job_id::parse(*value);
+    if (!id) fail(*value, "id", "is not a job id of the DRS shape");
+    if (!seen_.insert(*id).second) fail(*value, "id", "appears twice in the file");
+    return *id;
+  }
+
+  static task_state read_status(dom::object obj, std::string_view job) {
+    auto value = text(obj, "status", job);
+    if (!value) fail(job, "status", "is missing");
+    auto state = parse_drs_status(*value);
+    if (!state) fail(job, "status", fmt::format("unknown status \"{}\"", *value));
+    return *state;
+  }
+
+  static std::optional<pause_info> read_pause(dom::object obj, task_state state,
+                                              std::string_view job) {
+    auto mode = text(obj, "pause_mode", job);
+    auto from = text(obj, "paused_from", job);
+    if (state != task_state::paused) {
+      if (mode) fail(job, "pause_mode", "appears only with status PAUSING");
+      if (from) fail(job, "paused_from", "appears only with status PAUSING");
+      return std::nullopt;
+    }
+    if (!mode) fail(job, "pause_mode", "is required with status PAUSING");
+    if (!from) fail(job, "paused_from", "is required with status PAUSING");
+    auto parsed_mode = parse_pause_mode(*mode);
+    if (!parsed_mode) fail(job, "pause_mode", "must be \"target\" or \"all\"");
+    auto parsed_from = parse_drs_status(*from);
+    if (!parsed_from || !is_pausable(*parsed_from)) {
+      fail(job, "paused_from", fmt::format("\"{}\" is not a pausable status", *from));
+    }
+    return pause_info{*parsed_mode, *parsed_from};
+  }
+
+  static std::uint64_t read_version(dom::object obj, std::string_view job) {
+    auto value = get(obj, "version");
+    if (!value) return 0;
+    if (!value->is_uint64()) fail(job, "version", "must be a non-negative integer");
+    return std::uint64_t(*value);
+  }
+
+  registration read_job(dom::element element, std::size_t index) {
+    const std::string position = fmt::format("#{}", index + 1);
+    if (!element.is_object()) fail(position, "jobs", "each job must be an object");
+    const dom::object obj(element);
+    const job_id id = read_id(obj, position);
+    const std::string shown = id.to_string();
+
+    auto project_text = text(obj, "project_id", shown);
+    if (!project_text) fail(shown, "project_id", "is missing");
+    auto project = project_id::parse(*project_text);
+    if (!project) fail(shown, "project_id", "must be 32 lowercase hexadecimal characters");
+    std::string name(text(obj, "name", shown).value_or(""));
+    auto kind_text = text(obj, "db_use_type", shown);
+    if (!kind_text) fail(shown, "db_use_type", "is missing");
+    auto kind = parse_task_kind(*kind_text);
+    if (!kind) fail(shown, "db_use_type", "must be migration, sync or cloudDataGuard");
+
+    auto multi_write = get(obj, "multi_write");
+    if (multi_write && !multi_write->is_bool()) fail(shown, "multi_write", "must be a boolean");
+    if (!multi_write || !bool(*multi_write)) {
+      const task_state state = read_status(obj, shown);
+      return task_spec{id, *project, *kind, state, read_pause(obj, state, shown), std::move(name),
+                       read_version(obj, shown)};
+    }
+
+    if (*kind != task_kind::cloud_data_guard) {
+      fail(shown, "db_use_type", "a multi_write family must be cloudDataGuard");
+    }
+    if (get(obj, "status")) fail(shown, "status", "a dual-active parent has no status of its own");
+    auto children = get(obj, "children");
+    if (!children || !children->is_array() || dom::array(*children).size() != 2) {
+      fail(shown, "children", "a dual-active parent needs exactly two children");
+    }
+    std::vector<child_spec> kids;
+    for (dom::element child : dom::array(*children)) {
+      if (!child.is_object()) fail(shown, "children", "each child must be an object");
+      const dom::object c(child);
+      const job_id child_id = read_id(c, shown + " child");
+      const std::string child_shown = child_id.to_string();
+      const task_state state = read_status(c, child_shown);
+      kids.push_back({child_id, state, read_pause(c, state, child_shown),
+                      read_version(c, child_shown)});
+    }
+    return family_spec{id, *project, std::move(name), kids[0], kids[1]};
+  }
+
+  boost::unordered_flat_set<job_id, job_id_hash> seen_;
+};
+
+void append_state(std::string& out, task_state state, const std::optional<pause_info>& pause,
+                  std::uint64_t version) {
+  fmt::format_to(std::back_inserter(out), ",\"status\":\"{}\"", drs_status(state));
+  if (pause) {
+    fmt::format_to(std::back_inserter(out), ",\"pause_mode\":\"{}\",\"paused_from\":\"{}\"",
+                   to_string(pause->mode), drs_status(pause->from));
+  }
+  if (version != 0) fmt::format_to(std::back_inserter(out), ",\"version\":{}", version);
+}
+
+void append_head(std::string& out, const job_id& id, const project_id& project,
+                 const std::string& name, task_kind kind) {
+  fmt::format_to(std::back_inserter(out), "{{\"id\":\"{}\",\"project_id\":\"{}\"", id, project);
+  if (!name.empty()) {
+    out += ",\"name\":";
+    append_json_string(out, name);
+  }
+  fmt::format_to(std::back_inserter(out), ",\"db_use_type\":\"{}\"", to_string(kind));
+}
+
+}  // namespace
+
+fleet_result parse_fleet(std::string_view document) {
+  dom::parser parser;
+  dom::element doc;
+  if (auto error = parser.parse(document.data(), document.size()).get(doc)) {
+    return fmt::format("not valid JSON: {}", simdjson::error_message(error));
+  }
+  try {
+    return fleet_reader().read(doc);
+  } catch (const refusal& r) {
+    return r.message;
+  }
+}
+
+fleet_result load_fleet_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fmt::format("{}: cannot be read", path.string());
+  std::ostringstream content;
+  content << in.rdbuf();
+  fleet_result result = parse_fleet(content.str());
+  if (auto* message = std::get_if<std::string>(&result)) {
+    *message = fmt::format("{}: {}", path.string(), *message);
+  }
+  return result;
+}
+
+std::string write_fleet(const std::vector<registration>& tasks) {
+  std::string out = "{\"jobs\":[\n";
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    if (i != 0) out += ",\n";
+    if (const auto* task = std::get_if<task_spec>(&tasks[i])) {
+      append_head(out, task->id, task->project, task->name, task->kind);
+      append_state(out, task->state, task->pause, task->version);
+      out += "}";
+    } else {
+      const auto& family = std::get<family_spec>(tasks[i]);
+      append_head(out, family.id, family.project, family.name, task_kind::cloud_data_guard);
+      out += ",\"multi_write\":true,\"children\":[";
+      for (const child_spec* child : {&family.forward, &family.backward}) {
+        if (child == &family.backward) out += ",";
+        fmt::format_to(std::back_inserter(out), "{{\"id\":\"{}\"", child->id);
+        append_state(out, child->state, child->pause, child->version);
+        out += "}";
+      }
+      out += "]}";
+    }
+  }
+  out += "\n]}\n";
+  return out;
+}
+
+std::string save_fleet_file(const std::filesystem::path& path,
+                            const std::vector<registration>& tasks) {
+  const std::string content = write_fleet(tasks);
+  std::filesystem::path temp = path;
+  temp += fmt::format(".tmp.{}", ::getpid());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fmt::format("{}: cannot be created", temp.string());
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n <= 0) {
+      ::close(fd);
+      std::filesystem::remove(temp);
+      return fmt::format("{}: write failed", temp.string());
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  std::error_code ec;
+  if (synced) std::filesystem::rename(temp, path, ec);
+  if (!synced || ec) {
+    std::filesystem::remove(temp, ec);
+    return fmt::format("{}: could not be replaced atomically", path.string());
+  }
+  return {};
+}
+
+std::vector<registration> demo_fleet() {
+  const project_id demo = *project_id::parse("054ba152d480d55b2f5dc0069e7ddef0");
+  const project_id neighbour = *project_id::parse("6a1f0c8e2b4d4f7e9c3a5b7d9e1f2a3b");
+  std::mt19937_64 random(20261129);  // fixed: the demo fleet is the same at every start
+  auto next_id = [&random] {
+    constexpr std::string_view hex = "0123456789abcdef";
+    std::string text;
+    for (int i = 0; i < 36; ++i) {
+      if (i == 8 || i == 13 || i == 18 || i == 23) {
+        text += '-';
+      } else {
+        text += hex[random() & 15];
+      }
+    }
+    text.replace(31, 2, "jb");
+    return *job_id::parse(text);
+  };
+
+  std::vector<registration> fleet;
+  fleet.push_back(task_spec{*job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502"), demo,
+                            task_kind::migration, task_state::full_transfer, std::nullopt,
+                            "drs-example", 0});
+  constexpr std::array kinds{task_kind::migration, task_kind::sync, task_kind::cloud_data_guard};
+  constexpr std::array pausable{task_state::full_transfer, task_state::full_transfer_complete,
+                                task_state::incremental_transfer,
+                                task_state::full_transfer_failed,
+                                task_state::incremental_transfer_failed};
+  for (std::size_t i = 0; i < 3000; ++i) {
+    const task_state state = all_task_states[i % task_state_count];
+    std::optional<pause_info> pause;
+    if (state == task_state::paused) {
+      pause = pause_info{i % 2 ? pause_mode::all : pause_mode::target, pausable[i % pausable.size()]};
+    }
+    fleet.push_back(task_spec{next_id(), i % 10 == 9 ? neighbour : demo, kinds[i % kinds.size()],
+                              state, pause, fmt::format("demo-{:04}", i), 0});
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    const task_state forward = pausable[i % pausable.size()];
+    fleet.push_back(family_spec{next_id(), demo, fmt::format("dual-active-{}", i),
+                                child_spec{next_id(), forward, std::nullopt, 0},
+                                child_spec{next_id(), task_state::incremental_transfer,
+                                           std::nullopt, 0}});
+  }
+  return fleet;
+}
+
+}  // namespace taskorch::http

@@ -1,0 +1,97 @@
+#include <taskorch/http/metrics.hpp>
+
+#include <taskorch/error.hpp>
+#include <taskorch/task_state.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+namespace taskorch::http {
+
+std::string_view to_string(endpoint e) noexcept {
+  switch (e) {
+    case endpoint::batch_pause:
+      return "batch-pause-task";
+    case endpoint::batch_retry:
+      return "batch-retry-task";
+    case endpoint::batch_status:
+      return "batch-status";
+    case endpoint::metrics:
+      return "metrics";
+    case endpoint::other:
+      break;
+  }
+  return "other";
+}
+
+void metrics::count_request(endpoint e, unsigned status, double seconds) noexcept {
+  const auto code = std::find(codes.begin(), codes.end(), status);
+  requests_[static_cast<std::size_t>(e)][static_cast<std::size_t>(code - codes.begin())]
+      .fetch_add(1, std::memory_order_relaxed);
+  const auto bucket = std::lower_bound(bounds.begin(), bounds.end(), seconds);
+  buckets_[static_cast<std::size_t>(bucket - bounds.begin())].fetch_add(1, std::memory_order_relaxed);
+  latency_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void metrics::count_items(endpoint e, const batch_result& results) noexcept {
+  auto& row = items_[static_cast<std::size_t>(e)];
+  for (const item_result& r : results) {
+    const std::string_view outcome = r.ok() ? std::string_view("success") : drs_error_code(r.error);
+    auto it = std::find(outcomes.begin(), outcomes.end() - 1, outcome);
+    row[static_cast<std::size_t>(it - outcomes.begin())].fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::string metrics::render(const state_counts& tasks) const {
+  std::string out;
+  auto put = [&out]<class... A>(fmt::format_string<A...> format, A&&... args) {
+    fmt::format_to(std::back_inserter(out), format, std::forward<A>(args)...);
+  };
+
+  put("# HELP taskorch_http_requests_total HTTP requests answered, by endpoint and status code.\n");
+  put("# TYPE taskorch_http_requests_total counter\n");
+  for (std::size_t e = 0; e < endpoint_count; ++e) {
+    for (std::size_t c = 0; c <= codes.size(); ++c) {
+      const std::uint64_t n = requests_[e][c].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      const std::string code = c < codes.size() ? fmt::format("{}", codes[c]) : "other";
+      put("taskorch_http_requests_total{{endpoint=\"{}\",code=\"{}\"}} {}\n",
+          to_string(static_cast<endpoint>(e)), code, n);
+    }
+  }
+
+  put("# HELP taskorch_batch_items_total Batch items processed, by endpoint and outcome.\n");
+  put("# TYPE taskorch_batch_items_total counter\n");
+  for (std::size_t e = 0; e < endpoint_count; ++e) {
+    for (std::size_t o = 0; o < outcomes.size(); ++o) {
+      const std::uint64_t n = items_[e][o].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      put("taskorch_batch_items_total{{endpoint=\"{}\",outcome=\"{}\"}} {}\n",
+          to_string(static_cast<endpoint>(e)), outcomes[o], n);
+    }
+  }
+
+  put("# HELP taskorch_tasks Tasks in the registry, by DRS status (dual-active parents by "
+      "their aggregate status).\n");
+  put("# TYPE taskorch_tasks gauge\n");
+  for (task_state s : all_task_states) put("taskorch_tasks{{status=\"{}\"}} {}\n", drs_status(s), tasks[s]);
+
+  put("# HELP taskorch_http_request_duration_seconds Time from a request's arrival to its "
+      "response.\n");
+  put("# TYPE taskorch_http_request_duration_seconds histogram\n");
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < bounds.size(); ++b) {
+    cumulative += buckets_[b].load(std::memory_order_relaxed);
+    put("taskorch_http_request_duration_seconds_bucket{{le=\"{}\"}} {}\n", bounds[b], cumulative);
+  }
+  cumulative += buckets_[bounds.size()].load(std::memory_order_relaxed);
+  put("taskorch_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  put("taskorch_http_request_duration_seconds_sum {}\n",
+      static_cast<double>(latency_micros_.load(std::memory_order_relaxed)) / 1e6);
+  put("taskorch_http_request_duration_seconds_count {}\n", cumulative);
+  return out;
+}
+
+}  // namespace taskorch::http
