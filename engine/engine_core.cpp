@@ -51,6 +51,8 @@ engine_core::engine_core(const engine_options& options)
 engine_core::~engine_core() { stop(); }
 
 void engine_core::stop() {
+  // Serialized: a second caller waits until the first has drained and joined everything.
+  std::lock_guard serial(stop_serial_);
   if (!stopping_.exchange(true)) {
     std::unique_lock lock(stop_mutex_);
     stop_cv_.wait(lock, [this] { return in_flight_.load() == 0; });

@@ -105,6 +105,7 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   std::vector<shard> shards_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> in_flight_{0};
+  std::mutex stop_serial_;  // held for the whole of stop()
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   std::atomic<std::uint64_t> next_subscriber_{1};

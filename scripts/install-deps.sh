@@ -6,12 +6,15 @@ packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libfmt-dev libsimdjson-dev
   googletest libgtest-dev libgmock-dev librapidcheck-dev
+  python3 prometheus
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (for the OpenAPI contract test): Debian's, unless a node is already there.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi

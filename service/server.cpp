@@ -95,20 +95,21 @@ asio::awaitable<void> server::accept_loop() {
       continue;
     }
     auto conn = std::make_shared<connection>(strand);
-    connections_.fetch_add(1);
+    // Counted at accept, on the acceptor's strand: the cap sees connections in arrival order.
+    const bool over_capacity = connections_.fetch_add(1) >= options_.max_connections;
     {
       std::lock_guard lock(connections_mutex_);
       open_.insert(conn);
     }
-    asio::co_spawn(strand, serve(conn, std::move(socket)), asio::detached);
+    asio::co_spawn(strand, serve(conn, std::move(socket), over_capacity), asio::detached);
   }
 }
 
-asio::awaitable<void> server::serve(std::shared_ptr<connection> conn, tcp::socket socket) {
+asio::awaitable<void> server::serve(std::shared_ptr<connection> conn, tcp::socket socket,
+                                    bool over_capacity) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   conn->stream = &stream;
-  const bool over_capacity = connections_.load() > options_.max_connections;
 
   for (bool first = true;; first = false) {
     conn->busy = false;

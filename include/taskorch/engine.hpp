@@ -103,10 +103,11 @@ class engine {
 
   /// Registers tasks and dual-active families, in bulk.
   /// Signature: void(error_code, batch_result). The whole batch is refused (ec set, nothing
-  /// registered) when it is empty, too large, names an id twice (children included) or holds
-  /// an inconsistent spec (errc::invalid_task_spec: pause info present exactly when paused,
-  /// from a pausable state; a deleted or paused family child is allowed). Otherwise each item
-  /// is registered or fails with errc::task_exists.
+  /// registered) when it names an id twice (children included: errc::duplicate_job_id) or
+  /// holds an inconsistent spec (errc::invalid_task_spec: pause info present exactly when
+  /// paused, from a pausable state). Otherwise each item is registered or fails with
+  /// errc::task_exists. Unlike commands, registration has no size limit (a snapshot of a
+  /// whole registry is registered in one call) and an empty batch succeeds with no results.
   template <asio::completion_token_for<batch_signature> CompletionToken>
   auto async_register(std::vector<registration> items, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, batch_signature>(

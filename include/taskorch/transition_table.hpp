@@ -106,11 +106,15 @@ constexpr const transition* find_transition(task_state from, task_event on) noex
 /// allowed. For `paused + resume`, `paused_from` is the state the task was paused from.
 constexpr std::optional<task_state> next_state(task_state from, task_event on,
                                                task_state paused_from = task_state::paused) noexcept {
-  const transition* row = find_transition(from, on);
-  if (row == nullptr) return std::nullopt;
-  if (!row->to.history) return row->to.state;
-  if (!is_pausable(paused_from)) return std::nullopt;
-  return next_state(paused_from, task_event::resume);
+  // A plain loop rather than find_transition(): comparing its pointer with nullptr is not a
+  // constant expression for g++ under -fsanitize=undefined, and the static_asserts need one.
+  for (const auto& row : transition_table) {
+    if (row.from != from || row.on != on) continue;
+    if (!row.to.history) return row.to.state;
+    if (!is_pausable(paused_from)) return std::nullopt;
+    return next_state(paused_from, task_event::resume);
+  }
+  return std::nullopt;
 }
 
 /// The history target must lead somewhere from every pausable state.

@@ -65,7 +65,8 @@ class server {
   struct connection;
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(std::shared_ptr<connection> conn, asio::ip::tcp::socket socket);
+  asio::awaitable<void> serve(std::shared_ptr<connection> conn, asio::ip::tcp::socket socket,
+                              bool over_capacity);
 
   api& api_;
   server_options options_;

@@ -1,0 +1,67 @@
+// libFuzzer target: whole HTTP requests, parsed by Beast and handled by the API over a live
+// engine holding the demo fleet, as the server does (without the socket). Every request
+// that parses gets a response with a JSON body (or the metrics text) and a known status.
+#include <taskorch/engine.hpp>
+#include <taskorch/http/api.hpp>
+#include <taskorch/http/fleet_file.hpp>
+
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core/buffers_prefix.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+struct fixture {
+  fixture() : eng({.threads = 2}), service(eng, tokens(), {.max_jobs = 64, .max_body = 4096}) {
+    eng.register_tasks(taskorch::http::demo_fleet());
+  }
+  static taskorch::http::token_table tokens() {
+    taskorch::http::token_table t;
+    t.add("fuzz-token", *taskorch::project_id::parse("054ba152d480d55b2f5dc0069e7ddef0"));
+    return t;
+  }
+  taskorch::engine eng;
+  taskorch::http::api service;
+};
+
+std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>& req,
+                                       std::string_view name) {
+  auto it = req.find(name);
+  if (it == req.end()) return std::nullopt;
+  return std::string_view(it->value());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static fixture f;
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(8192);
+  parser.body_limit(4096);
+  parser.eager(true);
+  boost::system::error_code ec;
+  parser.put(boost::asio::buffer(data, size), ec);
+  if (ec || !parser.is_header_done()) return 0;
+  const auto& req = parser.get();
+  const taskorch::http::request_head head{req.method_string(), req.target(),
+                                          header(req, "X-Auth-Token"), header(req, "Content-Type"),
+                                          header(req, "X-Language").value_or("")};
+  auto checked = f.service.check(head);
+  taskorch::http::response res;
+  if (auto* refusal = std::get_if<taskorch::http::response>(&checked)) {
+    res = std::move(*refusal);
+  } else {
+    if (!parser.is_done()) return 0;
+    auto accepted = std::get<taskorch::http::accepted_request>(checked);
+    std::string body = req.body();
+    res = f.service.async_handle(accepted, std::move(body), boost::asio::use_future).get();
+  }
+  if (res.status < 200 || res.status > 599 || res.body.empty()) std::abort();
+  if (res.content_type == "application/json" && res.body.front() != '{') std::abort();
+  return 0;
+}

@@ -1,0 +1,494 @@
+#pragma once
+// reference_model: a plain, single-threaded model of the taskorch registry, used as the oracle
+// of the model-based property tests.
+//
+// It is written from the product rules (/work/shared/reference/behaviour.md) and the API
+// contract of include/taskorch/engine.hpp, on purpose without taskorch::next_state(), the
+// transition table, parent_state(), merged() or the is_*() helpers of task_state.hpp: the
+// engine and the model must agree because both follow the rules, not because they share code.
+// Only the vocabulary (ids, enums, specs, snapshots, error codes) is shared.
+//
+//   taskorch::test_model::registry m;
+//   m.add(taskorch::task_spec{.id = id, .project = p, .state = task_state::full_transfer});
+//   m.pause(p, id, pause_mode::all);      // success; the task is paused, version 1
+//   m.pause(p, id, pause_mode::target);   // success, no change: `all` is kept
+//
+// Where behaviour.md is silent (which worker event is allowed where), the model follows the
+// DRS lifecycle of drs-api.md section 2, and the choice is stated next to the rule.
+//
+// Thread safety: none; a plain value type.
+
+#include <taskorch/batch.hpp>
+#include <taskorch/error.hpp>
+#include <taskorch/job_id.hpp>
+#include <taskorch/pause_mode.hpp>
+#include <taskorch/project_id.hpp>
+#include <taskorch/task_event.hpp>
+#include <taskorch/task_snapshot.hpp>
+#include <taskorch/task_spec.hpp>
+#include <taskorch/task_state.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace taskorch::test_model {
+
+// -- The rules, written out --------------------------------------------------------------
+
+/// Running: migrating, synchronizing or disaster recovery, in any of the three phases.
+inline bool running(task_state s) {
+  return s == task_state::full_transfer || s == task_state::full_transfer_complete ||
+         s == task_state::incremental_transfer;
+}
+
+/// Transfer failed in phase full or incremental.
+inline bool transfer_failed(task_state s) {
+  return s == task_state::full_transfer_failed || s == task_state::incremental_transfer_failed;
+}
+
+/// The failed DRS statuses a dual-active parent reports first.
+inline bool failed_status(task_state s) {
+  return s == task_state::start_failed || transfer_failed(s);
+}
+
+/// Pause applies to running (any phase) or transfer-failed tasks.
+inline bool pausable(task_state s) { return running(s) || transfer_failed(s); }
+
+/// Where resuming (retrying) a non-paused task goes; nullopt when resume is refused.
+/// Transfer failed: running again in the same phase. Start failed: starting. Running: stays.
+inline std::optional<task_state> resume_target(task_state s) {
+  switch (s) {
+    case task_state::full_transfer_failed:
+      return task_state::full_transfer;
+    case task_state::incremental_transfer_failed:
+      return task_state::incremental_transfer;
+    case task_state::start_failed:
+      return task_state::starting;
+    default:
+      if (running(s)) return s;
+      return std::nullopt;
+  }
+}
+
+/// Where a worker event moves a task; nullopt when the event is not allowed in `s`.
+/// behaviour.md lists the events; where they apply follows drs-api.md section 2:
+///  - start: only a configured task (CONFIGURATION);
+///  - start_succeeded / start_failed: only while starting;
+///  - full_transfer_done: only in the full phase; incremental_started: only after it;
+///  - transfer_failed: only while a transfer runs in phase full or incremental (behaviour.md
+///    names only these two failed phases; nothing is transferred in full_transfer_complete);
+///  - stop: configuration, paused, running, transfer failed (the DRS Stop column), and
+///    start_failed (otherwise a task that failed to start could never be released);
+///  - stopped: only while stopping; remove (DRS delete): only when stopped.
+inline std::optional<task_state> worker_target(task_state s, task_event e) {
+  switch (e) {
+    case task_event::start:
+      if (s == task_state::configuration) return task_state::starting;
+      break;
+    case task_event::start_succeeded:
+      if (s == task_state::starting) return task_state::full_transfer;
+      break;
+    case task_event::start_failed:
+      if (s == task_state::starting) return task_state::start_failed;
+      break;
+    case task_event::full_transfer_done:
+      if (s == task_state::full_transfer) return task_state::full_transfer_complete;
+      break;
+    case task_event::incremental_started:
+      if (s == task_state::full_transfer_complete) return task_state::incremental_transfer;
+      break;
+    case task_event::transfer_failed:
+      if (s == task_state::full_transfer) return task_state::full_transfer_failed;
+      if (s == task_state::incremental_transfer) return task_state::incremental_transfer_failed;
+      break;
+    case task_event::stop:
+      if (s == task_state::configuration || s == task_state::start_failed ||
+          s == task_state::paused || running(s) || transfer_failed(s)) {
+        return task_state::stopping;
+      }
+      break;
+    case task_event::stopped:
+      if (s == task_state::stopping) return task_state::stopped;
+      break;
+    case task_event::remove:
+      if (s == task_state::stopped) return task_state::deleted;
+      break;
+    case task_event::pause:
+    case task_event::resume:
+      break;
+  }
+  return std::nullopt;
+}
+
+/// The aggregate DRS status of a dual-active parent (behaviour.md, "Kinds and families").
+inline task_state aggregate(task_state forward, task_state backward) {
+  if (failed_status(forward)) return forward;
+  if (failed_status(backward)) return backward;
+  if (forward == task_state::paused && backward == task_state::paused) return task_state::paused;
+  return forward;
+}
+
+/// The DRS error code behaviour.md requires for a per-item failure.
+inline std::string_view expected_drs_code(const error_code& ec) {
+  if (!ec) return "";
+  if (ec == errc::task_not_found) return "DRS.M05003";
+  if (ec == errc::task_deleted) return "DRS.M05004";
+  if (ec == errc::invalid_state) return "DRS.M00304";
+  if (ec == errc::parent_task_forbidden) return "DRS.M00307";
+  if (ec == errc::child_task_forbidden) return "DRS.M00308";
+  if (ec == errc::task_exists) return "DRS.M00301";
+  return "?";
+}
+
+/// A registration is consistent in itself: pause info present exactly when paused, from a
+/// pausable state; a family's three ids are distinct.
+inline bool pause_consistent(task_state state, const std::optional<pause_info>& pause) {
+  if (state != task_state::paused) return !pause.has_value();
+  return pause.has_value() && pausable(pause->from);
+}
+
+// -- The registry ----------------------------------------------------------------------
+
+/// One change, as a subscriber must see it.
+struct change {
+  job_id id;
+  project_id project;
+  task_state from = task_state::configuration;
+  task_state to = task_state::configuration;
+  task_event cause = task_event::start;
+  std::optional<pause_mode> mode;
+  std::uint64_t sequence = 0;
+  friend bool operator==(const change&, const change&) = default;
+};
+
+/// A standalone task or a family child.
+struct task {
+  project_id project;
+  task_kind kind = task_kind::migration;
+  task_state state = task_state::configuration;
+  std::optional<pause_info> pause;  ///< exactly when paused
+  std::string name;
+  std::uint64_t version = 0;
+  task_role role = task_role::standalone;
+  std::optional<job_id> parent;
+};
+
+/// A dual-active parent: no state of its own.
+struct family {
+  project_id project;
+  std::string name;
+  job_id forward;
+  job_id backward;
+};
+
+/// One registration of an id: the task's change count and version at that moment. An id that
+/// is purged and registered again starts a new chain of sequence numbers.
+struct incarnation {
+  std::size_t first_change = 0;  ///< how many changes of this id came before it
+  std::uint64_t version = 0;     ///< the registered version
+};
+
+/// What a command finds under an id, as seen by one project.
+enum class target_kind : std::uint8_t { unknown, other_project, parent, task };
+
+class registry {
+ public:
+  // -- registration ---------------------------------------------------------------------
+
+  /// True when `id` is taken by anything (any project, parents and children included).
+  bool taken(const job_id& id) const { return tasks_.contains(id) || families_.contains(id); }
+
+  /// Registers one item of an accepted batch: errc::task_exists when one of its ids is taken.
+  error_code add(const registration& r) {
+    if (const auto* t = std::get_if<task_spec>(&r)) {
+      if (taken(t->id)) return errc::task_exists;
+      tasks_[t->id] =
+          task{t->project,  t->kind, t->state, t->pause, t->name, t->version, task_role::standalone,
+               std::nullopt};
+      born(t->id, t->version);
+      return {};
+    }
+    const auto& f = std::get<family_spec>(r);
+    if (taken(f.id) || taken(f.forward.id) || taken(f.backward.id)) return errc::task_exists;
+    families_[f.id] = family{f.project, f.name, f.forward.id, f.backward.id};
+    tasks_[f.forward.id] =
+        task{f.project, task_kind::cloud_data_guard, f.forward.state,          f.forward.pause,
+             "",        f.forward.version,           task_role::forward_child, f.id};
+    tasks_[f.backward.id] =
+        task{f.project, task_kind::cloud_data_guard, f.backward.state,          f.backward.pause,
+             "",        f.backward.version,          task_role::backward_child, f.id};
+    born(f.forward.id, f.forward.version);
+    born(f.backward.id, f.backward.version);
+    return {};
+  }
+
+  // -- commands -------------------------------------------------------------------------
+
+  /// What `id` is for `project`.
+  target_kind classify(const project_id& project, const job_id& id) const {
+    if (auto f = families_.find(id); f != families_.end()) {
+      return f->second.project == project ? target_kind::parent : target_kind::other_project;
+    }
+    if (auto t = tasks_.find(id); t != tasks_.end()) {
+      return t->second.project == project ? target_kind::task : target_kind::other_project;
+    }
+    return target_kind::unknown;
+  }
+
+  /// The task (standalone or child) `project` sees under `id`, or nullptr.
+  const task* find_task(const project_id& project, const job_id& id) const {
+    if (classify(project, id) != target_kind::task) return nullptr;
+    return &tasks_.at(id);
+  }
+
+  /// batch-pause-task, one item.
+  error_code pause(const project_id& project, const job_id& id, pause_mode mode) {
+    task* t = nullptr;
+    if (error_code ec = lookup(project, id, t)) return ec;
+    if (t->state == task_state::paused) {
+      // Same mode, or target after all: success, nothing changes. All after target: raise.
+      if (t->pause->mode == pause_mode::all || mode == pause_mode::target) return {};
+      t->pause->mode = pause_mode::all;
+      record(id, *t, task_state::paused, task_event::pause);
+      return {};
+    }
+    if (!pausable(t->state)) return errc::invalid_state;
+    const task_state from = t->state;
+    t->state = task_state::paused;
+    t->pause = pause_info{mode, from};
+    record(id, *t, from, task_event::pause);
+    return {};
+  }
+
+  /// batch-retry-task, one item.
+  error_code resume(const project_id& project, const job_id& id) {
+    task* t = nullptr;
+    if (error_code ec = lookup(project, id, t)) return ec;
+    std::optional<task_state> to;
+    if (t->state == task_state::paused) {
+      // Back to the state it was paused from; from transfer failed, that phase resumed.
+      to = resume_target(t->pause->from);
+    } else {
+      to = resume_target(t->state);
+    }
+    if (!to) return errc::invalid_state;
+    if (*to == t->state) return {};  // already running: success, no change
+    const task_state from = t->state;
+    t->state = *to;
+    t->pause.reset();
+    record(id, *t, from, task_event::resume);
+    return {};
+  }
+
+  /// One worker event.
+  error_code report(const project_id& project, const job_id& id, task_event e) {
+    task* t = nullptr;
+    if (error_code ec = lookup(project, id, t)) return ec;
+    const std::optional<task_state> to = worker_target(t->state, e);
+    if (!to) return errc::invalid_state;
+    const task_state from = t->state;
+    t->state = *to;
+    t->pause.reset();
+    record(id, *t, from, e);
+    return {};
+  }
+
+  /// Purge, one item: a DELETED standalone task, or a family whose children are both DELETED.
+  error_code purge(const project_id& project, const job_id& id) {
+    switch (classify(project, id)) {
+      case target_kind::unknown:
+      case target_kind::other_project:
+        return errc::task_not_found;
+      case target_kind::parent: {
+        const family f = families_.at(id);
+        if (tasks_.at(f.forward).state != task_state::deleted ||
+            tasks_.at(f.backward).state != task_state::deleted) {
+          return errc::invalid_state;
+        }
+        tasks_.erase(f.forward);
+        tasks_.erase(f.backward);
+        families_.erase(id);
+        return {};
+      }
+      case target_kind::task: {
+        const task& t = tasks_.at(id);
+        if (t.role != task_role::standalone) return errc::child_task_forbidden;
+        if (t.state != task_state::deleted) return errc::invalid_state;
+        tasks_.erase(id);
+        return {};
+      }
+    }
+    return {};
+  }
+
+  // -- queries --------------------------------------------------------------------------
+
+  /// batch-status, one item.
+  status_result status(const project_id& project, const job_id& id) const {
+    status_result r{id, {}, task_state::configuration};
+    switch (classify(project, id)) {
+      case target_kind::unknown:
+      case target_kind::other_project:
+        r.error = errc::task_not_found;
+        break;
+      case target_kind::parent:
+        r.state = parent_state_of(id);
+        break;
+      case target_kind::task:
+        r.state = tasks_.at(id).state;
+        break;
+    }
+    return r;
+  }
+
+  /// One task's snapshot, or nullopt (task_not_found).
+  std::optional<task_snapshot> get(const project_id& project, const job_id& id) const {
+    switch (classify(project, id)) {
+      case target_kind::unknown:
+      case target_kind::other_project:
+        return std::nullopt;
+      case target_kind::parent:
+      case target_kind::task:
+        return snapshot(id);
+    }
+    return std::nullopt;
+  }
+
+  /// A project's tasks, parents and children included, sorted by id.
+  std::vector<task_snapshot> list(const project_id& project) const {
+    std::vector<task_snapshot> out;
+    for (const job_id& id : all_ids()) {
+      std::optional<task_snapshot> s = get(project, id);
+      if (s) out.push_back(*s);
+    }
+    return out;
+  }
+
+  /// Counts by state: every task and child by its state, every parent by its aggregate.
+  state_counts count() const {
+    state_counts c;
+    for (const auto& [id, t] : tasks_) ++c.tasks[static_cast<std::size_t>(t.state)];
+    for (const auto& [id, f] : families_) {
+      ++c.tasks[static_cast<std::size_t>(parent_state_of(id))];
+      ++c.families;
+    }
+    return c;
+  }
+
+  /// The registry as registrations sorted by id (a family under its parent's id).
+  std::vector<registration> export_all() const {
+    std::vector<registration> out;
+    for (const job_id& id : all_ids()) {
+      if (auto f = families_.find(id); f != families_.end()) {
+        out.emplace_back(family_spec{id, f->second.project, f->second.name,
+                                     child_of(f->second.forward), child_of(f->second.backward)});
+      } else {
+        const task& t = tasks_.at(id);
+        if (t.role != task_role::standalone) continue;
+        out.emplace_back(task_spec{id, t.project, t.kind, t.state, t.pause, t.name, t.version});
+      }
+    }
+    return out;
+  }
+
+  /// Every id in use, sorted (parents, children and standalone tasks).
+  std::vector<job_id> all_ids() const {
+    std::map<job_id, bool> ids;
+    for (const auto& [id, t] : tasks_) ids[id] = true;
+    for (const auto& [id, f] : families_) ids[id] = true;
+    std::vector<job_id> out;
+    for (const auto& [id, unused] : ids) out.push_back(id);
+    return out;
+  }
+
+  /// The changes made so far, in order.
+  const std::vector<change>& changes() const { return log_; }
+
+  bool empty() const { return tasks_.empty() && families_.empty(); }
+
+  /// Every registration of task `id` (standalone or child), oldest first.
+  std::vector<incarnation> incarnations(const job_id& id) const {
+    auto it = incarnations_.find(id);
+    return it == incarnations_.end() ? std::vector<incarnation>{} : it->second;
+  }
+
+ private:
+  /// Finds the task a command acts on, or the per-item error: unknown or another project's
+  /// (M05003), a dual-active parent (M00307), a DELETED task (M05004).
+  error_code lookup(const project_id& project, const job_id& id, task*& out) {
+    switch (classify(project, id)) {
+      case target_kind::unknown:
+      case target_kind::other_project:
+        return errc::task_not_found;
+      case target_kind::parent:
+        return errc::parent_task_forbidden;
+      case target_kind::task:
+        break;
+    }
+    out = &tasks_.at(id);
+    if (out->state == task_state::deleted) return errc::task_deleted;
+    return {};
+  }
+
+  /// Records a real change: the version grows by one.
+  void record(const job_id& id, task& t, task_state from, task_event cause) {
+    ++t.version;
+    std::optional<pause_mode> mode;
+    if (t.state == task_state::paused) mode = t.pause->mode;
+    log_.push_back(change{id, t.project, from, t.state, cause, mode, t.version});
+    ++change_count_[id];
+  }
+
+  void born(const job_id& id, std::uint64_t version) {
+    incarnations_[id].push_back(incarnation{change_count_[id], version});
+  }
+
+  task_state parent_state_of(const job_id& parent) const {
+    const family& f = families_.at(parent);
+    return aggregate(tasks_.at(f.forward).state, tasks_.at(f.backward).state);
+  }
+
+  child_spec child_of(const job_id& id) const {
+    const task& t = tasks_.at(id);
+    return child_spec{id, t.state, t.pause, t.version};
+  }
+
+  task_snapshot snapshot(const job_id& id) const {
+    task_snapshot s;
+    s.id = id;
+    if (auto f = families_.find(id); f != families_.end()) {
+      s.project = f->second.project;
+      s.name = f->second.name;
+      s.kind = task_kind::cloud_data_guard;
+      s.role = task_role::parent;
+      s.state = parent_state_of(id);
+      s.forward_child = f->second.forward;
+      s.backward_child = f->second.backward;
+      s.version = 0;
+      return s;
+    }
+    const task& t = tasks_.at(id);
+    s.project = t.project;
+    s.name = t.name;
+    s.kind = t.kind;
+    s.role = t.role;
+    s.state = t.state;
+    s.pause = t.pause;
+    s.parent = t.parent;
+    s.version = t.version;
+    return s;
+  }
+
+  std::map<job_id, task> tasks_;       ///< standalone tasks and family children
+  std::map<job_id, family> families_;  ///< dual-active parents
+  std::vector<change> log_;
+  std::map<job_id, std::size_t> change_count_;
+  std::map<job_id, std::vector<incarnation>> incarnations_;
+};
+
+}  // namespace taskorch::test_model

@@ -1,0 +1,32 @@
+// Model-based property of whole-batch refusals: sequences rich in refused batches (empty,
+// duplicate id, over max_batch_items, both, pause/resume as worker events, inconsistent or
+// self-duplicating registrations) interleaved with ordinary commands. A refused batch returns
+// no items and changes nothing: the export before and after is the same, and nobody is
+// notified. Replay: see test_lifecycle_model.cpp.
+
+#include "model_commands.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+namespace taskorch::property {
+
+RC_GTEST_PROP(BatchRejection, RefusedBatchChangesNothing, ()) {
+  ++coverage().sequences;
+  harness sut;
+  command_mix mix;
+  mix.rejected = 8;
+  mix.registration = 3;
+  mix.pause = 2;
+  mix.resume = 1;
+  mix.report = 2;
+  mix.purge = 1;
+  mix.status = 1;
+  mix.get = 0;
+  mix.observe = 0;
+  rc::state::check(model{}, sut, generate_command(mix));
+  const std::string diff = diff_registrations(sut.model.export_all(), sut.eng.export_snapshot());
+  if (!diff.empty()) RC_FAIL("after the sequence: " + diff);
+}
+
+}  // namespace taskorch::property

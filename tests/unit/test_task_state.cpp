@@ -1,0 +1,269 @@
+#include <taskorch/task_state.hpp>
+
+// The other small enums of the domain are covered here too.
+#include <taskorch/pause_mode.hpp>
+#include <taskorch/task_event.hpp>
+#include <taskorch/task_kind.hpp>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace taskorch {
+namespace {
+
+using S = task_state;
+
+// The lifecycle table of behaviour.md, written out independently of the library's arrays.
+const std::vector<std::pair<task_state, std::string_view>>& expected_drs_statuses() {
+  static const std::vector<std::pair<task_state, std::string_view>> table{
+      {S::configuration, "CONFIGURATION"},
+      {S::starting, "STARTJOBING"},
+      {S::start_failed, "START_JOB_FAILED"},
+      {S::full_transfer, "FULL_TRANSFER_STARTED"},
+      {S::full_transfer_complete, "FULL_TRANSFER_COMPLETE"},
+      {S::incremental_transfer, "INCRE_TRANSFER_STARTED"},
+      {S::full_transfer_failed, "FULL_TRANSFER_FAILED"},
+      {S::incremental_transfer_failed, "INCRE_TRANSFER_FAILED"},
+      {S::paused, "PAUSING"},
+      {S::stopping, "RELEASE_RESOURCE_STARTED"},
+      {S::stopped, "RELEASE_RESOURCE_COMPLETE"},
+      {S::deleted, "DELETED"},
+  };
+  return table;
+}
+
+// -- task_state ---------------------------------------------------------------------------
+
+TEST(TaskState, EveryStateHasItsDrsStatus) {
+  ASSERT_EQ(expected_drs_statuses().size(), task_state_count);
+  for (const auto& [state, status] : expected_drs_statuses()) {
+    EXPECT_EQ(drs_status(state), status) << to_string(state);
+  }
+}
+
+TEST(TaskState, AllStatesListsEachStateOnceInDeclarationOrder) {
+  ASSERT_EQ(all_task_states.size(), task_state_count);
+  for (std::size_t i = 0; i < all_task_states.size(); ++i) {
+    EXPECT_EQ(static_cast<std::size_t>(all_task_states[i]), i);
+  }
+  std::set<std::string_view> statuses;
+  for (task_state s : all_task_states) statuses.insert(drs_status(s));
+  EXPECT_EQ(statuses.size(), task_state_count) << "two states share a DRS status";
+}
+
+TEST(TaskState, ParseDrsStatusRoundTrips) {
+  for (const auto& [state, status] : expected_drs_statuses()) {
+    const auto parsed = parse_drs_status(status);
+    ASSERT_TRUE(parsed) << status;
+    EXPECT_EQ(*parsed, state);
+  }
+}
+
+TEST(TaskState, ParseDrsStatusRejectsUnknownAndLowercase) {
+  for (std::string_view text :
+       {"", "pausing", "Pausing", "PAUSEING", "PAUSED", " PAUSING", "PAUSING ", "CREATING",
+        "CREATE_FAILED", "WAITING_FOR_START", "RELEASE_RESOURCE_FAILED", "configuration",
+        "full_transfer", "DELETED\n", "STARTJOBING_"}) {
+    EXPECT_FALSE(parse_drs_status(text)) << '"' << text << '"';
+  }
+  // An embedded NUL makes a different string of the right prefix.
+  EXPECT_FALSE(parse_drs_status(std::string_view("DELETED\0", 8)));
+}
+
+TEST(TaskState, NamesInCode) {
+  const std::vector<std::pair<task_state, std::string_view>> names{
+      {S::configuration, "configuration"},
+      {S::starting, "starting"},
+      {S::start_failed, "start_failed"},
+      {S::full_transfer, "full_transfer"},
+      {S::full_transfer_complete, "full_transfer_complete"},
+      {S::incremental_transfer, "incremental_transfer"},
+      {S::full_transfer_failed, "full_transfer_failed"},
+      {S::incremental_transfer_failed, "incremental_transfer_failed"},
+      {S::paused, "paused"},
+      {S::stopping, "stopping"},
+      {S::stopped, "stopped"},
+      {S::deleted, "deleted"},
+  };
+  for (const auto& [state, name] : names) {
+    EXPECT_EQ(to_string(state), name);
+    EXPECT_EQ(fmt::format("{}", state), name);
+  }
+  EXPECT_EQ(fmt::format("[{:>8}]", S::paused), "[  paused]");
+}
+
+TEST(TaskState, OutOfRangeValuesAreNamedUnknown) {
+  const auto bogus = static_cast<task_state>(200);
+  EXPECT_EQ(to_string(bogus), "unknown");
+  EXPECT_EQ(drs_status(bogus), "unknown");
+}
+
+TEST(TaskState, PausableIsExactlyRunningAndTransferFailed) {
+  const std::set<task_state> pausable{S::full_transfer, S::full_transfer_complete,
+                                      S::incremental_transfer, S::full_transfer_failed,
+                                      S::incremental_transfer_failed};
+  for (task_state s : all_task_states) {
+    EXPECT_EQ(is_pausable(s), pausable.contains(s)) << to_string(s);
+  }
+}
+
+TEST(TaskState, RunningStatesAreTheThreePhases) {
+  const std::set<task_state> running{S::full_transfer, S::full_transfer_complete,
+                                     S::incremental_transfer};
+  for (task_state s : all_task_states)
+    EXPECT_EQ(is_running(s), running.contains(s)) << to_string(s);
+}
+
+TEST(TaskState, TransferFailedStatesAreFullAndIncremental) {
+  for (task_state s : all_task_states) {
+    EXPECT_EQ(is_transfer_failed(s),
+              s == S::full_transfer_failed || s == S::incremental_transfer_failed)
+        << to_string(s);
+  }
+}
+
+TEST(TaskState, FailedStatesAreTheDrsFailedStatuses) {
+  // START_JOB_FAILED, FULL_TRANSFER_FAILED, INCRE_TRANSFER_FAILED (behaviour.md, families).
+  for (task_state s : all_task_states) {
+    const std::string_view status = drs_status(s);
+    const bool failed = status == "START_JOB_FAILED" || status == "FULL_TRANSFER_FAILED" ||
+                        status == "INCRE_TRANSFER_FAILED";
+    EXPECT_EQ(is_failed(s), failed) << to_string(s);
+  }
+}
+
+TEST(TaskState, PhaseOfEachState) {
+  const std::vector<std::pair<task_state, transfer_phase>> phases{
+      {S::configuration, transfer_phase::none},
+      {S::starting, transfer_phase::none},
+      {S::start_failed, transfer_phase::none},
+      {S::full_transfer, transfer_phase::full},
+      {S::full_transfer_complete, transfer_phase::full_complete},
+      {S::incremental_transfer, transfer_phase::incremental},
+      {S::full_transfer_failed, transfer_phase::full},
+      {S::incremental_transfer_failed, transfer_phase::incremental},
+      {S::paused, transfer_phase::none},
+      {S::stopping, transfer_phase::none},
+      {S::stopped, transfer_phase::none},
+      {S::deleted, transfer_phase::none},
+  };
+  ASSERT_EQ(phases.size(), task_state_count);
+  for (const auto& [state, phase] : phases) EXPECT_EQ(phase_of(state), phase) << to_string(state);
+}
+
+TEST(TaskState, TransferPhaseNames) {
+  EXPECT_EQ(to_string(transfer_phase::none), "none");
+  EXPECT_EQ(to_string(transfer_phase::full), "full");
+  EXPECT_EQ(to_string(transfer_phase::full_complete), "full_complete");
+  EXPECT_EQ(to_string(transfer_phase::incremental), "incremental");
+  EXPECT_EQ(fmt::format("{}", transfer_phase::incremental), "incremental");
+}
+
+TEST(TaskState, FunctionsAreConstexpr) {
+  static_assert(drs_status(S::paused) == "PAUSING");
+  static_assert(parse_drs_status("DELETED") == S::deleted);
+  static_assert(is_pausable(S::incremental_transfer_failed));
+  static_assert(!is_pausable(S::paused));
+  static_assert(phase_of(S::full_transfer_failed) == transfer_phase::full);
+  SUCCEED();
+}
+
+// -- task_kind ----------------------------------------------------------------------------
+
+TEST(TaskKind, WireNames) {
+  EXPECT_EQ(task_kind_count, 3U);
+  EXPECT_EQ(to_string(task_kind::migration), "migration");
+  EXPECT_EQ(to_string(task_kind::sync), "sync");
+  EXPECT_EQ(to_string(task_kind::cloud_data_guard), "cloudDataGuard");
+  EXPECT_EQ(fmt::format("{}", task_kind::cloud_data_guard), "cloudDataGuard");
+}
+
+TEST(TaskKind, ParsesWireNames) {
+  EXPECT_EQ(parse_task_kind("migration"), task_kind::migration);
+  EXPECT_EQ(parse_task_kind("sync"), task_kind::sync);
+  EXPECT_EQ(parse_task_kind("cloudDataGuard"), task_kind::cloud_data_guard);
+}
+
+TEST(TaskKind, RejectsOtherSpellings) {
+  for (std::string_view text : {"", "Migration", "SYNC", "clouddataguard", "cloud_data_guard",
+                                "CloudDataGuard", "dr", " sync", "sync "}) {
+    EXPECT_FALSE(parse_task_kind(text)) << '"' << text << '"';
+  }
+}
+
+TEST(TaskKind, Activities) {
+  EXPECT_EQ(activity(task_kind::migration), "migrating");
+  EXPECT_EQ(activity(task_kind::sync), "synchronizing");
+  EXPECT_EQ(activity(task_kind::cloud_data_guard), "disaster recovery");
+}
+
+// -- task_event ---------------------------------------------------------------------------
+
+TEST(TaskEvent, NamesRoundTrip) {
+  const std::vector<std::pair<task_event, std::string_view>> names{
+      {task_event::start, "start"},
+      {task_event::start_succeeded, "start_succeeded"},
+      {task_event::start_failed, "start_failed"},
+      {task_event::full_transfer_done, "full_transfer_done"},
+      {task_event::incremental_started, "incremental_started"},
+      {task_event::transfer_failed, "transfer_failed"},
+      {task_event::pause, "pause"},
+      {task_event::resume, "resume"},
+      {task_event::stop, "stop"},
+      {task_event::stopped, "stopped"},
+      {task_event::remove, "remove"},
+  };
+  ASSERT_EQ(names.size(), task_event_count);
+  for (const auto& [event, name] : names) {
+    EXPECT_EQ(to_string(event), name);
+    EXPECT_EQ(parse_task_event(name), event);
+    EXPECT_EQ(fmt::format("{}", event), name);
+  }
+  EXPECT_FALSE(parse_task_event(""));
+  EXPECT_FALSE(parse_task_event("PAUSE"));
+  EXPECT_FALSE(parse_task_event("delete"));
+}
+
+TEST(TaskEvent, AllEventsListsEachEventOnce) {
+  ASSERT_EQ(all_task_events.size(), task_event_count);
+  for (std::size_t i = 0; i < all_task_events.size(); ++i) {
+    EXPECT_EQ(static_cast<std::size_t>(all_task_events[i]), i);
+  }
+}
+
+TEST(TaskEvent, WorkerEventsAreAllButPauseAndResume) {
+  for (task_event e : all_task_events) {
+    EXPECT_EQ(is_worker_event(e), e != task_event::pause && e != task_event::resume)
+        << to_string(e);
+  }
+}
+
+// -- pause_mode ---------------------------------------------------------------------------
+
+TEST(PauseMode, NamesAndParsing) {
+  EXPECT_EQ(to_string(pause_mode::target), "target");
+  EXPECT_EQ(to_string(pause_mode::all), "all");
+  EXPECT_EQ(parse_pause_mode("target"), pause_mode::target);
+  EXPECT_EQ(parse_pause_mode("all"), pause_mode::all);
+  EXPECT_EQ(fmt::format("{}", pause_mode::all), "all");
+  for (std::string_view text : {"", "ALL", "Target", "TARGET", "none", "all ", "targets"}) {
+    EXPECT_FALSE(parse_pause_mode(text)) << '"' << text << '"';
+  }
+}
+
+TEST(PauseMode, MergedKeepsTheStrongerMode) {
+  EXPECT_EQ(merged(pause_mode::target, pause_mode::target), pause_mode::target);
+  EXPECT_EQ(merged(pause_mode::target, pause_mode::all), pause_mode::all);
+  EXPECT_EQ(merged(pause_mode::all, pause_mode::target), pause_mode::all);
+  EXPECT_EQ(merged(pause_mode::all, pause_mode::all), pause_mode::all);
+  static_assert(pause_mode::target < pause_mode::all);
+}
+
+}  // namespace
+}  // namespace taskorch

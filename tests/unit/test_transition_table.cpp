@@ -1,0 +1,200 @@
+#include <taskorch/transition_table.hpp>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace taskorch {
+namespace {
+
+using S = task_state;
+using E = task_event;
+
+/// What the lifecycle of behaviour.md allows: a fixed destination, or (paused + resume) the
+/// history of the paused task. Written by hand from behaviour.md and drs-api.md, not derived
+/// from the library's table.
+struct expected_target {
+  task_state state;
+  bool history = false;
+};
+
+const std::map<std::pair<task_state, task_event>, expected_target>& expected_table() {
+  static const std::map<std::pair<task_state, task_event>, expected_target> table{
+      // Worker events: the path of a task.
+      {{S::configuration, E::start}, {S::starting}},
+      {{S::starting, E::start_succeeded}, {S::full_transfer}},
+      {{S::starting, E::start_failed}, {S::start_failed}},
+      {{S::full_transfer, E::full_transfer_done}, {S::full_transfer_complete}},
+      {{S::full_transfer_complete, E::incremental_started}, {S::incremental_transfer}},
+      {{S::full_transfer, E::transfer_failed}, {S::full_transfer_failed}},
+      {{S::incremental_transfer, E::transfer_failed}, {S::incremental_transfer_failed}},
+      // Releasing resources: a configured, running, failed or paused task can be stopped
+      // (DRS's Stop column; a start-failed task can be released too, as DRS users expect).
+      {{S::configuration, E::stop}, {S::stopping}},
+      {{S::start_failed, E::stop}, {S::stopping}},
+      {{S::full_transfer, E::stop}, {S::stopping}},
+      {{S::full_transfer_complete, E::stop}, {S::stopping}},
+      {{S::incremental_transfer, E::stop}, {S::stopping}},
+      {{S::full_transfer_failed, E::stop}, {S::stopping}},
+      {{S::incremental_transfer_failed, E::stop}, {S::stopping}},
+      {{S::paused, E::stop}, {S::stopping}},
+      {{S::stopping, E::stopped}, {S::stopped}},
+      // Delete: only a stopped task (RELEASE_RESOURCE_COMPLETE).
+      {{S::stopped, E::remove}, {S::deleted}},
+      // Pause: running in any phase or transfer failed; re-pausing a paused task succeeds.
+      {{S::full_transfer, E::pause}, {S::paused}},
+      {{S::full_transfer_complete, E::pause}, {S::paused}},
+      {{S::incremental_transfer, E::pause}, {S::paused}},
+      {{S::full_transfer_failed, E::pause}, {S::paused}},
+      {{S::incremental_transfer_failed, E::pause}, {S::paused}},
+      {{S::paused, E::pause}, {S::paused}},
+      // Resume / retry.
+      {{S::paused, E::resume}, {S::paused, true}},
+      {{S::full_transfer_failed, E::resume}, {S::full_transfer}},
+      {{S::incremental_transfer_failed, E::resume}, {S::incremental_transfer}},
+      {{S::start_failed, E::resume}, {S::starting}},
+      {{S::full_transfer, E::resume}, {S::full_transfer}},  // running: success, no change
+      {{S::full_transfer_complete, E::resume}, {S::full_transfer_complete}},
+      {{S::incremental_transfer, E::resume}, {S::incremental_transfer}},
+  };
+  return table;
+}
+
+/// Where resuming a task paused from `from` must lead (behaviour.md, resume).
+std::optional<task_state> expected_resume_from(task_state from) {
+  switch (from) {
+    case S::full_transfer:
+    case S::full_transfer_failed:
+      return S::full_transfer;
+    case S::full_transfer_complete:
+      return S::full_transfer_complete;
+    case S::incremental_transfer:
+    case S::incremental_transfer_failed:
+      return S::incremental_transfer;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string pair_name(task_state s, task_event e) {
+  return std::string(to_string(s)) + " + " + std::string(to_string(e));
+}
+
+TEST(TransitionTable, EveryStateEventPairMatchesTheLifecycle) {
+  std::size_t allowed = 0;
+  for (task_state s : all_task_states) {
+    for (task_event e : all_task_events) {
+      const auto it = expected_table().find({s, e});
+      const transition* row = find_transition(s, e);
+      if (it == expected_table().end()) {
+        EXPECT_EQ(row, nullptr) << pair_name(s, e) << " must not be allowed";
+        EXPECT_FALSE(next_state(s, e)) << pair_name(s, e);
+        continue;
+      }
+      ++allowed;
+      ASSERT_NE(row, nullptr) << pair_name(s, e) << " must be allowed";
+      EXPECT_EQ(row->from, s);
+      EXPECT_EQ(row->on, e);
+      EXPECT_EQ(row->to.history, it->second.history) << pair_name(s, e);
+      if (!it->second.history) {
+        EXPECT_EQ(row->to.state, it->second.state) << pair_name(s, e);
+        EXPECT_EQ(next_state(s, e), it->second.state) << pair_name(s, e);
+      }
+    }
+  }
+  EXPECT_EQ(allowed, expected_table().size());
+  EXPECT_EQ(transition_table.size(), expected_table().size()) << "the table has extra rows";
+}
+
+TEST(TransitionTable, DeletedAllowsNoEvent) {
+  for (task_event e : all_task_events) {
+    EXPECT_EQ(find_transition(S::deleted, e), nullptr) << to_string(e);
+  }
+}
+
+TEST(TransitionTable, PausableStatesAreExactlyThoseWithAPauseRow) {
+  for (task_state s : all_task_states) {
+    if (s == S::paused) continue;
+    EXPECT_EQ(next_state(s, E::pause) == S::paused, is_pausable(s)) << to_string(s);
+  }
+}
+
+TEST(TransitionTable, ResumeFromPausedGoesToHistory) {
+  for (task_state from : all_task_states) {
+    const auto to = next_state(S::paused, E::resume, from);
+    EXPECT_EQ(to, expected_resume_from(from)) << "paused from " << to_string(from);
+  }
+}
+
+TEST(TransitionTable, ResumeFromTransferFailedPauseIsARetry) {
+  EXPECT_EQ(next_state(S::paused, E::resume, S::full_transfer_failed), S::full_transfer);
+  EXPECT_EQ(next_state(S::paused, E::resume, S::incremental_transfer_failed),
+            S::incremental_transfer);
+}
+
+TEST(TransitionTable, ResumeFromPausedWithoutHistoryIsRefused) {
+  EXPECT_FALSE(next_state(S::paused, E::resume));
+  EXPECT_FALSE(next_state(S::paused, E::resume, S::paused));
+  EXPECT_FALSE(next_state(S::paused, E::resume, S::configuration));
+}
+
+TEST(TransitionTable, PausedFromIsIgnoredOutsideHistoryRows) {
+  for (task_state s : all_task_states) {
+    for (task_event e : all_task_events) {
+      if (s == S::paused && e == E::resume) continue;
+      EXPECT_EQ(next_state(s, e, S::incremental_transfer_failed), next_state(s, e))
+          << pair_name(s, e);
+    }
+  }
+}
+
+TEST(TransitionTable, TargetsCompareByStateAndHistory) {
+  EXPECT_EQ(to(S::stopped), (transition_target{S::stopped, false}));
+  EXPECT_FALSE(to(S::stopped).history);
+  EXPECT_TRUE(resume_history.history);
+  EXPECT_NE(to(S::paused), resume_history);
+  EXPECT_NE(to(S::paused), to(S::stopped));
+}
+
+TEST(TransitionTable, IsDeterministic) {
+  EXPECT_TRUE(is_deterministic(transition_table));
+  static_assert(is_deterministic(transition_table));
+}
+
+TEST(TransitionTable, IsDeterministicDetectsADuplicateRow) {
+  constexpr std::array good{
+      transition{S::full_transfer, E::pause, to(S::paused)},
+      transition{S::full_transfer, E::stop, to(S::stopping)},
+      transition{S::incremental_transfer, E::pause, to(S::paused)},
+  };
+  constexpr std::array duplicate{
+      transition{S::full_transfer, E::pause, to(S::paused)},
+      transition{S::incremental_transfer, E::pause, to(S::paused)},
+      transition{S::full_transfer, E::stop, to(S::stopping)},
+      transition{S::full_transfer, E::pause, to(S::stopping)},  // same from + on, other target
+  };
+  constexpr std::array same_target_twice{
+      transition{S::stopped, E::remove, to(S::deleted)},
+      transition{S::stopped, E::remove, to(S::deleted)},
+  };
+  static_assert(is_deterministic(good));
+  static_assert(!is_deterministic(duplicate));
+  EXPECT_TRUE(is_deterministic(good));
+  EXPECT_FALSE(is_deterministic(duplicate));
+  EXPECT_FALSE(is_deterministic(same_target_twice));
+  EXPECT_TRUE(is_deterministic(std::span<const transition>()));
+}
+
+TEST(TransitionTable, IsUsableAtCompileTime) {
+  static_assert(next_state(S::incremental_transfer, E::pause) == S::paused);
+  static_assert(next_state(S::paused, E::resume, S::full_transfer_failed) == S::full_transfer);
+  static_assert(!next_state(S::deleted, E::remove));
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace taskorch
