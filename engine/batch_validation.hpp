@@ -2,7 +2,6 @@
 // batch_validation: the whole-batch checks made before anything is applied.
 
 #include "shard.hpp"
-
 #include <taskorch/batch.hpp>
 #include <taskorch/task_spec.hpp>
 

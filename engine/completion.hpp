@@ -47,10 +47,10 @@ class completion<void(Args...)> {
   /// handler never runs inside the initiating call.
   template <class Executor, class... A>
   void post_via(const Executor& fallback, A&&... args) {
-    asio::post(fallback, [self = std::move(*this), fallback,
-                          ... values = std::forward<A>(args)]() mutable {
-      self.dispatch_from(fallback, std::move(values)...);
-    });
+    asio::post(fallback,
+               [self = std::move(*this), fallback, ... values = std::forward<A>(args)]() mutable {
+                 self.dispatch_from(fallback, std::move(values)...);
+               });
   }
 
  private:

@@ -1,6 +1,5 @@
-#include <taskorch/engine.hpp>
-
 #include "engine_core.hpp"
+#include <taskorch/engine.hpp>
 
 #include <boost/system/system_error.hpp>
 
@@ -69,8 +68,7 @@ void subscription::reset() noexcept {
 
 // -- engine -------------------------------------------------------------------------------
 
-engine::engine(engine_options options)
-    : core_(std::make_shared<detail::engine_core>(options)) {}
+engine::engine(engine_options options) : core_(std::make_shared<detail::engine_core>(options)) {}
 
 engine::~engine() { core_->stop(); }
 
@@ -91,8 +89,7 @@ void engine::start_pause(project_id project, std::vector<pause_item> items,
   core_->start_command(project, std::move(commands), false, std::move(h));
 }
 
-void engine::start_resume(project_id project, std::vector<job_id> ids,
-                          handler<batch_signature> h) {
+void engine::start_resume(project_id project, std::vector<job_id> ids, handler<batch_signature> h) {
   core_->start_command(project, to_commands(std::move(ids), task_event::resume), false,
                        std::move(h));
 }
@@ -134,7 +131,8 @@ void engine::start_subscribe(change_callback callback, handler<subscribe_signatu
 // -- blocking wrappers --------------------------------------------------------------------
 
 batch_result engine::register_tasks(std::vector<registration> items, error_code& ec) {
-  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_register(std::move(items), std::move(h)); });
+  return wait_for<batch_result>(*core_, ec,
+                                [&](auto h) { start_register(std::move(items), std::move(h)); });
 }
 batch_result engine::register_tasks(std::vector<registration> items) {
   error_code ec;
@@ -143,7 +141,8 @@ batch_result engine::register_tasks(std::vector<registration> items) {
 }
 
 batch_result engine::pause(project_id project, std::vector<pause_item> items, error_code& ec) {
-  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_pause(project, std::move(items), std::move(h)); });
+  return wait_for<batch_result>(
+      *core_, ec, [&](auto h) { start_pause(project, std::move(items), std::move(h)); });
 }
 batch_result engine::pause(project_id project, std::vector<pause_item> items) {
   error_code ec;
@@ -152,7 +151,8 @@ batch_result engine::pause(project_id project, std::vector<pause_item> items) {
 }
 
 batch_result engine::resume(project_id project, std::vector<job_id> ids, error_code& ec) {
-  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_resume(project, std::move(ids), std::move(h)); });
+  return wait_for<batch_result>(
+      *core_, ec, [&](auto h) { start_resume(project, std::move(ids), std::move(h)); });
 }
 batch_result engine::resume(project_id project, std::vector<job_id> ids) {
   error_code ec;
@@ -161,7 +161,8 @@ batch_result engine::resume(project_id project, std::vector<job_id> ids) {
 }
 
 batch_result engine::report(project_id project, std::vector<event_item> items, error_code& ec) {
-  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_report(project, std::move(items), std::move(h)); });
+  return wait_for<batch_result>(
+      *core_, ec, [&](auto h) { start_report(project, std::move(items), std::move(h)); });
 }
 batch_result engine::report(project_id project, std::vector<event_item> items) {
   error_code ec;
@@ -170,7 +171,8 @@ batch_result engine::report(project_id project, std::vector<event_item> items) {
 }
 
 batch_result engine::purge(project_id project, std::vector<job_id> ids, error_code& ec) {
-  return wait_for<batch_result>(*core_, ec, [&](auto h) { start_purge(project, std::move(ids), std::move(h)); });
+  return wait_for<batch_result>(
+      *core_, ec, [&](auto h) { start_purge(project, std::move(ids), std::move(h)); });
 }
 batch_result engine::purge(project_id project, std::vector<job_id> ids) {
   error_code ec;
@@ -180,7 +182,8 @@ batch_result engine::purge(project_id project, std::vector<job_id> ids) {
 
 std::vector<status_result> engine::status(project_id project, std::vector<job_id> ids,
                                           error_code& ec) {
-  return wait_for<std::vector<status_result>>(*core_, ec, [&](auto h) { start_status(project, std::move(ids), std::move(h)); });
+  return wait_for<std::vector<status_result>>(
+      *core_, ec, [&](auto h) { start_status(project, std::move(ids), std::move(h)); });
 }
 std::vector<status_result> engine::status(project_id project, std::vector<job_id> ids) {
   error_code ec;
@@ -198,7 +201,8 @@ task_snapshot engine::get(project_id project, job_id id) {
 }
 
 std::vector<task_snapshot> engine::list(project_id project, error_code& ec) {
-  return wait_for<std::vector<task_snapshot>>(*core_, ec, [&](auto h) { start_list(project, std::move(h)); });
+  return wait_for<std::vector<task_snapshot>>(*core_, ec,
+                                              [&](auto h) { start_list(project, std::move(h)); });
 }
 std::vector<task_snapshot> engine::list(project_id project) {
   error_code ec;
@@ -216,7 +220,8 @@ state_counts engine::count() {
 }
 
 std::vector<registration> engine::export_snapshot(error_code& ec) {
-  return wait_for<std::vector<registration>>(*core_, ec, [&](auto h) { start_export(std::move(h)); });
+  return wait_for<std::vector<registration>>(*core_, ec,
+                                             [&](auto h) { start_export(std::move(h)); });
 }
 std::vector<registration> engine::export_snapshot() {
   error_code ec;
@@ -225,7 +230,8 @@ std::vector<registration> engine::export_snapshot() {
 }
 
 subscription engine::subscribe(change_callback callback, error_code& ec) {
-  return wait_for<subscription>(*core_, ec, [&](auto h) { start_subscribe(std::move(callback), std::move(h)); });
+  return wait_for<subscription>(
+      *core_, ec, [&](auto h) { start_subscribe(std::move(callback), std::move(h)); });
 }
 subscription engine::subscribe(change_callback callback) {
   error_code ec;

@@ -24,8 +24,7 @@ engine_options resolve(engine_options o) {
 struct subscribe_op : operation_base {
   subscribe_op(std::uint64_t i, change_callback c, std::size_t shards,
                completion<engine::subscribe_signature> h)
-      : id(i), callback(std::make_shared<const change_callback>(std::move(c))),
-        done(std::move(h)) {
+      : id(i), callback(std::make_shared<const change_callback>(std::move(c))), done(std::move(h)) {
     (void)shards;
   }
   void run_shard(engine_core& core, shard_index s) {
@@ -98,9 +97,8 @@ void engine_core::scatter(std::shared_ptr<Op> op) {
   for (std::size_t s = 0; s < shard_count; ++s) {
     if (begin[s + 1] == begin[s]) continue;
     std::span<const std::uint32_t> items(order->data() + begin[s], begin[s + 1] - begin[s]);
-    asio::post(pool_.strand(s), [this, op, order, s, items] {
-      run_part(op, static_cast<shard_index>(s), items);
-    });
+    asio::post(pool_.strand(s),
+               [this, op, order, s, items] { run_part(op, static_cast<shard_index>(s), items); });
   }
 }
 
@@ -161,7 +159,8 @@ void engine_core::finish_part(const std::shared_ptr<Op>& op) {
 void engine_core::start_register(std::vector<registration> items,
                                  handler<engine::batch_signature> h) {
   completion<engine::batch_signature> done(std::move(h));
-  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
+  if (!enter())
+    return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
   if (error_code ec = validate_registrations(items); ec || items.empty()) {
     complete_now(done, ec, batch_result());
     return leave();
@@ -172,11 +171,12 @@ void engine_core::start_register(std::vector<registration> items,
 void engine_core::start_command(project_id project, std::vector<command> items,
                                 bool worker_events_only, handler<engine::batch_signature> h) {
   completion<engine::batch_signature> done(std::move(h));
-  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
+  if (!enter())
+    return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
   error_code ec = validate_batch(items, options_.max_batch_items);
-  if (!ec && worker_events_only &&
-      std::any_of(items.begin(), items.end(),
-                  [](const command& c) { return !is_worker_event(c.event); })) {
+  if (!ec && worker_events_only && std::any_of(items.begin(), items.end(), [](const command& c) {
+        return !is_worker_event(c.event);
+      })) {
     ec = errc::not_a_worker_event;
   }
   if (ec) {
@@ -189,7 +189,8 @@ void engine_core::start_command(project_id project, std::vector<command> items,
 void engine_core::start_purge(project_id project, std::vector<job_id> ids,
                               handler<engine::batch_signature> h) {
   completion<engine::batch_signature> done(std::move(h));
-  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
+  if (!enter())
+    return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
   if (error_code ec = validate_batch(ids, options_.max_batch_items)) {
     complete_now(done, ec, batch_result());
     return leave();
@@ -230,7 +231,8 @@ void engine_core::start_list(project_id project, handler<engine::list_signature>
 
 void engine_core::start_count(handler<engine::counts_signature> h) {
   completion<engine::counts_signature> done(std::move(h));
-  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), state_counts());
+  if (!enter())
+    return complete_now(done, error_code(asio::error::operation_aborted), state_counts());
   broadcast(std::make_shared<count_op>(shards_.size(), std::move(done)));
 }
 
@@ -246,7 +248,8 @@ void engine_core::start_export(handler<engine::export_signature> h) {
 void engine_core::start_subscribe(change_callback callback,
                                   handler<engine::subscribe_signature> h) {
   completion<engine::subscribe_signature> done(std::move(h));
-  if (!enter()) return complete_now(done, error_code(asio::error::operation_aborted), subscription());
+  if (!enter())
+    return complete_now(done, error_code(asio::error::operation_aborted), subscription());
   broadcast(std::make_shared<subscribe_op>(next_subscriber_.fetch_add(1), std::move(callback),
                                            shards_.size(), std::move(done)));
 }

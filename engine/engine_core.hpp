@@ -8,7 +8,6 @@
 #include "completion.hpp"
 #include "shard.hpp"
 #include "strand_pool.hpp"
-
 #include <taskorch/engine.hpp>
 
 #include <atomic>
@@ -48,8 +47,7 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   /// Applies commands; `worker_events_only` refuses a batch holding a pause or a resume.
   void start_command(project_id project, std::vector<command> items, bool worker_events_only,
                      handler<engine::batch_signature> h);
-  void start_purge(project_id project, std::vector<job_id> ids,
-                   handler<engine::batch_signature> h);
+  void start_purge(project_id project, std::vector<job_id> ids, handler<engine::batch_signature> h);
   void start_status(project_id project, std::vector<job_id> ids,
                     handler<engine::status_signature> h);
   void start_get(project_id project, job_id id, handler<engine::snapshot_signature> h);

@@ -159,8 +159,14 @@ struct purge_op : operation_base {
 /// a stub for each child whose home is not the family's shard, then the family itself on
 /// the parent's home shard; when a step fails, the stubs already placed are erased.
 struct register_op : operation_base {
-  enum class step : std::uint8_t { forward_stub, backward_stub, family, undo_forward, undo_backward,
-                                   done };
+  enum class step : std::uint8_t {
+    forward_stub,
+    backward_stub,
+    family,
+    undo_forward,
+    undo_backward,
+    done
+  };
   struct progress {
     step next = step::forward_stub;
     bool forward_placed = false;
@@ -290,8 +296,7 @@ struct count_op : operation_base {
 /// Gathers one vector per shard, then merges them sorted by id.
 template <class Value, class Signature>
 struct gather_op : operation_base {
-  gather_op(std::size_t shards, completion<Signature> h)
-      : per_shard(shards), done(std::move(h)) {}
+  gather_op(std::size_t shards, completion<Signature> h) : per_shard(shards), done(std::move(h)) {}
   template <class Id>
   void complete(engine_core& core, Id id_of_value) {
     std::vector<Value> all;

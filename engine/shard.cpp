@@ -45,8 +45,7 @@ error_code validate(const registration& r) {
       r);
 }
 
-const task_record* shard::find(const project_id& project, const job_id& id,
-                               outcome& result) const {
+const task_record* shard::find(const project_id& project, const job_id& id, outcome& result) const {
   auto it = tasks_.find(id);
   if (it == tasks_.end()) {
     result = outcome::fail(errc::task_not_found);
@@ -204,13 +203,12 @@ void shard::export_to(std::vector<registration>& out) const {
     std::string name;
     if (auto it = names_.find(id); it != names_.end()) name = it->second;
     if (rec.role == task_role::standalone) {
-      out.emplace_back(
-          task_spec{id, rec.project, rec.kind, rec.state, pause_of(rec), std::move(name),
-                    rec.version});
+      out.emplace_back(task_spec{id, rec.project, rec.kind, rec.state, pause_of(rec),
+                                 std::move(name), rec.version});
     } else if (rec.role == task_role::parent) {
       const family_links& links = families_.at(id);
-      out.emplace_back(family_spec{id, rec.project, std::move(name),
-                                   child_spec_of(links.forward), child_spec_of(links.backward)});
+      out.emplace_back(family_spec{id, rec.project, std::move(name), child_spec_of(links.forward),
+                                   child_spec_of(links.backward)});
     }
   }
 }

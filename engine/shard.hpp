@@ -42,10 +42,10 @@ struct task_record {
   std::uint64_t version = 0;
   task_kind kind = task_kind::migration;
   task_state state = task_state::configuration;
-  pause_mode mode = pause_mode::target;       ///< when paused
+  pause_mode mode = pause_mode::target;         ///< when paused
   task_state paused_from = task_state::paused;  ///< when paused
   task_role role = task_role::standalone;
-  bool redirect = false;     ///< a family child's stub on its home shard
+  bool redirect = false;         ///< a family child's stub on its home shard
   shard_index family_shard = 0;  ///< where a redirect points
 };
 

@@ -12,8 +12,8 @@ namespace asio = boost::asio;
 using namespace taskorch;
 
 asio::awaitable<void> pause_three(engine& eng, project_id project, std::vector<job_id> ids) {
-  std::vector<pause_item> batch{{ids[0], pause_mode::target}, {ids[1], pause_mode::all},
-                                {ids[2], pause_mode::target}};
+  std::vector<pause_item> batch{
+      {ids[0], pause_mode::target}, {ids[1], pause_mode::all}, {ids[2], pause_mode::target}};
   auto [ec, results] =
       co_await eng.async_pause(project, std::move(batch), asio::as_tuple(asio::use_awaitable));
   for (const item_result& r : results) {
@@ -29,7 +29,9 @@ int main() {
   const job_id syncing = job_id::mint(), starting = job_id::mint();
   eng.register_tasks({
       task_spec{.id = seed, .project = project, .state = task_state::full_transfer},
-      task_spec{.id = syncing, .project = project, .kind = task_kind::sync,
+      task_spec{.id = syncing,
+                .project = project,
+                .kind = task_kind::sync,
                 .state = task_state::incremental_transfer},
       task_spec{.id = starting, .project = project, .state = task_state::starting},
   });

@@ -1,4 +1,5 @@
 #include <taskorch/taskorch.hpp>
+
 #include <boost/asio.hpp>
 #include <fmt/core.h>
 using namespace taskorch;

@@ -1,5 +1,4 @@
 #include <taskorch/http/api.hpp>
-
 #include <taskorch/http/response_writer.hpp>
 
 #include <boost/asio/append.hpp>
@@ -153,16 +152,17 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
   };
 
   if (request.route == endpoint::metrics) {
-    engine_.async_count([this, h = std::move(h), reply](error_code ec, state_counts counts) mutable {
-      response r;
-      if (ec) {
-        r = engine_failure(ec, language::en_us);
-      } else {
-        r.body = metrics_.render(counts);
-        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      }
-      reply(h, std::move(r));
-    });
+    engine_.async_count(
+        [this, h = std::move(h), reply](error_code ec, state_counts counts) mutable {
+          response r;
+          if (ec) {
+            r = engine_failure(ec, language::en_us);
+          } else {
+            r.body = metrics_.render(counts);
+            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+          }
+          reply(h, std::move(r));
+        });
     return;
   }
 

@@ -1,11 +1,11 @@
 #include <taskorch/http/body_parser.hpp>
 
 #include <boost/unordered/unordered_flat_set.hpp>
-#include <simdjson.h>
 
 #include <algorithm>
 #include <new>
 #include <optional>
+#include <simdjson.h>
 
 namespace taskorch::http {
 
@@ -69,8 +69,8 @@ struct body_parser::impl {
   std::optional<request_error> open(std::string_view body, const body_limits& limits,
                                     dom::object& root, dom::array& jobs) {
     dom::element doc;
-    if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS ||
-        !doc.is_object() || repeats_a_key(doc)) {
+    if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || !doc.is_object() ||
+        repeats_a_key(doc)) {
       return request_error::malformed_body();
     }
     root = dom::object(doc);
@@ -84,8 +84,7 @@ struct body_parser::impl {
   }
 };
 
-body_parser::body_parser(body_limits limits)
-    : limits_(limits), impl_(std::make_unique<impl>()) {
+body_parser::body_parser(body_limits limits) : limits_(limits), impl_(std::make_unique<impl>()) {
   // The depth includes the document itself; allocation happens on the first parse.
   if (impl_->parser.allocate(4096, limits_.max_depth + 1) != simdjson::SUCCESS) {
     throw std::bad_alloc();

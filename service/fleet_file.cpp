@@ -1,18 +1,16 @@
 #include <taskorch/http/fleet_file.hpp>
-
 #include <taskorch/http/response_writer.hpp>
 
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include <cstdio>
+#include <fcntl.h>
 #include <fstream>
 #include <optional>
 #include <random>
+#include <simdjson.h>
 #include <sstream>
-
-#include <fcntl.h>
 #include <unistd.h>
 
 namespace taskorch::http {
@@ -128,7 +126,12 @@ class fleet_reader {
     if (multi_write && !multi_write->is_bool()) fail(shown, "multi_write", "must be a boolean");
     if (!multi_write || !bool(*multi_write)) {
       const task_state state = read_status(obj, shown);
-      return task_spec{id, *project, *kind, state, read_pause(obj, state, shown), std::move(name),
+      return task_spec{id,
+                       *project,
+                       *kind,
+                       state,
+                       read_pause(obj, state, shown),
+                       std::move(name),
                        read_version(obj, shown)};
     }
 
@@ -147,8 +150,8 @@ class fleet_reader {
       const job_id child_id = read_id(c, shown + " child");
       const std::string child_shown = child_id.to_string();
       const task_state state = read_status(c, child_shown);
-      kids.push_back({child_id, state, read_pause(c, state, child_shown),
-                      read_version(c, child_shown)});
+      kids.push_back(
+          {child_id, state, read_pause(c, state, child_shown), read_version(c, child_shown)});
     }
     return family_spec{id, *project, std::move(name), kids[0], kids[1]};
   }
@@ -280,24 +283,24 @@ std::vector<registration> demo_fleet() {
                             "drs-example", 0});
   constexpr std::array kinds{task_kind::migration, task_kind::sync, task_kind::cloud_data_guard};
   constexpr std::array pausable{task_state::full_transfer, task_state::full_transfer_complete,
-                                task_state::incremental_transfer,
-                                task_state::full_transfer_failed,
+                                task_state::incremental_transfer, task_state::full_transfer_failed,
                                 task_state::incremental_transfer_failed};
   for (std::size_t i = 0; i < 3000; ++i) {
     const task_state state = all_task_states[i % task_state_count];
     std::optional<pause_info> pause;
     if (state == task_state::paused) {
-      pause = pause_info{i % 2 ? pause_mode::all : pause_mode::target, pausable[i % pausable.size()]};
+      pause =
+          pause_info{i % 2 ? pause_mode::all : pause_mode::target, pausable[i % pausable.size()]};
     }
     fleet.push_back(task_spec{next_id(), i % 10 == 9 ? neighbour : demo, kinds[i % kinds.size()],
                               state, pause, fmt::format("demo-{:04}", i), 0});
   }
   for (std::size_t i = 0; i < 4; ++i) {
     const task_state forward = pausable[i % pausable.size()];
-    fleet.push_back(family_spec{next_id(), demo, fmt::format("dual-active-{}", i),
-                                child_spec{next_id(), forward, std::nullopt, 0},
-                                child_spec{next_id(), task_state::incremental_transfer,
-                                           std::nullopt, 0}});
+    fleet.push_back(
+        family_spec{next_id(), demo, fmt::format("dual-active-{}", i),
+                    child_spec{next_id(), forward, std::nullopt, 0},
+                    child_spec{next_id(), task_state::incremental_transfer, std::nullopt, 0}});
   }
   return fleet;
 }

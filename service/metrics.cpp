@@ -1,6 +1,5 @@
-#include <taskorch/http/metrics.hpp>
-
 #include <taskorch/error.hpp>
+#include <taskorch/http/metrics.hpp>
 #include <taskorch/task_state.hpp>
 
 #include <fmt/format.h>
@@ -28,10 +27,11 @@ std::string_view to_string(endpoint e) noexcept {
 
 void metrics::count_request(endpoint e, unsigned status, double seconds) noexcept {
   const auto code = std::find(codes.begin(), codes.end(), status);
-  requests_[static_cast<std::size_t>(e)][static_cast<std::size_t>(code - codes.begin())]
-      .fetch_add(1, std::memory_order_relaxed);
+  requests_[static_cast<std::size_t>(e)][static_cast<std::size_t>(code - codes.begin())].fetch_add(
+      1, std::memory_order_relaxed);
   const auto bucket = std::lower_bound(bounds.begin(), bounds.end(), seconds);
-  buckets_[static_cast<std::size_t>(bucket - bounds.begin())].fetch_add(1, std::memory_order_relaxed);
+  buckets_[static_cast<std::size_t>(bucket - bounds.begin())].fetch_add(1,
+                                                                        std::memory_order_relaxed);
   latency_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
@@ -76,7 +76,8 @@ std::string metrics::render(const state_counts& tasks) const {
   put("# HELP taskorch_tasks Tasks in the registry, by DRS status (dual-active parents by "
       "their aggregate status).\n");
   put("# TYPE taskorch_tasks gauge\n");
-  for (task_state s : all_task_states) put("taskorch_tasks{{status=\"{}\"}} {}\n", drs_status(s), tasks[s]);
+  for (task_state s : all_task_states)
+    put("taskorch_tasks{{status=\"{}\"}} {}\n", drs_status(s), tasks[s]);
 
   put("# HELP taskorch_http_request_duration_seconds Time from a request's arrival to its "
       "response.\n");

@@ -32,9 +32,10 @@ request_error request_error::invalid(std::string_view param) {
 }
 
 request_error request_error::too_many_jobs(std::size_t limit) {
-  return {400, "DRS.M00202",
-          fmt::format("The value of parameter jobs is invalid: at most {} jobs per request.", limit),
-          fmt::format("参数jobs的值无效：每个请求最多{}个任务。", limit)};
+  return {
+      400, "DRS.M00202",
+      fmt::format("The value of parameter jobs is invalid: at most {} jobs per request.", limit),
+      fmt::format("参数jobs的值无效：每个请求最多{}个任务。", limit)};
 }
 
 request_error request_error::duplicate(std::string_view param) {
@@ -43,13 +44,13 @@ request_error request_error::duplicate(std::string_view param) {
 }
 
 request_error request_error::unsupported_content_type() {
-  return {400, "DRS.M00202", "The value of parameter Content-Type is invalid: use application/json.",
+  return {400, "DRS.M00202",
+          "The value of parameter Content-Type is invalid: use application/json.",
           "参数Content-Type的值无效：请使用application/json。"};
 }
 
 request_error request_error::body_too_large(std::size_t limit) {
-  return {413, "DRS.M00202",
-          fmt::format("The request body is too large: at most {} bytes.", limit),
+  return {413, "DRS.M00202", fmt::format("The request body is too large: at most {} bytes.", limit),
           fmt::format("请求体过大：最多{}字节。", limit)};
 }
 

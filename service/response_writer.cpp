@@ -1,6 +1,5 @@
-#include <taskorch/http/response_writer.hpp>
-
 #include <taskorch/error.hpp>
+#include <taskorch/http/response_writer.hpp>
 #include <taskorch/task_state.hpp>
 
 #include <boost/asio/error.hpp>

@@ -146,7 +146,8 @@ std::vector<registration> initial_tasks(const options& o) {
 
 int main(int argc, char** argv) {
   const options o = parse_options(argc, argv);
-  engine eng({.threads = o.engine_threads, .max_batch_items = std::max<std::size_t>(o.limits.max_jobs, 1)});
+  engine eng({.threads = o.engine_threads,
+              .max_batch_items = std::max<std::size_t>(o.limits.max_jobs, 1)});
 
   error_code ec;
   const batch_result loaded = eng.register_tasks(initial_tasks(o), ec);
@@ -183,7 +184,9 @@ int main(int argc, char** argv) {
         "demo token (project 054ba152d480d55b2f5dc0069e7ddef0); try:\n"
         "curl -s -X POST http://{}:{}/v3/054ba152d480d55b2f5dc0069e7ddef0/jobs/batch-pause-task "
         "-H 'Content-Type: application/json' -H 'X-Auth-Token: {}' "
-        "-d '{{\"jobs\":[{{\"job_id\":\"8d0e8e36-a618-490d-8a46-8c61ac9jb502\",\"pause_mode\":\"target\"}}]}}'\n",
+        "-d "
+        "'{{\"jobs\":[{{\"job_id\":\"8d0e8e36-a618-490d-8a46-8c61ac9jb502\",\"pause_mode\":"
+        "\"target\"}}]}}'\n",
         where.address().to_string(), where.port(), demo_token);
   }
   std::fflush(stdout);

@@ -55,9 +55,7 @@ struct state_counts {
     for (std::size_t c : tasks) n += c;
     return n;
   }
-  std::size_t operator[](task_state s) const noexcept {
-    return tasks[static_cast<std::size_t>(s)];
-  }
+  std::size_t operator[](task_state s) const noexcept { return tasks[static_cast<std::size_t>(s)]; }
 };
 
 }  // namespace taskorch

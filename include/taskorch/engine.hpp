@@ -111,9 +111,7 @@ class engine {
   template <asio::completion_token_for<batch_signature> CompletionToken>
   auto async_register(std::vector<registration> items, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, batch_signature>(
-        [this](auto h, std::vector<registration> r) {
-          start_register(std::move(r), std::move(h));
-        },
+        [this](auto h, std::vector<registration> r) { start_register(std::move(r), std::move(h)); },
         token, std::move(items));
   }
 
@@ -187,8 +185,8 @@ class engine {
   template <asio::completion_token_for<snapshot_signature> CompletionToken>
   auto async_get(project_id project, job_id id, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, snapshot_signature>(
-        [this](auto h, project_id p, job_id i) { start_get(p, i, std::move(h)); },
-        token, project, id);
+        [this](auto h, project_id p, job_id i) { start_get(p, i, std::move(h)); }, token, project,
+        id);
   }
 
   /// Lists a project's tasks (parents and children included), sorted by id.
@@ -197,8 +195,7 @@ class engine {
   template <asio::completion_token_for<list_signature> CompletionToken>
   auto async_list(project_id project, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, list_signature>(
-        [this](auto h, project_id p) { start_list(p, std::move(h)); }, token,
-        project);
+        [this](auto h, project_id p) { start_list(p, std::move(h)); }, token, project);
   }
 
   /// Counts all tasks by state. Signature: void(error_code, state_counts).
@@ -223,10 +220,8 @@ class engine {
   template <asio::completion_token_for<subscribe_signature> CompletionToken>
   auto async_subscribe(change_callback callback, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, subscribe_signature>(
-        [this](auto h, change_callback c) {
-          start_subscribe(std::move(c), std::move(h));
-        },
-        token, std::move(callback));
+        [this](auto h, change_callback c) { start_subscribe(std::move(c), std::move(h)); }, token,
+        std::move(callback));
   }
 
   // -- Blocking wrappers: `f(x)` throws boost::system::system_error, `f(x, ec)` never throws.
@@ -261,8 +256,7 @@ class engine {
   void start_register(std::vector<registration> items, handler<batch_signature> h);
   void start_pause(project_id project, std::vector<pause_item> items, handler<batch_signature> h);
   void start_resume(project_id project, std::vector<job_id> ids, handler<batch_signature> h);
-  void start_report(project_id project, std::vector<event_item> items,
-                    handler<batch_signature> h);
+  void start_report(project_id project, std::vector<event_item> items, handler<batch_signature> h);
   void start_purge(project_id project, std::vector<job_id> ids, handler<batch_signature> h);
   void start_status(project_id project, std::vector<job_id> ids, handler<status_signature> h);
   void start_get(project_id project, job_id id, handler<snapshot_signature> h);

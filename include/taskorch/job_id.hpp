@@ -54,7 +54,8 @@ class job_id {
   }
 
   friend constexpr bool operator==(const job_id&, const job_id&) noexcept = default;
-  friend constexpr std::strong_ordering operator<=>(const job_id&, const job_id&) noexcept = default;
+  friend constexpr std::strong_ordering operator<=>(const job_id&,
+                                                    const job_id&) noexcept = default;
 
  private:
   std::array<std::uint64_t, 3> words_{};

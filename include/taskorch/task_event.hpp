@@ -33,16 +33,31 @@ inline constexpr std::size_t task_event_count = 11;
 
 /// Every event, in declaration order.
 inline constexpr std::array<task_event, task_event_count> all_task_events{
-    task_event::start,           task_event::start_succeeded, task_event::start_failed,
-    task_event::full_transfer_done, task_event::incremental_started,
-    task_event::transfer_failed, task_event::pause,           task_event::resume,
-    task_event::stop,            task_event::stopped,         task_event::remove};
+    task_event::start,
+    task_event::start_succeeded,
+    task_event::start_failed,
+    task_event::full_transfer_done,
+    task_event::incremental_started,
+    task_event::transfer_failed,
+    task_event::pause,
+    task_event::resume,
+    task_event::stop,
+    task_event::stopped,
+    task_event::remove};
 
 namespace detail {
 inline constexpr std::array<std::string_view, task_event_count> task_event_names{
-    "start",           "start_succeeded", "start_failed", "full_transfer_done",
-    "incremental_started", "transfer_failed", "pause",   "resume",
-    "stop",            "stopped",         "remove"};
+    "start",
+    "start_succeeded",
+    "start_failed",
+    "full_transfer_done",
+    "incremental_started",
+    "transfer_failed",
+    "pause",
+    "resume",
+    "stop",
+    "stopped",
+    "remove"};
 }  // namespace detail
 
 /// Returns the event's name, e.g. "full_transfer_done".

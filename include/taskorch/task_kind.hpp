@@ -19,8 +19,8 @@ enum class task_kind : std::uint8_t { migration, sync, cloud_data_guard };
 inline constexpr std::size_t task_kind_count = 3;
 
 namespace detail {
-inline constexpr std::array<std::string_view, task_kind_count> task_kind_names{
-    "migration", "sync", "cloudDataGuard"};
+inline constexpr std::array<std::string_view, task_kind_count> task_kind_names{"migration", "sync",
+                                                                               "cloudDataGuard"};
 inline constexpr std::array<std::string_view, task_kind_count> task_kind_activities{
     "migrating", "synchronizing", "disaster recovery"};
 }  // namespace detail

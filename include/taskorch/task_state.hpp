@@ -42,34 +42,51 @@ inline constexpr std::size_t task_state_count = 12;
 
 /// Every state, in declaration order.
 inline constexpr std::array<task_state, task_state_count> all_task_states{
-    task_state::configuration,        task_state::starting,
-    task_state::start_failed,         task_state::full_transfer,
-    task_state::full_transfer_complete, task_state::incremental_transfer,
-    task_state::full_transfer_failed, task_state::incremental_transfer_failed,
-    task_state::paused,               task_state::stopping,
-    task_state::stopped,              task_state::deleted};
+    task_state::configuration,
+    task_state::starting,
+    task_state::start_failed,
+    task_state::full_transfer,
+    task_state::full_transfer_complete,
+    task_state::incremental_transfer,
+    task_state::full_transfer_failed,
+    task_state::incremental_transfer_failed,
+    task_state::paused,
+    task_state::stopping,
+    task_state::stopped,
+    task_state::deleted};
 
 /// The transfer phase of a running or transfer-failed task.
 enum class transfer_phase : std::uint8_t { none, full, full_complete, incremental };
 
 namespace detail {
 inline constexpr std::array<std::string_view, task_state_count> task_state_names{
-    "configuration",        "starting",
-    "start_failed",         "full_transfer",
-    "full_transfer_complete", "incremental_transfer",
-    "full_transfer_failed", "incremental_transfer_failed",
-    "paused",               "stopping",
-    "stopped",              "deleted"};
+    "configuration",
+    "starting",
+    "start_failed",
+    "full_transfer",
+    "full_transfer_complete",
+    "incremental_transfer",
+    "full_transfer_failed",
+    "incremental_transfer_failed",
+    "paused",
+    "stopping",
+    "stopped",
+    "deleted"};
 inline constexpr std::array<std::string_view, task_state_count> drs_status_names{
-    "CONFIGURATION",         "STARTJOBING",
-    "START_JOB_FAILED",      "FULL_TRANSFER_STARTED",
-    "FULL_TRANSFER_COMPLETE", "INCRE_TRANSFER_STARTED",
-    "FULL_TRANSFER_FAILED",  "INCRE_TRANSFER_FAILED",
-    "PAUSING",               "RELEASE_RESOURCE_STARTED",
-    "RELEASE_RESOURCE_COMPLETE", "DELETED"};
-inline constexpr std::array<std::string_view, 4> transfer_phase_names{"none", "full",
-                                                                      "full_complete",
-                                                                      "incremental"};
+    "CONFIGURATION",
+    "STARTJOBING",
+    "START_JOB_FAILED",
+    "FULL_TRANSFER_STARTED",
+    "FULL_TRANSFER_COMPLETE",
+    "INCRE_TRANSFER_STARTED",
+    "FULL_TRANSFER_FAILED",
+    "INCRE_TRANSFER_FAILED",
+    "PAUSING",
+    "RELEASE_RESOURCE_STARTED",
+    "RELEASE_RESOURCE_COMPLETE",
+    "DELETED"};
+inline constexpr std::array<std::string_view, 4> transfer_phase_names{
+    "none", "full", "full_complete", "incremental"};
 }  // namespace detail
 
 /// Returns the state's name in code, e.g. "full_transfer".

@@ -104,8 +104,8 @@ constexpr const transition* find_transition(task_state from, task_event on) noex
 
 /// Returns the state `from + on` leads to, or an empty optional when the event is not
 /// allowed. For `paused + resume`, `paused_from` is the state the task was paused from.
-constexpr std::optional<task_state> next_state(task_state from, task_event on,
-                                               task_state paused_from = task_state::paused) noexcept {
+constexpr std::optional<task_state> next_state(
+    task_state from, task_event on, task_state paused_from = task_state::paused) noexcept {
   // A plain loop rather than find_transition(): comparing its pointer with nullptr is not a
   // constant expression for g++ under -fsanitize=undefined, and the static_asserts need one.
   for (const auto& row : transition_table) {

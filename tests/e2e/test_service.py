@@ -155,9 +155,8 @@ class MetricsTests(E2ECase):
 
     def test_promtool_check_metrics(self):
         promtool = shutil.which("promtool")
-        if promtool is None:
-            self.skipTest("promtool is not installed (Debian package `prometheus`); "
-                          "`promtool check metrics` was not run")
+        self.assertIsNotNone(promtool, "promtool is missing: scripts/install-deps.sh installs the "
+                                       "Debian package `prometheus`, which provides it")
         self.srv.pause([(self.running[0], "all"), (UNKNOWN_ID, "all")])
         self.srv.post(PAUSE, b"x")
         self.wait_for(lambda s: s.get('taskorch_http_requests_total{endpoint="batch-pause-task",code="400"}', 0) >= 1,

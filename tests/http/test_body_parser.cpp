@@ -51,15 +51,20 @@ TEST(BodyParser, KeepsRequestOrderAndModes) {
 TEST(BodyParser, RefusesWhatIsNotAJsonObject) {
   for (std::string_view body : {"", "not json", "[]", "42", "\"jobs\"", "null", "{\"jobs\":[}",
                                 R"({"jobs":[{"job_id":"x","pause_mode":"all"}])"}) {
-    EXPECT_EQ(pause_error(body), "DRS.M00200|Parameter error: the request body is not a valid JSON object.")
+    EXPECT_EQ(pause_error(body),
+              "DRS.M00200|Parameter error: the request body is not a valid JSON object.")
         << body;
   }
 }
 
 TEST(BodyParser, RefusesARepeatedKeyAnywhere) {
   EXPECT_EQ(pause_error(R"({"jobs":[],"jobs":[]})").substr(0, 10), "DRS.M00200");
-  EXPECT_EQ(pause_error(pause_body(R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","job_id":"x","pause_mode":"all"})")).substr(0, 10),
-            "DRS.M00200");
+  EXPECT_EQ(
+      pause_error(
+          pause_body(
+              R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","job_id":"x","pause_mode":"all"})"))
+          .substr(0, 10),
+      "DRS.M00200");
   EXPECT_EQ(pause_error(R"({"jobs":[],"x":{"a":1,"\u0061":2}})").substr(0, 10), "DRS.M00200");
 }
 
@@ -72,8 +77,8 @@ TEST(BodyParser, RefusesTooDeepBodies) {
 }
 
 TEST(BodyParser, RefusesMissingOrEmptyJobs) {
-  for (std::string_view body : {"{}", R"({"jobs":null})", R"({"jobs":[]})", R"({"jobs":{}})",
-                                R"({"jobs":"x"})"}) {
+  for (std::string_view body :
+       {"{}", R"({"jobs":null})", R"({"jobs":[]})", R"({"jobs":{}})", R"({"jobs":"x"})"}) {
     EXPECT_EQ(pause_error(body), "DRS.M00201|The parameter jobs is empty.") << body;
   }
 }
@@ -96,7 +101,8 @@ TEST(BodyParser, RefusesEmptyItemsAndFields) {
             "DRS.M00201|The parameter job_id is empty.");
   EXPECT_EQ(pause_error(pause_body(R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502"})")),
             "DRS.M00201|The parameter pause_mode is empty.");
-  EXPECT_EQ(pause_error(pause_body(R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":""})")),
+  EXPECT_EQ(pause_error(
+                pause_body(R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":""})")),
             "DRS.M00201|The parameter pause_mode is empty.");
 }
 
@@ -107,18 +113,22 @@ TEST(BodyParser, ChecksEmptinessOfAllFieldsBeforeValues) {
 }
 
 TEST(BodyParser, RefusesWrongValues) {
-  EXPECT_EQ(pause_error(pause_body(R"({"job_id":"8D0E8E36-A618-490D-8A46-8C61AC9JB502","pause_mode":"all"})")),
+  EXPECT_EQ(pause_error(pause_body(
+                R"({"job_id":"8D0E8E36-A618-490D-8A46-8C61AC9JB502","pause_mode":"all"})")),
             "DRS.M00202|The value of parameter job_id is invalid.");
   EXPECT_EQ(pause_error(pause_body(R"({"job_id":42,"pause_mode":"all"})")),
             "DRS.M00202|The value of parameter job_id is invalid.");
-  EXPECT_EQ(pause_error(pause_body(R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":"ALL"})")),
+  EXPECT_EQ(pause_error(pause_body(
+                R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":"ALL"})")),
             "DRS.M00202|The value of parameter pause_mode is invalid.");
-  EXPECT_EQ(pause_error(pause_body(R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":1})")),
+  EXPECT_EQ(pause_error(
+                pause_body(R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":1})")),
             "DRS.M00202|The value of parameter pause_mode is invalid.");
 }
 
 TEST(BodyParser, CatchesADuplicateAtItsSecondOccurrence) {
-  const std::string item = R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":"all"})";
+  const std::string item =
+      R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":"all"})";
   EXPECT_EQ(pause_error(pause_body(item + "," + item)),
             "DRS.M00301|There are duplicate job_id in request.");
   // Items are checked in request order: the duplicate comes before a later bad item.
@@ -129,11 +139,13 @@ TEST(BodyParser, CatchesADuplicateAtItsSecondOccurrence) {
 
 TEST(BodyParser, ParsesRetryItems) {
   body_parser parser;
-  auto ok = parser.parse_retry(R"({"jobs":[{"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","is_sync_re_edit":true},)"
-                               R"({"job_id":"140b5236-88ad-43c8-811c-1268453jb101","is_sync_re_edit":null}]})");
+  auto ok = parser.parse_retry(
+      R"({"jobs":[{"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","is_sync_re_edit":true},)"
+      R"({"job_id":"140b5236-88ad-43c8-811c-1268453jb101","is_sync_re_edit":null}]})");
   ASSERT_TRUE(std::holds_alternative<std::vector<taskorch::job_id>>(ok));
   EXPECT_EQ(std::get<std::vector<taskorch::job_id>>(ok).size(), 2U);
-  auto bad = parser.parse_retry(R"({"jobs":[{"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","is_sync_re_edit":"yes"}]})");
+  auto bad = parser.parse_retry(
+      R"({"jobs":[{"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","is_sync_re_edit":"yes"}]})");
   ASSERT_TRUE(std::holds_alternative<request_error>(bad));
   EXPECT_EQ(std::get<request_error>(bad).en, "The value of parameter is_sync_re_edit is invalid.");
   auto empty = parser.parse_retry(R"({"jobs":[{}]})");
@@ -142,7 +154,8 @@ TEST(BodyParser, ParsesRetryItems) {
 
 TEST(BodyParser, ParsesStatusQueriesAndPages) {
   body_parser parser;
-  auto ok = parser.parse_status(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"page_req":{"cur_page":2,"per_page":10}})");
+  auto ok = parser.parse_status(
+      R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"page_req":{"cur_page":2,"per_page":10}})");
   ASSERT_TRUE(std::holds_alternative<taskorch::http::status_query>(ok));
   const auto& q = std::get<taskorch::http::status_query>(ok);
   EXPECT_EQ(q.ids.size(), 1U);
@@ -158,13 +171,17 @@ TEST(BodyParser, ParsesStatusQueriesAndPages) {
   EXPECT_EQ(code(R"({"jobs":[""]})"), "DRS.M00201|The parameter jobs is empty.");
   EXPECT_EQ(code(R"({"jobs":[7]})"), "DRS.M00202|The value of parameter jobs is invalid.");
   EXPECT_EQ(code(R"({"jobs":["nope"]})"), "DRS.M00202|The value of parameter jobs is invalid.");
-  EXPECT_EQ(code(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502","8d0e8e36-a618-490d-8a46-8c61ac9jb502"]})"),
-            "DRS.M00301|There are duplicate jobs in request.");
+  EXPECT_EQ(
+      code(
+          R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502","8d0e8e36-a618-490d-8a46-8c61ac9jb502"]})"),
+      "DRS.M00301|There are duplicate jobs in request.");
   EXPECT_EQ(code(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"page_req":{"cur_page":0}})"),
             "DRS.M00202|The value of parameter cur_page is invalid.");
-  EXPECT_EQ(code(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"page_req":{"per_page":101}})"),
-            "DRS.M00202|The value of parameter per_page is invalid.");
-  EXPECT_EQ(code(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"page_req":null})"), "accepted");
+  EXPECT_EQ(
+      code(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"page_req":{"per_page":101}})"),
+      "DRS.M00202|The value of parameter per_page is invalid.");
+  EXPECT_EQ(code(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"page_req":null})"),
+            "accepted");
 }
 
 TEST(BodyParser, GivesChineseMessages) {

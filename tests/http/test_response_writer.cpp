@@ -13,21 +13,22 @@ const job_id other = *job_id::parse("140b5236-88ad-43c8-811c-1268453jb101");
 TEST(ResponseWriter, WritesTheSeedExampleResponse) {
   std::string out;
   http::write_batch_response(out, {{seed, {}}}, language::en_us);
-  EXPECT_EQ(out,
-            R"({"results":[{"id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","status":"success"}],"count":1})");
+  EXPECT_EQ(
+      out,
+      R"({"results":[{"id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","status":"success"}],"count":1})");
 }
 
 TEST(ResponseWriter, AddsErrorFieldsOnlyToFailedItems) {
   std::string out;
   http::write_batch_response(out, {{other, errc::task_not_found}, {seed, {}}}, language::en_us);
-  EXPECT_EQ(out,
-            R"({"results":[{"id":"140b5236-88ad-43c8-811c-1268453jb101","status":"failed",)"
-            R"("error_code":"DRS.M05003","error_msg":"Task information not found."},)"
-            R"({"id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","status":"success"}],"count":2})");
+  EXPECT_EQ(out, R"({"results":[{"id":"140b5236-88ad-43c8-811c-1268453jb101","status":"failed",)"
+                 R"("error_code":"DRS.M05003","error_msg":"Task information not found."},)"
+                 R"({"id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","status":"success"}],"count":2})");
 }
 
 TEST(ResponseWriter, TranslatesItemMessages) {
-  EXPECT_EQ(http::item_message(errc::parent_task_forbidden, language::zh_cn), "只有子任务可以调用该接口。");
+  EXPECT_EQ(http::item_message(errc::parent_task_forbidden, language::zh_cn),
+            "只有子任务可以调用该接口。");
   EXPECT_EQ(http::item_message(errc::invalid_state, language::en_us),
             "This API cannot be called in the current task status.");
   EXPECT_EQ(http::item_message(errc::task_deleted, language::en_us),
@@ -39,10 +40,9 @@ TEST(ResponseWriter, WritesStatusItemsWithErrorMessage) {
   std::vector<status_result> statuses{{seed, {}, task_state::paused},
                                       {other, errc::task_not_found, task_state::configuration}};
   http::write_status_response(out, statuses, 1, 0, language::en_us);
-  EXPECT_EQ(out,
-            R"({"results":[{"id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","status":"PAUSING"},)"
-            R"({"id":"140b5236-88ad-43c8-811c-1268453jb101","error_code":"DRS.M05003",)"
-            R"("error_message":"Task information not found."}],"count":2})");
+  EXPECT_EQ(out, R"({"results":[{"id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","status":"PAUSING"},)"
+                 R"({"id":"140b5236-88ad-43c8-811c-1268453jb101","error_code":"DRS.M05003",)"
+                 R"("error_message":"Task information not found."}],"count":2})");
 }
 
 TEST(ResponseWriter, PagesStatusResults) {
@@ -52,7 +52,9 @@ TEST(ResponseWriter, PagesStatusResults) {
     std::string out;
     http::write_status_response(out, statuses, page, per_page, language::en_us);
     std::size_t n = 0;
-    for (std::size_t at = out.find("\"id\""); at != std::string::npos; at = out.find("\"id\"", at + 1)) ++n;
+    for (std::size_t at = out.find("\"id\""); at != std::string::npos;
+         at = out.find("\"id\"", at + 1))
+      ++n;
     EXPECT_NE(out.find("\"count\":5}"), std::string::npos) << out;
     return n;
   };

@@ -31,18 +31,18 @@ namespace taskorch::http {
 
 /// Limits the API enforces.
 struct api_limits {
-  std::size_t max_jobs = 10000;     ///< items per batch request (400 DRS.M00202 above)
-  std::size_t max_body = 1 << 20;   ///< request body bytes (413 above)
-  std::size_t max_depth = 8;        ///< JSON nesting depth (400 DRS.M00200 above)
+  std::size_t max_jobs = 10000;    ///< items per batch request (400 DRS.M00202 above)
+  std::size_t max_body = 1 << 20;  ///< request body bytes (413 above)
+  std::size_t max_depth = 8;       ///< JSON nesting depth (400 DRS.M00200 above)
 };
 
 /// What the API needs of a request before its body.
 struct request_head {
-  std::string_view method;                      ///< "POST", "GET", ...
-  std::string_view target;                      ///< path and optional query
-  std::optional<std::string_view> token;        ///< X-Auth-Token
-  std::optional<std::string_view> content_type; ///< Content-Type
-  std::string_view language;                    ///< X-Language ("" when absent)
+  std::string_view method;                       ///< "POST", "GET", ...
+  std::string_view target;                       ///< path and optional query
+  std::optional<std::string_view> token;         ///< X-Auth-Token
+  std::optional<std::string_view> content_type;  ///< Content-Type
+  std::string_view language;                     ///< X-Language ("" when absent)
 };
 
 /// A response to send.

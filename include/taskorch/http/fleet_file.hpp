@@ -6,8 +6,10 @@
 //   {"jobs":[
 //     {"id":"<job id>","project_id":"<32 hex>","name":"<optional>","db_use_type":"migration",
 //      "status":"PAUSING","pause_mode":"target","paused_from":"INCRE_TRANSFER_STARTED"},
-//     {"id":"<parent id>","project_id":"<32 hex>","db_use_type":"cloudDataGuard","multi_write":true,
-//      "children":[{"id":"<forward child>","status":"..."},{"id":"<backward child>","status":"..."}]}
+//     {"id":"<parent id>","project_id":"<32
+//     hex>","db_use_type":"cloudDataGuard","multi_write":true,
+//      "children":[{"id":"<forward child>","status":"..."},{"id":"<backward
+//      child>","status":"..."}]}
 //   ]}
 //
 // `pause_mode` and `paused_from` appear exactly with status PAUSING (children too); an

@@ -31,9 +31,9 @@ struct server_options {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;  ///< 0 picks a free port
   std::size_t threads = 1;
-  std::size_t header_limit = 8 * 1024;                 ///< bytes of request line + headers
-  std::chrono::milliseconds read_timeout{10'000};      ///< to receive a whole request
-  std::chrono::milliseconds idle_timeout{30'000};      ///< keep-alive wait for the next one
+  std::size_t header_limit = 8 * 1024;             ///< bytes of request line + headers
+  std::chrono::milliseconds read_timeout{10'000};  ///< to receive a whole request
+  std::chrono::milliseconds idle_timeout{30'000};  ///< keep-alive wait for the next one
   std::size_t max_connections = 1024;
 };
 
