@@ -21,6 +21,7 @@ struct command {
 
 inline const job_id& item_id(const job_id& id) noexcept { return id; }
 inline const job_id& item_id(const command& c) noexcept { return c.id; }
+inline const job_id& item_id(const registration& r) noexcept { return id_of(r); }
 
 /// Checks a command or query batch: errc::empty_batch, errc::batch_too_large (more than
 /// `max_items`) or errc::duplicate_job_id.

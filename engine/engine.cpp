@@ -26,8 +26,11 @@ Result wait_for(const detail::engine_core& core, error_code& ec, Start start) {
   return std::move(result);
 }
 
-template <class Result>
-Result throw_on_error(error_code ec, Result result) {
+/// Runs the error_code& overload `call`, throwing boost::system::system_error on error.
+template <class Call>
+auto or_throw(Call call) {
+  error_code ec;
+  auto result = call(ec);
   if (ec) throw boost::system::system_error(ec);
   return result;
 }
@@ -135,9 +138,7 @@ batch_result engine::register_tasks(std::vector<registration> items, error_code&
                                 [&](auto h) { start_register(std::move(items), std::move(h)); });
 }
 batch_result engine::register_tasks(std::vector<registration> items) {
-  error_code ec;
-  auto r = register_tasks(std::move(items), ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return register_tasks(std::move(items), ec); });
 }
 
 batch_result engine::pause(project_id project, std::vector<pause_item> items, error_code& ec) {
@@ -145,9 +146,7 @@ batch_result engine::pause(project_id project, std::vector<pause_item> items, er
       *core_, ec, [&](auto h) { start_pause(project, std::move(items), std::move(h)); });
 }
 batch_result engine::pause(project_id project, std::vector<pause_item> items) {
-  error_code ec;
-  auto r = pause(project, std::move(items), ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return pause(project, std::move(items), ec); });
 }
 
 batch_result engine::resume(project_id project, std::vector<job_id> ids, error_code& ec) {
@@ -155,9 +154,7 @@ batch_result engine::resume(project_id project, std::vector<job_id> ids, error_c
       *core_, ec, [&](auto h) { start_resume(project, std::move(ids), std::move(h)); });
 }
 batch_result engine::resume(project_id project, std::vector<job_id> ids) {
-  error_code ec;
-  auto r = resume(project, std::move(ids), ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return resume(project, std::move(ids), ec); });
 }
 
 batch_result engine::report(project_id project, std::vector<event_item> items, error_code& ec) {
@@ -165,9 +162,7 @@ batch_result engine::report(project_id project, std::vector<event_item> items, e
       *core_, ec, [&](auto h) { start_report(project, std::move(items), std::move(h)); });
 }
 batch_result engine::report(project_id project, std::vector<event_item> items) {
-  error_code ec;
-  auto r = report(project, std::move(items), ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return report(project, std::move(items), ec); });
 }
 
 batch_result engine::purge(project_id project, std::vector<job_id> ids, error_code& ec) {
@@ -175,9 +170,7 @@ batch_result engine::purge(project_id project, std::vector<job_id> ids, error_co
       *core_, ec, [&](auto h) { start_purge(project, std::move(ids), std::move(h)); });
 }
 batch_result engine::purge(project_id project, std::vector<job_id> ids) {
-  error_code ec;
-  auto r = purge(project, std::move(ids), ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return purge(project, std::move(ids), ec); });
 }
 
 std::vector<status_result> engine::status(project_id project, std::vector<job_id> ids,
@@ -186,18 +179,14 @@ std::vector<status_result> engine::status(project_id project, std::vector<job_id
       *core_, ec, [&](auto h) { start_status(project, std::move(ids), std::move(h)); });
 }
 std::vector<status_result> engine::status(project_id project, std::vector<job_id> ids) {
-  error_code ec;
-  auto r = status(project, std::move(ids), ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return status(project, std::move(ids), ec); });
 }
 
 task_snapshot engine::get(project_id project, job_id id, error_code& ec) {
   return wait_for<task_snapshot>(*core_, ec, [&](auto h) { start_get(project, id, std::move(h)); });
 }
 task_snapshot engine::get(project_id project, job_id id) {
-  error_code ec;
-  auto r = get(project, id, ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return get(project, id, ec); });
 }
 
 std::vector<task_snapshot> engine::list(project_id project, error_code& ec) {
@@ -205,18 +194,14 @@ std::vector<task_snapshot> engine::list(project_id project, error_code& ec) {
                                               [&](auto h) { start_list(project, std::move(h)); });
 }
 std::vector<task_snapshot> engine::list(project_id project) {
-  error_code ec;
-  auto r = list(project, ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return list(project, ec); });
 }
 
 state_counts engine::count(error_code& ec) {
   return wait_for<state_counts>(*core_, ec, [&](auto h) { start_count(std::move(h)); });
 }
 state_counts engine::count() {
-  error_code ec;
-  auto r = count(ec);
-  return throw_on_error(ec, r);
+  return or_throw([&](error_code& ec) { return count(ec); });
 }
 
 std::vector<registration> engine::export_snapshot(error_code& ec) {
@@ -224,9 +209,7 @@ std::vector<registration> engine::export_snapshot(error_code& ec) {
                                              [&](auto h) { start_export(std::move(h)); });
 }
 std::vector<registration> engine::export_snapshot() {
-  error_code ec;
-  auto r = export_snapshot(ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return export_snapshot(ec); });
 }
 
 subscription engine::subscribe(change_callback callback, error_code& ec) {
@@ -234,9 +217,7 @@ subscription engine::subscribe(change_callback callback, error_code& ec) {
       *core_, ec, [&](auto h) { start_subscribe(std::move(callback), std::move(h)); });
 }
 subscription engine::subscribe(change_callback callback) {
-  error_code ec;
-  auto r = subscribe(std::move(callback), ec);
-  return throw_on_error(ec, std::move(r));
+  return or_throw([&](error_code& ec) { return subscribe(std::move(callback), ec); });
 }
 
 }  // namespace taskorch

@@ -21,13 +21,33 @@
 
 namespace taskorch::detail {
 
-/// Pause, resume and worker events: one state-machine event per item.
-struct command_op : operation_base {
-  command_op(project_id p, std::vector<command> i, completion<engine::batch_signature> h)
-      : project(p), items(std::move(i)), done(std::move(h)) {
+/// The per-item results of a batch, in request order, and its one completion.
+template <class Result>
+struct per_item_op : operation_base {
+  using signature = void(error_code, std::vector<Result>);
+
+  template <class Items>
+  per_item_op(const Items& items, completion<signature> h) : done(std::move(h)) {
     results.resize(items.size());
-    for (std::size_t k = 0; k < items.size(); ++k) results[k].id = items[k].id;
+    for (std::size_t k = 0; k < items.size(); ++k) results[k].id = item_id(items[k]);
   }
+  void abort(std::size_t i) {
+    results[i].error = asio::error::operation_aborted;
+    aborted = true;
+  }
+  void complete(engine_core& core) {
+    core.complete_here(done, aborted ? error_code(asio::error::operation_aborted) : error_code(),
+                       std::move(results));
+  }
+
+  std::vector<Result> results;
+  completion<signature> done;
+};
+
+/// Pause, resume and worker events: one state-machine event per item.
+struct command_op : per_item_op<item_result> {
+  command_op(project_id p, std::vector<command> i, completion<signature> h)
+      : per_item_op(i, std::move(h)), project(p), items(std::move(i)) {}
   std::size_t size() const { return items.size(); }
   shard_index first_shard(const engine_core& core, std::size_t i) const {
     return core.home(items[i].id);
@@ -37,28 +57,15 @@ struct command_op : operation_base {
     results[i].error = o.error;
     return o.forward_to;
   }
-  void abort(std::size_t i) {
-    results[i].error = asio::error::operation_aborted;
-    aborted = true;
-  }
-  void complete(engine_core& core) {
-    core.complete_here(done, aborted ? error_code(asio::error::operation_aborted) : error_code(),
-                       std::move(results));
-  }
 
   project_id project;
   std::vector<command> items;
-  batch_result results;
-  completion<engine::batch_signature> done;
 };
 
 /// Batch status: the state of each id.
-struct status_op : operation_base {
-  status_op(project_id p, std::vector<job_id> i, completion<engine::status_signature> h)
-      : project(p), ids(std::move(i)), done(std::move(h)) {
-    results.resize(ids.size());
-    for (std::size_t k = 0; k < ids.size(); ++k) results[k].id = ids[k];
-  }
+struct status_op : per_item_op<status_result> {
+  status_op(project_id p, std::vector<job_id> i, completion<signature> h)
+      : per_item_op(i, std::move(h)), project(p), ids(std::move(i)) {}
   std::size_t size() const { return ids.size(); }
   shard_index first_shard(const engine_core& core, std::size_t i) const {
     return core.home(ids[i]);
@@ -68,19 +75,9 @@ struct status_op : operation_base {
     results[i].error = o.error;
     return o.forward_to;
   }
-  void abort(std::size_t i) {
-    results[i].error = asio::error::operation_aborted;
-    aborted = true;
-  }
-  void complete(engine_core& core) {
-    core.complete_here(done, aborted ? error_code(asio::error::operation_aborted) : error_code(),
-                       std::move(results));
-  }
 
   project_id project;
   std::vector<job_id> ids;
-  std::vector<status_result> results;
-  completion<engine::status_signature> done;
 };
 
 /// One task's snapshot.
@@ -106,18 +103,15 @@ struct get_op : operation_base {
 
 /// Purge: remove DELETED tasks; a purged family's stubs are erased on their home shards
 /// before the operation completes.
-struct purge_op : operation_base {
+struct purge_op : per_item_op<item_result> {
   struct progress {
     bool purged = false;
     std::uint8_t stubs_left = 0;
     std::array<job_id, 2> stubs;
   };
 
-  purge_op(project_id p, std::vector<job_id> i, completion<engine::batch_signature> h)
-      : project(p), ids(std::move(i)), steps(ids.size()), done(std::move(h)) {
-    results.resize(ids.size());
-    for (std::size_t k = 0; k < ids.size(); ++k) results[k].id = ids[k];
-  }
+  purge_op(project_id p, std::vector<job_id> i, completion<signature> h)
+      : per_item_op(i, std::move(h)), project(p), ids(std::move(i)), steps(ids.size()) {}
   std::size_t size() const { return ids.size(); }
   shard_index first_shard(const engine_core& core, std::size_t i) const {
     return core.home(ids[i]);
@@ -140,25 +134,19 @@ struct purge_op : operation_base {
     return core.home(p.stubs[p.stubs_left - 1]);
   }
   void abort(std::size_t i) {
-    if (!steps[i].purged) results[i].error = asio::error::operation_aborted;
+    if (!steps[i].purged) results[i].error = asio::error::operation_aborted;  // else it ran
     aborted = true;
-  }
-  void complete(engine_core& core) {
-    core.complete_here(done, aborted ? error_code(asio::error::operation_aborted) : error_code(),
-                       std::move(results));
   }
 
   project_id project;
   std::vector<job_id> ids;
   std::vector<progress> steps;
-  batch_result results;
-  completion<engine::batch_signature> done;
 };
 
 /// Registration. A standalone task is inserted on its home shard. A family runs a chain:
 /// a stub for each child whose home is not the family's shard, then the family itself on
 /// the parent's home shard; when a step fails, the stubs already placed are erased.
-struct register_op : operation_base {
+struct register_op : per_item_op<item_result> {
   enum class step : std::uint8_t {
     forward_stub,
     backward_stub,
@@ -173,11 +161,8 @@ struct register_op : operation_base {
     bool backward_placed = false;
   };
 
-  register_op(std::vector<registration> i, completion<engine::batch_signature> h)
-      : items(std::move(i)), steps(items.size()), done(std::move(h)) {
-    results.resize(items.size());
-    for (std::size_t k = 0; k < items.size(); ++k) results[k].id = id_of(items[k]);
-  }
+  register_op(std::vector<registration> i, completion<signature> h)
+      : per_item_op(i, std::move(h)), items(std::move(i)), steps(items.size()) {}
   std::size_t size() const { return items.size(); }
   shard_index first_shard(const engine_core& core, std::size_t i) {
     if (std::holds_alternative<task_spec>(items[i])) return core.home(id_of(items[i]));
@@ -224,18 +209,10 @@ struct register_op : operation_base {
     }
     return std::nullopt;
   }
-  void abort(std::size_t i) {
-    // Only reached before the item's first step (abort is checked when a part starts), or
-    // between steps of a family chain; undoing needs the strands, which are stopping, so
-    // a half-registered family's stubs stay, pointing at a shard without the family: they
-    // answer task_not_found, as if absent.
-    results[i].error = asio::error::operation_aborted;
-    aborted = true;
-  }
-  void complete(engine_core& core) {
-    core.complete_here(done, aborted ? error_code(asio::error::operation_aborted) : error_code(),
-                       std::move(results));
-  }
+  // abort(): reached before an item's first step (abort is checked when a part starts) or
+  // between steps of a family chain. Undoing needs the strands, which are stopping, so a
+  // half-registered family's stubs stay, pointing at a shard without the family: they answer
+  // task_not_found, as if absent.
 
   /// The shard of item i's next family step, skipping steps that need no work.
   std::optional<shard_index> where(const engine_core& core, std::size_t i) {
@@ -271,8 +248,6 @@ struct register_op : operation_base {
 
   std::vector<registration> items;
   std::vector<progress> steps;
-  batch_result results;
-  completion<engine::batch_signature> done;
 };
 
 /// Counts by state, summed over the shards.
