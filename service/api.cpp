@@ -1,8 +1,12 @@
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/response_writer.hpp>
 
+#include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/append.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -69,6 +73,30 @@ response engine_failure(const error_code& ec, language lang) {
   return coded_error(500, "DRS.M00004", "Service is abnormal. Check logs.",
                      "服务异常，请检查日志。", lang);
 }
+
+}  // namespace
+
+namespace {
+
+/// A handler waiting for its response. Keeps work tracked on the handler's executor until the
+/// response is dispatched there, so a server's io_context cannot run out of work (and be
+/// destroyed) while the engine is still answering one of its requests.
+class pending_response {
+ public:
+  explicit pending_response(asio::any_completion_handler<void(response)> h)
+      : handler_(std::move(h)),
+        work_(asio::prefer(asio::get_associated_executor(handler_, asio::system_executor()),
+                           asio::execution::outstanding_work.tracked)) {}
+
+  void send(response r) {
+    asio::dispatch(asio::append(std::move(handler_), std::move(r)));
+    work_ = {};
+  }
+
+ private:
+  asio::any_completion_handler<void(response)> handler_;
+  asio::any_completion_executor work_;
+};
 
 }  // namespace
 
@@ -147,13 +175,11 @@ std::variant<accepted_request, response> api::check(const request_head& head) co
 
 void api::start_handle(accepted_request request, std::string body, handler h) {
   const language lang = request.lang;
-  auto reply = [](handler& done, response r) {
-    asio::dispatch(asio::append(std::move(done), std::move(r)));
-  };
+  pending_response pending(std::move(h));
 
   if (request.route == endpoint::metrics) {
     engine_.async_count(
-        [this, h = std::move(h), reply](error_code ec, state_counts counts) mutable {
+        [this, pending = std::move(pending)](error_code ec, state_counts counts) mutable {
           response r;
           if (ec) {
             r = engine_failure(ec, language::en_us);
@@ -161,7 +187,7 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
             r.body = metrics_.render(counts);
             r.content_type = "text/plain; version=0.0.4; charset=utf-8";
           }
-          reply(h, std::move(r));
+          pending.send(std::move(r));
         });
     return;
   }
@@ -169,11 +195,12 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
   parser_lease parser(*this);
   if (request.route == endpoint::batch_status) {
     auto parsed = parser->parse_status(body);
-    if (auto* e = std::get_if<request_error>(&parsed)) return reply(h, error_response(*e, lang));
+    if (auto* e = std::get_if<request_error>(&parsed))
+      return pending.send(error_response(*e, lang));
     status_query query = std::get<status_query>(std::move(parsed));
     const std::size_t cur_page = query.cur_page, per_page = query.per_page;
     engine_.async_status(request.project, std::move(query.ids),
-                         [lang, cur_page, per_page, h = std::move(h), reply](
+                         [lang, cur_page, per_page, pending = std::move(pending)](
                              error_code ec, std::vector<status_result> statuses) mutable {
                            response r;
                            if (ec) {
@@ -181,35 +208,37 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
                            } else {
                              write_status_response(r.body, statuses, cur_page, per_page, lang);
                            }
-                           reply(h, std::move(r));
+                           pending.send(std::move(r));
                          });
     return;
   }
 
   // batch-pause-task and batch-retry-task: a batch_result per request.
-  auto on_batch = [this, lang, route = request.route, reply](handler done) {
-    return [this, lang, route, reply, done = std::move(done)](error_code ec,
-                                                              batch_result results) mutable {
-      response r;
-      if (ec) {
-        r = engine_failure(ec, lang);
-      } else {
-        metrics_.count_items(route, results);
-        write_batch_response(r.body, results, lang);
-      }
-      reply(done, std::move(r));
-    };
+  auto on_batch = [this, lang, route = request.route](pending_response done) {
+    return
+        [this, lang, route, done = std::move(done)](error_code ec, batch_result results) mutable {
+          response r;
+          if (ec) {
+            r = engine_failure(ec, lang);
+          } else {
+            metrics_.count_items(route, results);
+            write_batch_response(r.body, results, lang);
+          }
+          done.send(std::move(r));
+        };
   };
   if (request.route == endpoint::batch_pause) {
     auto parsed = parser->parse_pause(body);
-    if (auto* e = std::get_if<request_error>(&parsed)) return reply(h, error_response(*e, lang));
+    if (auto* e = std::get_if<request_error>(&parsed))
+      return pending.send(error_response(*e, lang));
     engine_.async_pause(request.project, std::get<std::vector<pause_item>>(std::move(parsed)),
-                        on_batch(std::move(h)));
+                        on_batch(std::move(pending)));
   } else {
     auto parsed = parser->parse_retry(body);
-    if (auto* e = std::get_if<request_error>(&parsed)) return reply(h, error_response(*e, lang));
+    if (auto* e = std::get_if<request_error>(&parsed))
+      return pending.send(error_response(*e, lang));
     engine_.async_resume(request.project, std::get<std::vector<job_id>>(std::move(parsed)),
-                         on_batch(std::move(h)));
+                         on_batch(std::move(pending)));
   }
 }
 
