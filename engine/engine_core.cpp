@@ -22,11 +22,10 @@ engine_options resolve(engine_options o) {
 
 /// Adds a subscriber on every shard.
 struct subscribe_op : operation_base {
-  subscribe_op(std::uint64_t i, change_callback c, std::size_t shards,
-               completion<engine::subscribe_signature> h)
-      : id(i), callback(std::make_shared<const change_callback>(std::move(c))), done(std::move(h)) {
-    (void)shards;
-  }
+  subscribe_op(std::uint64_t i, change_callback c, completion<engine::subscribe_signature> h)
+      : id(i),
+        callback(std::make_shared<const change_callback>(std::move(c))),
+        done(std::move(h)) {}
   void run_shard(engine_core& core, shard_index s) {
     core.shard_at(s).add_subscriber({id, callback});
   }
@@ -251,7 +250,7 @@ void engine_core::start_subscribe(change_callback callback,
   if (!enter())
     return complete_now(done, error_code(asio::error::operation_aborted), subscription());
   broadcast(std::make_shared<subscribe_op>(next_subscriber_.fetch_add(1), std::move(callback),
-                                           shards_.size(), std::move(done)));
+                                           std::move(done)));
 }
 
 void engine_core::unsubscribe(std::uint64_t id) {

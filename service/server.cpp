@@ -1,3 +1,4 @@
+#include <taskorch/http/response_writer.hpp>
 #include <taskorch/http/server.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -33,8 +34,7 @@ std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>&
 response plain_error(unsigned status, std::string_view code, std::string_view message) {
   response r;
   r.status = status;
-  r.body = std::string("{\"error_code\":\"") + std::string(code) + "\",\"error_msg\":\"" +
-           std::string(message) + "\"}";
+  write_error(r.body, code, message);
   return r;
 }
 
