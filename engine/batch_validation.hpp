@@ -7,21 +7,68 @@
 
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace taskorch::detail {
 
-/// One item of a command batch: an event for a job (with a mode, for a pause).
-struct command {
-  job_id id;
-  task_event event = task_event::start;
-  pause_mode mode = pause_mode::target;
-};
-
 inline const job_id& item_id(const job_id& id) noexcept { return id; }
-inline const job_id& item_id(const command& c) noexcept { return c.id; }
+inline const job_id& item_id(const pause_item& p) noexcept { return p.id; }
+inline const job_id& item_id(const event_item& e) noexcept { return e.id; }
 inline const job_id& item_id(const registration& r) noexcept { return id_of(r); }
+
+/// The event an item of a command batch applies: its own for a worker event, else the
+/// batch's (pause or resume).
+inline task_event item_event(const event_item& e, task_event) noexcept { return e.event; }
+template <class Item>
+task_event item_event(const Item&, task_event batch_event) noexcept {
+  return batch_event;
+}
+
+/// The pause mode an item asks for (`target` unless it is a pause item).
+inline pause_mode item_mode(const pause_item& p) noexcept { return p.mode; }
+template <class Item>
+pause_mode item_mode(const Item&) noexcept {
+  return pause_mode::target;
+}
+
+/// True when some id occurs twice. Small batches compare pairs; larger ones fill a compact
+/// open-addressing table of (hash bits, index) words, 8 bytes per slot, so that a batch of a
+/// million ids is checked in a few megabytes; ids are compared only when hash bits match.
+template <class Item>
+bool has_duplicate(const std::vector<Item>& items) {
+  constexpr std::size_t small_batch = 16;  // below this, comparing pairs beats hashing
+  if (items.size() <= small_batch) {
+    for (std::size_t i = 1; i < items.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (item_id(items[i]) == item_id(items[j])) return true;
+      }
+    }
+    return false;
+  }
+  const std::size_t capacity = std::bit_ceil(2 * items.size());
+  const std::size_t mask = capacity - 1;
+  constexpr std::uint64_t vacant = 0;  // index k is stored as k + 1
+  std::vector<std::uint64_t> slots(capacity, vacant);
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const std::uint64_t h = item_id(items[k]).hash();
+    const std::uint64_t tag = h & 0xffff'ffff'0000'0000ULL;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const std::uint64_t word = slots[i];
+      if (word == vacant) {
+        slots[i] = tag | (k + 1);
+        break;
+      }
+      if ((word & 0xffff'ffff'0000'0000ULL) == tag &&
+          item_id(items[(word & 0xffff'ffffULL) - 1]) == item_id(items[k])) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
 
 /// Checks a command or query batch: errc::empty_batch, errc::batch_too_large (more than
 /// `max_items`) or errc::duplicate_job_id.
@@ -29,20 +76,7 @@ template <class Item>
 error_code validate_batch(const std::vector<Item>& items, std::size_t max_items) {
   if (items.empty()) return errc::empty_batch;
   if (items.size() > max_items) return errc::batch_too_large;
-  constexpr std::size_t small_batch = 16;  // below this, comparing pairs beats hashing
-  if (items.size() <= small_batch) {
-    for (std::size_t i = 1; i < items.size(); ++i) {
-      for (std::size_t j = 0; j < i; ++j) {
-        if (item_id(items[i]) == item_id(items[j])) return errc::duplicate_job_id;
-      }
-    }
-    return {};
-  }
-  boost::unordered_flat_set<job_id, job_id_hash> seen;
-  seen.reserve(items.size());
-  for (const Item& item : items) {
-    if (!seen.insert(item_id(item)).second) return errc::duplicate_job_id;
-  }
+  if (has_duplicate(items)) return errc::duplicate_job_id;
   return {};
 }
 

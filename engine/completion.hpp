@@ -2,14 +2,19 @@
 // completion: a type-erased completion handler, the outstanding work it holds on its
 // executor, and the one call that completes it.
 
+#include "inline_executor.hpp"
+
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
 
 #include <utility>
@@ -17,6 +22,9 @@
 namespace taskorch::detail {
 
 namespace asio = boost::asio;
+
+using io_executor = asio::io_context::executor_type;
+using io_strand = asio::strand<io_executor>;
 
 template <class Signature>
 class completion;
@@ -42,15 +50,30 @@ class completion<void(Args...)> {
     work_ = {};
   }
 
-  /// Completes from outside the engine's threads (the initiating call, or after stop):
-  /// posts to `fallback`, then dispatches to the handler's executor from there, so the
-  /// handler never runs inside the initiating call.
+  /// Completes from outside the engine's threads (the initiating call, or after stop), so
+  /// that the handler never runs inside the initiating call: posts to the handler's
+  /// executor. A type-erased executor cannot be required not to block, so the common
+  /// concrete ones are posted to directly; others go through `fallback` first. A handler
+  /// bound to inline_executor (the blocking wrappers, which wait for it) runs right here.
   template <class Executor, class... A>
   void post_via(const Executor& fallback, A&&... args) {
-    asio::post(fallback,
-               [self = std::move(*this), fallback, ... values = std::forward<A>(args)]() mutable {
-                 self.dispatch_from(fallback, std::move(values)...);
-               });
+    auto ex = asio::get_associated_executor(handler_, fallback);
+    auto call = [h = std::move(handler_), ... values = std::forward<A>(args)]() mutable {
+      std::move(h)(std::move(values)...);
+    };
+    if (ex.template target<inline_executor>() != nullptr) {
+      std::move(call)();
+    } else if (const auto* io = ex.template target<asio::any_io_executor>()) {
+      asio::post(*io, std::move(call));
+    } else if (const auto* strand = ex.template target<io_strand>()) {
+      asio::post(*strand, std::move(call));
+    } else if (const auto* context = ex.template target<io_executor>()) {
+      asio::post(*context, std::move(call));
+    } else {
+      asio::post(fallback,
+                 [ex, call = std::move(call)]() mutable { asio::dispatch(ex, std::move(call)); });
+    }
+    work_ = {};
   }
 
  private:

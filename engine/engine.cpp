@@ -1,9 +1,12 @@
 #include "engine_core.hpp"
+#include "inline_executor.hpp"
 #include <taskorch/engine.hpp>
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/system/system_error.hpp>
 
-#include <future>
+#include <condition_variable>
+#include <mutex>
 #include <utility>
 
 namespace taskorch {
@@ -11,19 +14,28 @@ namespace taskorch {
 namespace {
 
 /// Runs an asynchronous start function and waits for it. Refuses (errc::would_deadlock)
-/// on an engine thread, which the wait would block.
+/// on an engine thread, which the wait would block. The handler runs where the operation
+/// finished (inline_executor): on this thread when every part ran inline, so nobody is woken.
 template <class Result, class Start>
 Result wait_for(const detail::engine_core& core, error_code& ec, Start start) {
   if (core.on_engine_thread()) {
     ec = errc::would_deadlock;
     return Result();
   }
-  std::promise<std::pair<error_code, Result>> promise;
-  auto future = promise.get_future();
-  start([&promise](error_code e, Result r) { promise.set_value({e, std::move(r)}); });
-  auto [e, result] = future.get();
-  ec = e;
-  return std::move(result);
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  Result result;
+  start(asio::bind_executor(detail::inline_executor(), [&](error_code e, Result r) {
+    std::lock_guard lock(mutex);  // held while notifying: the waiter cannot return before
+    ec = e;
+    result = std::move(r);
+    done = true;
+    cv.notify_one();
+  }));
+  std::unique_lock lock(mutex);
+  cv.wait(lock, [&] { return done; });
+  return result;
 }
 
 /// Runs the error_code& overload `call`, throwing boost::system::system_error on error.
@@ -33,12 +45,6 @@ auto or_throw(Call call) {
   auto result = call(ec);
   if (ec) throw boost::system::system_error(ec);
   return result;
-}
-
-std::vector<detail::command> to_commands(std::vector<job_id> ids, task_event event) {
-  std::vector<detail::command> commands(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) commands[i] = {ids[i], event, pause_mode::target};
-  return commands;
 }
 
 }  // namespace
@@ -85,25 +91,16 @@ void engine::start_register(std::vector<registration> items, handler<batch_signa
 
 void engine::start_pause(project_id project, std::vector<pause_item> items,
                          handler<batch_signature> h) {
-  std::vector<detail::command> commands(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    commands[i] = {items[i].id, task_event::pause, items[i].mode};
-  }
-  core_->start_command(project, std::move(commands), false, std::move(h));
+  core_->start_command(project, task_event::pause, std::move(items), std::move(h));
 }
 
 void engine::start_resume(project_id project, std::vector<job_id> ids, handler<batch_signature> h) {
-  core_->start_command(project, to_commands(std::move(ids), task_event::resume), false,
-                       std::move(h));
+  core_->start_command(project, task_event::resume, std::move(ids), std::move(h));
 }
 
 void engine::start_report(project_id project, std::vector<event_item> items,
                           handler<batch_signature> h) {
-  std::vector<detail::command> commands(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    commands[i] = {items[i].id, items[i].event, pause_mode::target};
-  }
-  core_->start_command(project, std::move(commands), true, std::move(h));
+  core_->start_command(project, task_event::start, std::move(items), std::move(h));
 }
 
 void engine::start_purge(project_id project, std::vector<job_id> ids, handler<batch_signature> h) {

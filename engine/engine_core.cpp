@@ -18,6 +18,9 @@ engine_options resolve(engine_options o) {
   return o;
 }
 
+/// The engine whose shard gate the calling thread holds for an inline part, if any.
+thread_local const engine_core* inline_part_of = nullptr;
+
 }  // namespace
 
 /// Adds a subscriber on every shard.
@@ -44,6 +47,7 @@ struct subscribe_op : operation_base {
 engine_core::engine_core(const engine_options& options)
     : options_(resolve(options)),
       shards_(options_.shards),
+      gates_(std::make_unique<shard_gate[]>(options_.shards)),
       pool_(options_.threads, options_.shards) {}
 
 engine_core::~engine_core() { stop(); }
@@ -56,6 +60,26 @@ void engine_core::stop() {
     stop_cv_.wait(lock, [this] { return in_flight_.load() == 0; });
   }
   pool_.join();
+}
+
+bool engine_core::on_engine_thread() const noexcept {
+  return pool_.current() != nullptr || inline_part_of == this;
+}
+
+template <class F>
+void engine_core::post_to_shard(shard_index s, F f) {
+  gates_[s].queued.fetch_add(1);
+  asio::post(pool_.strand(s), [this, s, f = std::move(f)]() mutable {
+    {
+      std::lock_guard lock(gates_[s].mutex);
+      f();
+    }
+    gates_[s].queued.fetch_sub(1);
+  });
+}
+
+bool engine_core::may_enter_shard(shard_index s) const noexcept {
+  return pool_.current() == nullptr && inline_part_of == nullptr && gates_[s].queued.load() == 0;
 }
 
 bool engine_core::enter() noexcept {
@@ -93,49 +117,78 @@ void engine_core::scatter(std::shared_ptr<Op> op) {
   std::size_t parts = 0;
   for (std::size_t s = 0; s < shard_count; ++s) parts += begin[s + 1] > begin[s] ? 1 : 0;
   op->parts.store(parts);
+  // The caller runs every part of a small batch itself: waking an engine thread would cost
+  // more than the work. Of a large batch it runs one part, after posting the others, so the
+  // engine threads work on them meanwhile. A shard with queued parts is always posted to.
+  const bool small = n <= options_.inline_batch_items;
+  std::size_t last = shard_count;
+  for (std::size_t s = 0; s < shard_count; ++s) last = begin[s + 1] > begin[s] ? s : last;
+  std::vector<shard_index> mine;
   for (std::size_t s = 0; s < shard_count; ++s) {
     if (begin[s + 1] == begin[s]) continue;
+    const auto index = static_cast<shard_index>(s);
+    if ((small || s == last) && may_enter_shard(index)) {
+      mine.push_back(index);
+      continue;
+    }
     std::span<const std::uint32_t> items(order->data() + begin[s], begin[s + 1] - begin[s]);
-    asio::post(pool_.strand(s),
-               [this, op, order, s, items] { run_part(op, static_cast<shard_index>(s), items); });
+    post_to_shard(index, [this, op, order, index, items] {
+      run_part(op, index, items);
+      finish_part(op);
+    });
+  }
+  for (const shard_index s : mine) {
+    {
+      std::lock_guard gate(gates_[s].mutex);
+      inline_part_of = this;
+      run_part(op, s,
+               std::span<const std::uint32_t>(order->data() + begin[s], begin[s + 1] - begin[s]));
+      inline_part_of = nullptr;
+    }
+    finish_part(op);  // may complete the operation: outside the gate
   }
 }
 
 template <class Op>
 void engine_core::run_part(const std::shared_ptr<Op>& op, shard_index s,
                            std::span<const std::uint32_t> items) {
-  BOOST_ASSERT(pool_.strand(s).running_in_this_thread());
   if (stopping_.load()) {
     for (std::uint32_t i : items) op->abort(i);
-    finish_part(op);
     return;
   }
+  // Each item's record is prefetched `ahead` items before it is applied: a batch over a
+  // large registry is bound by memory latency, and this overlaps the loads.
+  constexpr std::size_t ahead = 48;
+  const shard& here = shards_[s];
+  for (std::size_t k = 0; k < std::min(ahead, items.size()); ++k)
+    here.prefetch(op->id_at(items[k]));
   std::vector<std::pair<shard_index, std::uint32_t>> forwards;
-  for (std::uint32_t i : items) {
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (k + ahead < items.size()) here.prefetch(op->id_at(items[k + ahead]));
+    const std::uint32_t i = items[k];
     if (std::optional<shard_index> next = op->run(*this, s, i)) forwards.emplace_back(*next, i);
   }
-  if (!forwards.empty()) {
-    std::sort(forwards.begin(), forwards.end());
-    for (std::size_t k = 0; k < forwards.size();) {
-      const shard_index target = forwards[k].first;
-      auto group = std::make_shared<std::vector<std::uint32_t>>();
-      for (; k < forwards.size() && forwards[k].first == target; ++k) {
-        group->push_back(forwards[k].second);
-      }
-      op->parts.fetch_add(1);
-      asio::post(pool_.strand(target), [this, op, group, target] {
-        run_part(op, target, std::span<const std::uint32_t>(*group));
-      });
+  if (forwards.empty()) return;
+  std::sort(forwards.begin(), forwards.end());
+  for (std::size_t k = 0; k < forwards.size();) {
+    const shard_index target = forwards[k].first;
+    auto group = std::make_shared<std::vector<std::uint32_t>>();
+    for (; k < forwards.size() && forwards[k].first == target; ++k) {
+      group->push_back(forwards[k].second);
     }
+    op->parts.fetch_add(1);
+    post_to_shard(target, [this, op, group, target] {
+      run_part(op, target, std::span<const std::uint32_t>(*group));
+      finish_part(op);
+    });
   }
-  finish_part(op);
 }
 
 template <class Op>
 void engine_core::broadcast(std::shared_ptr<Op> op) {
   op->parts.store(shards_.size());
   for (std::size_t s = 0; s < shards_.size(); ++s) {
-    asio::post(pool_.strand(s), [this, op, s] {
+    post_to_shard(static_cast<shard_index>(s), [this, op, s] {
       if (stopping_.load()) {
         op->aborted = true;
       } else {
@@ -149,6 +202,9 @@ void engine_core::broadcast(std::shared_ptr<Op> op) {
 template <class Op>
 void engine_core::finish_part(const std::shared_ptr<Op>& op) {
   if (op->parts.fetch_sub(1) != 1) return;
+  // The inputs go before the handler runs: a caller woken by it may measure or reuse the
+  // memory while the last part's handler object, and with it the operation, still lives.
+  if constexpr (requires { op->release_inputs(); }) op->release_inputs();
   op->complete(*this);
   leave();
 }
@@ -167,23 +223,32 @@ void engine_core::start_register(std::vector<registration> items,
   scatter(std::make_shared<register_op>(std::move(items), std::move(done)));
 }
 
-void engine_core::start_command(project_id project, std::vector<command> items,
-                                bool worker_events_only, handler<engine::batch_signature> h) {
+template <class Item>
+void engine_core::start_command(project_id project, task_event event, std::vector<Item> items,
+                                handler<engine::batch_signature> h) {
   completion<engine::batch_signature> done(std::move(h));
   if (!enter())
     return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
   error_code ec = validate_batch(items, options_.max_batch_items);
-  if (!ec && worker_events_only && std::any_of(items.begin(), items.end(), [](const command& c) {
-        return !is_worker_event(c.event);
-      })) {
-    ec = errc::not_a_worker_event;
+  if constexpr (std::is_same_v<Item, event_item>) {
+    if (!ec && std::any_of(items.begin(), items.end(),
+                           [](const event_item& e) { return !is_worker_event(e.event); })) {
+      ec = errc::not_a_worker_event;
+    }
   }
   if (ec) {
     complete_now(done, ec, batch_result());
     return leave();
   }
-  scatter(std::make_shared<command_op>(project, std::move(items), std::move(done)));
+  scatter(std::make_shared<command_op<Item>>(project, event, std::move(items), std::move(done)));
 }
+
+template void engine_core::start_command(project_id, task_event, std::vector<pause_item>,
+                                         handler<engine::batch_signature>);
+template void engine_core::start_command(project_id, task_event, std::vector<job_id>,
+                                         handler<engine::batch_signature>);
+template void engine_core::start_command(project_id, task_event, std::vector<event_item>,
+                                         handler<engine::batch_signature>);
 
 void engine_core::start_purge(project_id project, std::vector<job_id> ids,
                               handler<engine::batch_signature> h) {
@@ -256,7 +321,7 @@ void engine_core::start_subscribe(change_callback callback,
 void engine_core::unsubscribe(std::uint64_t id) {
   if (!enter()) return;
   for (std::size_t s = 0; s < shards_.size(); ++s) {
-    asio::post(pool_.strand(s), [this, s, id] { shards_[s].remove_subscriber(id); });
+    post_to_shard(static_cast<shard_index>(s), [this, s, id] { shards_[s].remove_subscriber(id); });
   }
   leave();
 }

@@ -3,6 +3,13 @@
 // them. An operation is split by shard; each part runs on its shard's strand; an item whose
 // task lives on another shard (a family child) is forwarded there; the operation completes
 // exactly once, when its last part finishes.
+//
+// Each shard also has a gate: a mutex held by whatever runs on the shard. A part posted to
+// the strand holds it for the part's duration. A caller outside the engine's threads runs
+// parts inline, on its own thread, holding the gate, when nothing is queued on the shard's
+// strand: all parts of a small batch (no thread wake-up at all), one part of a large batch
+// (the engine threads run the others meanwhile). The queue check keeps one caller's
+// operations in the order it started them.
 
 #include "batch_validation.hpp"
 #include "completion.hpp"
@@ -40,12 +47,16 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   void stop();
   const engine_options& options() const noexcept { return options_; }
 
-  /// True on one of this engine's threads.
-  bool on_engine_thread() const noexcept { return pool_.current() != nullptr; }
+  /// True on one of this engine's threads, or on a caller's thread while it runs a part
+  /// inline: places where blocking on the engine, or entering a gate, could deadlock.
+  bool on_engine_thread() const noexcept;
 
   void start_register(std::vector<registration> items, handler<engine::batch_signature> h);
-  /// Applies commands; `worker_events_only` refuses a batch holding a pause or a resume.
-  void start_command(project_id project, std::vector<command> items, bool worker_events_only,
+  /// Applies `event` (pause or resume) to every job of `items` (pause_item or job_id), or,
+  /// for event_item, each item's own worker event (a pause or resume among them refuses the
+  /// batch with errc::not_a_worker_event).
+  template <class Item>
+  void start_command(project_id project, task_event event, std::vector<Item> items,
                      handler<engine::batch_signature> h);
   void start_purge(project_id project, std::vector<job_id> ids, handler<engine::batch_signature> h);
   void start_status(project_id project, std::vector<job_id> ids,
@@ -76,10 +87,16 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
     }
   }
 
-  /// Completes `done` on the engine thread that finished the operation.
+  /// Completes `done` where the operation finished: on an engine thread, dispatched to the
+  /// handler's executor (or run there when it has none); on a caller's thread that ran the
+  /// last part inline, posted (never run inside the initiating call).
   template <class Signature, class... A>
   void complete_here(completion<Signature>& done, A&&... args) {
-    done.dispatch_from(pool_.current()->get_executor(), std::forward<A>(args)...);
+    if (asio::io_context* here = pool_.current()) {
+      done.dispatch_from(here->get_executor(), std::forward<A>(args)...);
+    } else {
+      complete_now(done, std::forward<A>(args)...);
+    }
   }
 
  private:
@@ -94,13 +111,28 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   /// Runs `op` once on every shard.
   template <class Op>
   void broadcast(std::shared_ptr<Op> op);
+  /// Posts `f` to shard `s`'s strand, to run holding the shard's gate.
+  template <class F>
+  void post_to_shard(shard_index s, F f);
+  /// True when the calling thread may run a part on shard `s` inline: it is neither an
+  /// engine thread nor inside an inline part, and nothing is queued on the shard's strand.
+  bool may_enter_shard(shard_index s) const noexcept;
+  /// Runs `items` of `op` on shard `s` (holding its gate) and forwards those that continue
+  /// on another shard; the caller then calls finish_part().
   template <class Op>
   void run_part(const std::shared_ptr<Op>& op, shard_index s, std::span<const std::uint32_t> items);
   template <class Op>
   void finish_part(const std::shared_ptr<Op>& op);
 
+  /// What serializes the work on one shard, besides its strand.
+  struct alignas(64) shard_gate {
+    std::mutex mutex;
+    std::atomic<std::uint32_t> queued{0};  ///< parts posted to the strand and not yet done
+  };
+
   engine_options options_;
   std::vector<shard> shards_;
+  std::unique_ptr<shard_gate[]> gates_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> in_flight_{0};
   std::mutex stop_serial_;  // held for the whole of stop()

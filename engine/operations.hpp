@@ -3,10 +3,12 @@
 //
 // An item operation (commands, status, get, purge, register) is split by shard:
 //   size(), first_shard(core, i)        where item i starts;
+//   id_at(i)                            the id item i looks up (to prefetch its record);
 //   run(core, s, i)                     does item i's step on shard s; returns the shard of
 //                                       its next step, or nothing when the item is done;
 //   abort(i)                            the engine stopped before item i ran;
-//   complete(core)                      called once, on the engine thread of the last part.
+//   complete(core)                      called once, where the last part ran;
+//   release_inputs()                    (optional) frees the items, just before complete().
 // A broadcast operation (count, list, export, subscribe) runs once per shard:
 //   run_shard(core, s), complete(core).
 // Every part runs on its shard's strand; results are written to distinct slots, and the
@@ -28,8 +30,8 @@ struct per_item_op : operation_base {
 
   template <class Items>
   per_item_op(const Items& items, completion<signature> h) : done(std::move(h)) {
-    results.resize(items.size());
-    for (std::size_t k = 0; k < items.size(); ++k) results[k].id = item_id(items[k]);
+    results.reserve(items.size());  // one pass over the memory: no zeroing before the ids
+    for (const auto& item : items) results.push_back(Result{.id = item_id(item)});
   }
   void abort(std::size_t i) {
     results[i].error = asio::error::operation_aborted;
@@ -44,22 +46,29 @@ struct per_item_op : operation_base {
   completion<signature> done;
 };
 
-/// Pause, resume and worker events: one state-machine event per item.
+/// Pause, resume and worker events: one state-machine event per item. The caller's items
+/// are kept as given (pause_item, job_id or event_item): no copy into another form.
+template <class Item>
 struct command_op : per_item_op<item_result> {
-  command_op(project_id p, std::vector<command> i, completion<signature> h)
-      : per_item_op(i, std::move(h)), project(p), items(std::move(i)) {}
+  command_op(project_id p, task_event e, std::vector<Item> i, completion<signature> h)
+      : per_item_op<item_result>(i, std::move(h)), project(p), event(e), items(std::move(i)) {}
   std::size_t size() const { return items.size(); }
   shard_index first_shard(const engine_core& core, std::size_t i) const {
-    return core.home(items[i].id);
+    return core.home(item_id(items[i]));
   }
+  const job_id& id_at(std::size_t i) const { return item_id(items[i]); }
   std::optional<shard_index> run(engine_core& core, shard_index s, std::size_t i) {
-    outcome o = core.shard_at(s).apply(project, items[i].id, items[i].event, items[i].mode);
+    const Item& item = items[i];
+    outcome o =
+        core.shard_at(s).apply(project, item_id(item), item_event(item, event), item_mode(item));
     results[i].error = o.error;
     return o.forward_to;
   }
+  void release_inputs() { items = {}; }
 
   project_id project;
-  std::vector<command> items;
+  task_event event;  ///< pause or resume; worker events come with each item
+  std::vector<Item> items;
 };
 
 /// Batch status: the state of each id.
@@ -70,11 +79,13 @@ struct status_op : per_item_op<status_result> {
   shard_index first_shard(const engine_core& core, std::size_t i) const {
     return core.home(ids[i]);
   }
+  const job_id& id_at(std::size_t i) const { return ids[i]; }
   std::optional<shard_index> run(engine_core& core, shard_index s, std::size_t i) {
     outcome o = core.shard_at(s).read_state(project, ids[i], results[i].state);
     results[i].error = o.error;
     return o.forward_to;
   }
+  void release_inputs() { ids = {}; }
 
   project_id project;
   std::vector<job_id> ids;
@@ -86,6 +97,7 @@ struct get_op : operation_base {
       : project(p), id(i), done(std::move(h)) {}
   std::size_t size() const { return 1; }
   shard_index first_shard(const engine_core& core, std::size_t) const { return core.home(id); }
+  const job_id& id_at(std::size_t) const { return id; }
   std::optional<shard_index> run(engine_core& core, shard_index s, std::size_t) {
     outcome o = core.shard_at(s).read(project, id, snapshot);
     error = o.error;
@@ -116,6 +128,7 @@ struct purge_op : per_item_op<item_result> {
   shard_index first_shard(const engine_core& core, std::size_t i) const {
     return core.home(ids[i]);
   }
+  const job_id& id_at(std::size_t i) const { return ids[i]; }
   std::optional<shard_index> run(engine_core& core, shard_index s, std::size_t i) {
     progress& p = steps[i];
     if (!p.purged) {
@@ -132,6 +145,10 @@ struct purge_op : per_item_op<item_result> {
     }
     if (p.stubs_left == 0) return std::nullopt;
     return core.home(p.stubs[p.stubs_left - 1]);
+  }
+  void release_inputs() {
+    ids = {};
+    steps = {};
   }
   void abort(std::size_t i) {
     if (!steps[i].purged) results[i].error = asio::error::operation_aborted;  // else it ran
@@ -168,6 +185,7 @@ struct register_op : per_item_op<item_result> {
     if (std::holds_alternative<task_spec>(items[i])) return core.home(id_of(items[i]));
     return *where(core, i);
   }
+  const job_id& id_at(std::size_t i) const { return id_of(items[i]); }
   std::optional<shard_index> run(engine_core& core, shard_index s, std::size_t i) {
     if (const auto* task = std::get_if<task_spec>(&items[i])) {
       results[i].error = core.shard_at(s).insert(*task);
@@ -208,6 +226,10 @@ struct register_op : per_item_op<item_result> {
       }
     }
     return std::nullopt;
+  }
+  void release_inputs() {
+    items = {};
+    steps = {};
   }
   // abort(): reached before an item's first step (abort is checked when a part starts) or
   // between steps of a family chain. Undoing needs the strands, which are stopping, so a

@@ -46,22 +46,28 @@ error_code validate(const registration& r) {
 }
 
 const task_record* shard::find(const project_id& project, const job_id& id, outcome& result) const {
-  auto it = tasks_.find(id);
-  if (it == tasks_.end()) {
+  const task_record* rec = tasks_.find(id);
+  if (rec == nullptr) {
     result = outcome::fail(errc::task_not_found);
     return nullptr;
   }
-  const task_record& rec = it->second;
-  if (rec.redirect) {
-    result = outcome::forward(rec.family_shard);
+  if (rec->redirect) {
+    result = outcome::forward(rec->family_shard);
     return nullptr;
   }
-  if (rec.project != project) {
+  if (projects_[rec->project] != project) {
     result = outcome::fail(errc::task_not_found);
     return nullptr;
   }
   result = outcome::ok();
-  return &rec;
+  return rec;
+}
+
+std::uint32_t shard::project_index(const project_id& project) {
+  auto [it, added] =
+      project_indices_.try_emplace(project, static_cast<std::uint32_t>(projects_.size()));
+  if (added) projects_.push_back(project);
+  return it->second;
 }
 
 task_record* shard::find(const project_id& project, const job_id& id, outcome& result) {
@@ -118,8 +124,8 @@ outcome shard::purge(const project_id& project, const job_id& id, std::vector<jo
       return result;
     case task_role::parent: {
       const family_links links = families_.at(id);
-      if (tasks_.at(links.forward).state != task_state::deleted ||
-          tasks_.at(links.backward).state != task_state::deleted) {
+      if (at(links.forward).state != task_state::deleted ||
+          at(links.backward).state != task_state::deleted) {
         return outcome::fail(errc::invalid_state);
       }
       for (const job_id& child : {links.forward, links.backward}) {
@@ -139,7 +145,7 @@ outcome shard::purge(const project_id& project, const job_id& id, std::vector<jo
 
 task_state shard::aggregate_state(const job_id& parent) const {
   const family_links& links = families_.at(parent);
-  return parent_state(tasks_.at(links.forward).state, tasks_.at(links.backward).state);
+  return parent_state(at(links.forward).state, at(links.backward).state);
 }
 
 outcome shard::read_state(const project_id& project, const job_id& id, task_state& state) const {
@@ -152,7 +158,7 @@ outcome shard::read_state(const project_id& project, const job_id& id, task_stat
 task_snapshot shard::snapshot_of(const job_id& id, const task_record& rec) const {
   task_snapshot snap;
   snap.id = id;
-  snap.project = rec.project;
+  snap.project = projects_[rec.project];
   snap.kind = rec.kind;
   snap.role = rec.role;
   snap.version = rec.version;
@@ -179,9 +185,9 @@ outcome shard::read(const project_id& project, const job_id& id, task_snapshot& 
 }
 
 void shard::list(const project_id& project, std::vector<task_snapshot>& out) const {
-  for (const auto& [id, rec] : tasks_) {
-    if (!rec.redirect && rec.project == project) out.push_back(snapshot_of(id, rec));
-  }
+  tasks_.for_each([&](const job_id& id, const task_record& rec) {
+    if (!rec.redirect && projects_[rec.project] == project) out.push_back(snapshot_of(id, rec));
+  });
 }
 
 void shard::count(state_counts& counts) const {
@@ -193,33 +199,34 @@ void shard::count(state_counts& counts) const {
 }
 
 child_spec shard::child_spec_of(const job_id& id) const {
-  const task_record& rec = tasks_.at(id);
+  const task_record& rec = at(id);
   return {id, rec.state, pause_of(rec), rec.version};
 }
 
 void shard::export_to(std::vector<registration>& out) const {
-  for (const auto& [id, rec] : tasks_) {
-    if (rec.redirect) continue;
+  tasks_.for_each([&](const job_id& id, const task_record& rec) {
+    if (rec.redirect) return;
     std::string name;
     if (auto it = names_.find(id); it != names_.end()) name = it->second;
     if (rec.role == task_role::standalone) {
-      out.emplace_back(task_spec{id, rec.project, rec.kind, rec.state, pause_of(rec),
+      out.emplace_back(task_spec{id, projects_[rec.project], rec.kind, rec.state, pause_of(rec),
                                  std::move(name), rec.version});
     } else if (rec.role == task_role::parent) {
       const family_links& links = families_.at(id);
-      out.emplace_back(family_spec{id, rec.project, std::move(name), child_spec_of(links.forward),
-                                   child_spec_of(links.backward)});
+      out.emplace_back(family_spec{id, projects_[rec.project], std::move(name),
+                                   child_spec_of(links.forward), child_spec_of(links.backward)});
     }
-  }
+  });
 }
 
 error_code shard::insert(const task_spec& spec) {
+  if (tasks_.find(spec.id) != nullptr) return errc::task_exists;
   task_record rec;
-  rec.project = spec.project;
+  rec.project = project_index(spec.project);
   rec.version = spec.version;
   rec.kind = spec.kind;
   set_pause(rec, spec.state, spec.pause);
-  if (!tasks_.emplace(spec.id, rec).second) return errc::task_exists;
+  tasks_.insert(spec.id, rec);
   if (!spec.name.empty()) names_.emplace(spec.id, spec.name);
   adjust_count(spec.state, +1);
   return {};
@@ -227,22 +234,22 @@ error_code shard::insert(const task_spec& spec) {
 
 error_code shard::insert(const family_spec& spec) {
   for (const job_id& id : {spec.id, spec.forward.id, spec.backward.id}) {
-    if (tasks_.contains(id)) return errc::task_exists;
+    if (tasks_.find(id) != nullptr) return errc::task_exists;
   }
   task_record parent;
-  parent.project = spec.project;
+  parent.project = project_index(spec.project);
   parent.kind = task_kind::cloud_data_guard;
   parent.role = task_role::parent;
-  tasks_.emplace(spec.id, parent);
+  tasks_.insert(spec.id, parent);
   for (const auto& [child, role] : {std::pair{&spec.forward, task_role::forward_child},
                                     std::pair{&spec.backward, task_role::backward_child}}) {
     task_record rec;
-    rec.project = spec.project;
+    rec.project = parent.project;
     rec.version = child->version;
     rec.kind = task_kind::cloud_data_guard;
     rec.role = role;
     set_pause(rec, child->state, child->pause);
-    tasks_.emplace(child->id, rec);
+    tasks_.insert(child->id, rec);
     parent_of_.emplace(child->id, spec.id);
     adjust_count(child->state, +1);
   }
@@ -255,11 +262,11 @@ bool shard::insert_redirect(const job_id& id, shard_index family_shard) {
   task_record stub;
   stub.redirect = true;
   stub.family_shard = family_shard;
-  return tasks_.emplace(id, stub).second;
+  return tasks_.insert(id, stub);
 }
 
 void shard::erase_redirect(const job_id& id) {
-  if (auto it = tasks_.find(id); it != tasks_.end() && it->second.redirect) tasks_.erase(it);
+  if (const task_record* rec = tasks_.find(id); rec != nullptr && rec->redirect) tasks_.erase(id);
 }
 
 void shard::remove_subscriber(std::uint64_t id) {

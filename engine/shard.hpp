@@ -6,6 +6,7 @@
 // children of a dual-active family, which live with their parent; the child's home shard
 // then keeps a redirect record that forwards commands to the family's shard.
 
+#include "task_table.hpp"
 #include <taskorch/batch.hpp>
 #include <taskorch/job_id.hpp>
 #include <taskorch/project_id.hpp>
@@ -24,9 +25,6 @@
 
 namespace taskorch::detail {
 
-/// The index of a shard.
-using shard_index = std::uint16_t;
-
 /// What a call on one id did: its error, or the shard to run it on instead.
 struct outcome {
   error_code error;
@@ -34,19 +32,6 @@ struct outcome {
   static outcome ok() { return {}; }
   static outcome fail(errc e) { return {e, std::nullopt}; }
   static outcome forward(shard_index s) { return {{}, s}; }
-};
-
-/// One task's record. Kept small: it is stored inline in the shard's table.
-struct task_record {
-  project_id project;
-  std::uint64_t version = 0;
-  task_kind kind = task_kind::migration;
-  task_state state = task_state::configuration;
-  pause_mode mode = pause_mode::target;         ///< when paused
-  task_state paused_from = task_state::paused;  ///< when paused
-  task_role role = task_role::standalone;
-  bool redirect = false;         ///< a family child's stub on its home shard
-  shard_index family_shard = 0;  ///< where a redirect points
 };
 
 /// The two children of a dual-active parent.
@@ -104,32 +89,35 @@ class shard {
   /// Erases the stub of `id`, if it is one.
   void erase_redirect(const job_id& id);
 
-  /// Prepares room for `n` more tasks.
-  void reserve(std::size_t n) { tasks_.reserve(tasks_.size() + n); }
-
   // -- subscriptions --------------------------------------------------------------------
 
   void add_subscriber(subscriber s) { subscribers_.push_back(std::move(s)); }
   void remove_subscriber(std::uint64_t id);
 
+  /// Starts loading the record of `id`, which a batch is about to reach.
+  void prefetch(const job_id& id) const noexcept { tasks_.prefetch(id); }
+
   /// The number of records held, stubs included.
   std::size_t size() const noexcept { return tasks_.size(); }
 
  private:
-  using table = boost::unordered_flat_map<job_id, task_record, job_id_hash>;
-
   /// Finds `id` as seen by `project`: nullptr when absent or of another project; the
   /// record itself (which may be a redirect) otherwise.
   const task_record* find(const project_id& project, const job_id& id, outcome& result) const;
   task_record* find(const project_id& project, const job_id& id, outcome& result);
 
+  /// The index of `project` in projects_, added when new.
+  std::uint32_t project_index(const project_id& project);
+  const task_record& at(const job_id& id) const { return *tasks_.find(id); }
   task_state aggregate_state(const job_id& parent) const;
   task_snapshot snapshot_of(const job_id& id, const task_record& rec) const;
   child_spec child_spec_of(const job_id& id) const;
   void adjust_count(task_state s, int delta) { counts_[static_cast<std::size_t>(s)] += delta; }
   void notify(const state_change& change) const noexcept;
 
-  table tasks_;
+  task_table tasks_;
+  std::vector<project_id> projects_;  ///< the projects of this shard's tasks
+  boost::unordered_flat_map<project_id, std::uint32_t, project_id_hash> project_indices_;
   boost::unordered_flat_map<job_id, family_links, job_id_hash> families_;
   boost::unordered_flat_map<job_id, job_id, job_id_hash> parent_of_;
   boost::unordered_flat_map<job_id, std::string, job_id_hash> names_;

@@ -3,6 +3,7 @@
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/append.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/prefer.hpp>
@@ -87,6 +88,13 @@ class pending_response {
       : handler_(std::move(h)),
         work_(asio::prefer(asio::get_associated_executor(handler_, asio::system_executor()),
                            asio::execution::outstanding_work.tracked)) {}
+
+  /// The requester's executor. Engine callbacks are bound to it, so an operation the
+  /// engine ran inline on the requester's thread completes there, without waking an engine
+  /// thread (a requester without an executor is answered on an engine thread, as before).
+  asio::any_completion_executor executor() const {
+    return asio::get_associated_executor(handler_, asio::system_executor());
+  }
 
   void send(response r) {
     asio::dispatch(asio::append(std::move(handler_), std::move(r)));
@@ -178,8 +186,9 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
   pending_response pending(std::move(h));
 
   if (request.route == endpoint::metrics) {
-    engine_.async_count(
-        [this, pending = std::move(pending)](error_code ec, state_counts counts) mutable {
+    auto ex = pending.executor();
+    engine_.async_count(asio::bind_executor(
+        ex, [this, pending = std::move(pending)](error_code ec, state_counts counts) mutable {
           response r;
           if (ec) {
             r = engine_failure(ec, language::en_us);
@@ -188,7 +197,7 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
             r.content_type = "text/plain; version=0.0.4; charset=utf-8";
           }
           pending.send(std::move(r));
-        });
+        }));
     return;
   }
 
@@ -199,33 +208,36 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
       return pending.send(error_response(*e, lang));
     status_query query = std::get<status_query>(std::move(parsed));
     const std::size_t cur_page = query.cur_page, per_page = query.per_page;
-    engine_.async_status(request.project, std::move(query.ids),
-                         [lang, cur_page, per_page, pending = std::move(pending)](
-                             error_code ec, std::vector<status_result> statuses) mutable {
-                           response r;
-                           if (ec) {
-                             r = engine_failure(ec, lang);
-                           } else {
-                             write_status_response(r.body, statuses, cur_page, per_page, lang);
-                           }
-                           pending.send(std::move(r));
-                         });
+    auto ex = pending.executor();
+    engine_.async_status(
+        request.project, std::move(query.ids),
+        asio::bind_executor(ex, [lang, cur_page, per_page, pending = std::move(pending)](
+                                    error_code ec, std::vector<status_result> statuses) mutable {
+          response r;
+          if (ec) {
+            r = engine_failure(ec, lang);
+          } else {
+            write_status_response(r.body, statuses, cur_page, per_page, lang);
+          }
+          pending.send(std::move(r));
+        }));
     return;
   }
 
   // batch-pause-task and batch-retry-task: a batch_result per request.
   auto on_batch = [this, lang, route = request.route](pending_response done) {
-    return
-        [this, lang, route, done = std::move(done)](error_code ec, batch_result results) mutable {
-          response r;
-          if (ec) {
-            r = engine_failure(ec, lang);
-          } else {
-            metrics_.count_items(route, results);
-            write_batch_response(r.body, results, lang);
-          }
-          done.send(std::move(r));
-        };
+    auto ex = done.executor();
+    return asio::bind_executor(ex, [this, lang, route, done = std::move(done)](
+                                       error_code ec, batch_result results) mutable {
+      response r;
+      if (ec) {
+        r = engine_failure(ec, lang);
+      } else {
+        metrics_.count_items(route, results);
+        write_batch_response(r.body, results, lang);
+      }
+      done.send(std::move(r));
+    });
   };
   if (request.route == endpoint::batch_pause) {
     auto parsed = parser->parse_pause(body);

@@ -15,6 +15,10 @@ struct engine_options {
   std::size_t shards = 0;
   /// The largest batch a command or query accepts (errc::batch_too_large above it).
   std::size_t max_batch_items = 1'000'000;
+  /// Batches of at most this many items run on the calling thread when their shards are
+  /// idle, so that they wake no engine thread; a larger batch has one of its parts run
+  /// there and the others on the engine threads. Calls from engine threads never run inline.
+  std::size_t inline_batch_items = 256;
 };
 
 }  // namespace taskorch

@@ -53,7 +53,11 @@ class job_id {
     return h ^ (h >> 32);
   }
 
-  friend constexpr bool operator==(const job_id&, const job_id&) noexcept = default;
+  friend constexpr bool operator==(const job_id& a, const job_id& b) noexcept {
+    // Word by word: the defaulted comparison of the array calls memcmp, which showed up as
+    // a quarter of the engine's time in the benchmarks.
+    return a.words_[0] == b.words_[0] && a.words_[1] == b.words_[1] && a.words_[2] == b.words_[2];
+  }
   friend constexpr std::strong_ordering operator<=>(const job_id&,
                                                     const job_id&) noexcept = default;
 

@@ -102,19 +102,44 @@ constexpr const transition* find_transition(task_state from, task_event on) noex
   return nullptr;
 }
 
+namespace detail {
+
+/// One cell of the lookup matrix: the row's target, when a row exists.
+struct transition_cell {
+  transition_target to{task_state::configuration, false};
+  bool allowed = false;
+};
+
+/// The table compiled into a state x event matrix, so that the hot path is one lookup.
+/// Built with plain loops: comparing pointers with nullptr is not a constant expression for
+/// g++ under -fsanitize=undefined, and the static_asserts need one.
+inline constexpr auto transition_matrix = [] {
+  std::array<std::array<transition_cell, task_event_count>, task_state_count> m{};
+  for (const auto& row : transition_table) {
+    m[static_cast<std::size_t>(row.from)][static_cast<std::size_t>(row.on)] = {row.to, true};
+  }
+  return m;
+}();
+
+constexpr std::optional<task_state> fixed_target(task_state from, task_event on) noexcept {
+  const transition_cell& c =
+      transition_matrix[static_cast<std::size_t>(from)][static_cast<std::size_t>(on)];
+  if (!c.allowed || c.to.history) return std::nullopt;
+  return c.to.state;
+}
+
+}  // namespace detail
+
 /// Returns the state `from + on` leads to, or an empty optional when the event is not
 /// allowed. For `paused + resume`, `paused_from` is the state the task was paused from.
 constexpr std::optional<task_state> next_state(
     task_state from, task_event on, task_state paused_from = task_state::paused) noexcept {
-  // A plain loop rather than find_transition(): comparing its pointer with nullptr is not a
-  // constant expression for g++ under -fsanitize=undefined, and the static_asserts need one.
-  for (const auto& row : transition_table) {
-    if (row.from != from || row.on != on) continue;
-    if (!row.to.history) return row.to.state;
-    if (!is_pausable(paused_from)) return std::nullopt;
-    return next_state(paused_from, task_event::resume);
-  }
-  return std::nullopt;
+  const detail::transition_cell& c =
+      detail::transition_matrix[static_cast<std::size_t>(from)][static_cast<std::size_t>(on)];
+  if (!c.allowed) return std::nullopt;
+  if (!c.to.history) return c.to.state;
+  if (!is_pausable(paused_from)) return std::nullopt;
+  return detail::fixed_target(paused_from, task_event::resume);
 }
 
 /// The history target must lead somewhere from every pausable state.

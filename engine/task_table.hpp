@@ -1,0 +1,174 @@
+#pragma once
+// task_table: a shard's task records in one flat open-addressing table.
+//
+// Each 48-byte slot holds the job id inline next to its record, so finding a task is one
+// probe sequence in one array, usually one cache line. Batches know their ids in advance:
+// prefetch() starts loading the slot of an item a few items ahead of the one being applied,
+// which hides most of the memory latency of a large registry. Linear probing over a
+// power-of-two capacity, at most 3/4 full; erase shifts the following slots back, so no
+// tombstones build up. Thread safety: none (the shard's owner serializes all calls).
+
+#include <taskorch/job_id.hpp>
+#include <taskorch/pause_mode.hpp>
+#include <taskorch/task_kind.hpp>
+#include <taskorch/task_snapshot.hpp>
+#include <taskorch/task_state.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <sys/mman.h>
+#include <utility>
+#include <vector>
+
+namespace taskorch::detail {
+
+/// The index of a shard.
+using shard_index = std::uint16_t;
+
+/// One task's record, as the shard's table stores it next to the id.
+struct task_record {
+  std::uint64_t version = 0;
+  std::uint32_t project = 0;  ///< index into the shard's list of projects
+  task_kind kind = task_kind::migration;
+  task_state state = task_state::configuration;
+  pause_mode mode = pause_mode::target;         ///< when paused
+  task_state paused_from = task_state::paused;  ///< when paused
+  task_role role = task_role::standalone;
+  bool redirect = false;         ///< a family child's stub on its home shard
+  shard_index family_shard = 0;  ///< where a redirect points
+};
+
+/// Allocates large arrays on 2 MiB boundaries and asks Linux for transparent huge pages
+/// there (madvise). A registry's table is probed at random: with 4 KiB pages nearly every
+/// probe of a large table also misses the TLB, and a prefetch cannot hide a page walk.
+template <class T>
+struct huge_page_allocator {
+  using value_type = T;
+  static constexpr std::size_t huge_page = std::size_t{2} << 20;
+
+  huge_page_allocator() = default;
+  template <class U>
+  huge_page_allocator(const huge_page_allocator<U>&) noexcept {}
+
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < huge_page) return std::allocator<T>().allocate(n);
+    const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
+    void* p = std::aligned_alloc(huge_page, rounded);
+    if (p == nullptr) throw std::bad_alloc();
+    madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without it, plain pages
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n * sizeof(T) < huge_page) return std::allocator<T>().deallocate(p, n);
+    std::free(p);
+  }
+  friend bool operator==(const huge_page_allocator&, const huge_page_allocator&) noexcept {
+    return true;
+  }
+};
+
+class task_table {
+ public:
+  task_table() : slots_(min_capacity) {}
+
+  /// The record of `id`, or nullptr.
+  task_record* find(const job_id& id) noexcept {
+    for (std::size_t i = home(id);; i = (i + 1) & mask()) {
+      slot& s = slots_[i];
+      if (s.vacant()) return nullptr;
+      if (s.id == id) return &s.record;
+    }
+  }
+  const task_record* find(const job_id& id) const noexcept {
+    return const_cast<task_table*>(this)->find(id);
+  }
+
+  /// Inserts `record` for `id`; false (and no change) when `id` is present.
+  bool insert(const job_id& id, const task_record& record) {
+    if (4 * (size_ + 1) > 3 * slots_.size()) grow();
+    std::size_t i = home(id);
+    for (; !slots_[i].vacant(); i = (i + 1) & mask()) {
+      if (slots_[i].id == id) return false;
+    }
+    slots_[i] = {id, record};
+    ++size_;
+    return true;
+  }
+
+  /// Removes `id`; false when absent.
+  bool erase(const job_id& id) noexcept {
+    std::size_t hole = home(id);
+    for (;; hole = (hole + 1) & mask()) {
+      if (slots_[hole].vacant()) return false;
+      if (slots_[hole].id == id) break;
+    }
+    // Shift back every following slot of the run that may move into the hole: one whose
+    // home is not cyclically within (hole, next].
+    for (std::size_t next = (hole + 1) & mask(); !slots_[next].vacant();
+         next = (next + 1) & mask()) {
+      const std::size_t want = home(slots_[next].id);
+      const bool stays =
+          hole <= next ? (hole < want && want <= next) : (hole < want || want <= next);
+      if (stays) continue;
+      slots_[hole] = slots_[next];
+      hole = next;
+    }
+    slots_[hole] = slot();
+    --size_;
+    return true;
+  }
+
+  /// Starts loading the slot where `id` would be found.
+  void prefetch(const job_id& id) const noexcept {
+    // A 48-byte slot may straddle two cache lines: load both.
+    const auto* first = reinterpret_cast<const char*>(&slots_[home(id)]);
+    __builtin_prefetch(first);
+    __builtin_prefetch(first + sizeof(slot) - 1);
+  }
+
+  /// Calls f(id, record) for every task.
+  template <class F>
+  void for_each(F f) const {
+    for (const slot& s : slots_) {
+      if (!s.vacant()) f(s.id, s.record);
+    }
+  }
+
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  /// A slot is vacant when its record's state holds a value no task_state has.
+  static constexpr auto vacant_state = static_cast<task_state>(0xff);
+  static constexpr std::size_t min_capacity = 16;
+
+  struct slot {
+    job_id id;
+    task_record record{.state = vacant_state};
+    bool vacant() const noexcept { return record.state == vacant_state; }
+  };
+  static_assert(sizeof(slot) == 48);
+
+  std::size_t mask() const noexcept { return slots_.size() - 1; }
+  // The low bits: the engine picks the shard from the high bits of the same hash.
+  std::size_t home(const job_id& id) const noexcept { return id.hash() & mask(); }
+
+  void grow() {
+    slots old(2 * slots_.size());
+    std::swap(old, slots_);
+    for (const slot& s : old) {
+      if (s.vacant()) continue;
+      std::size_t i = home(s.id);
+      while (!slots_[i].vacant()) i = (i + 1) & mask();
+      slots_[i] = s;
+    }
+  }
+
+  using slots = std::vector<slot, huge_page_allocator<slot>>;
+  slots slots_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace taskorch::detail
