@@ -1,0 +1,320 @@
+#include "cases.hpp"
+
+#include "baselines/cuckoo_map.hpp"
+#include "baselines/floor_table.hpp"
+#include "baselines/handler_floor.hpp"
+#include "baselines/mutex_map.hpp"
+#include "baselines/shared_mutex_map.hpp"
+#include "baselines/tbb_map.hpp"
+#include "engine_impl.hpp"
+#include "workload.hpp"
+#include <taskorch/http/api.hpp>
+
+#include <benchmark/benchmark.h>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <malloc.h>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <unistd.h>
+
+namespace taskorch::bench {
+
+namespace {
+
+std::atomic<bool> failed{false};
+
+/// Stops a case that got a wrong answer.
+void fail(benchmark::State& st, const char* what) {
+  failed = true;
+  st.SkipWithError(what);
+}
+
+// -- shared state: built once per size, outside the timed loops ---------------------------
+
+/// The value of type T for size n, built by `make` the first time (thread-safe; `make` may
+/// use the cache of another type).
+template <class T, class Make>
+T& cached(std::size_t n, Make make) {
+  static std::mutex mutex;
+  static std::map<std::size_t, std::unique_ptr<T>> values;
+  std::lock_guard lock(mutex);
+  std::unique_ptr<T>& v = values[n];
+  if (!v) v = make();
+  return *v;
+}
+
+const fleet& fleet_of(std::size_t n) {
+  return cached<fleet>(n, [n] { return std::make_unique<fleet>(make_fleet(n)); });
+}
+
+const id_stream& stream_of(std::size_t n) {
+  return cached<id_stream>(n, [n] { return std::make_unique<id_stream>(fleet_of(n), n); });
+}
+
+template <class Impl>
+Impl& registry_of(std::size_t n) {
+  const fleet& f = fleet_of(n);
+  return cached<Impl>(n, [&f] { return std::make_unique<Impl>(f); });
+}
+
+/// floor_shards: one floor_table per thread, each given only its own shard's ids.
+struct shard_floors {
+  static constexpr std::size_t shards = 2;
+  explicit shard_floors(const fleet& f) {
+    for (std::size_t s = 0; s < shards; ++s) {
+      tables.push_back(std::make_unique<floor_table>(f, s, shards));
+      streams.push_back(std::make_unique<id_stream>(
+          f, f.tasks.size(), 2, [s](const job_id& id) { return shard_of(id, shards) == s; }));
+    }
+  }
+  std::vector<std::unique_ptr<floor_table>> tables;
+  std::vector<std::unique_ptr<id_stream>> streams;
+};
+
+/// Where a caller thread starts in the id stream: threads start far apart.
+std::size_t first_window(const benchmark::State& st, std::size_t distinct, std::size_t b) {
+  const std::size_t windows = std::max<std::size_t>(1, distinct / b);
+  return static_cast<std::size_t>(st.thread_index()) *
+         (windows / static_cast<std::size_t>(st.threads()));
+}
+
+// -- the cases -----------------------------------------------------------------------------
+
+/// Pauses window k/2 on even iterations and resumes it on odd ones.
+template <class Impl>
+void run_pause(benchmark::State& st, Impl& impl, const id_stream& ids, std::size_t b) {
+  const std::size_t start = first_window(st, ids.distinct(), b);
+  std::size_t k = 0;
+  for (auto _ : st) {
+    const task_event event = k % 2 == 0 ? task_event::pause : task_event::resume;
+    batch_result r = impl.command(ids.window(start + k / 2, b), event, pause_mode::target);
+    benchmark::DoNotOptimize(r.data());
+    ++k;
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
+}
+
+/// Cycles through mixed_cycle, each operation of a cycle on the same window.
+template <class Impl>
+void run_mixed(benchmark::State& st, Impl& impl, const id_stream& ids, std::size_t b) {
+  constexpr std::size_t cycle = std::size(mixed_cycle);
+  const std::size_t start = first_window(st, ids.distinct(), b);
+  std::size_t k = 0;
+  for (auto _ : st) {
+    const mixed_op& op = mixed_cycle[k % cycle];
+    const batch_view batch = ids.window(start + k / cycle, b);
+    if (op.kind == mixed_op::command) {
+      batch_result r = impl.command(batch, op.event, pause_mode::target);
+      benchmark::DoNotOptimize(r.data());
+    } else {
+      std::vector<status_result> r = impl.status(batch);
+      benchmark::DoNotOptimize(r.data());
+    }
+    ++k;
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
+}
+
+enum class case_kind { pause, mixed };
+
+template <class Impl>
+void bench_case(benchmark::State& st, case_kind c) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  const auto b = static_cast<std::size_t>(st.range(1));
+  Impl& impl = registry_of<Impl>(n);
+  const id_stream& ids = stream_of(n);
+  if (c == case_kind::pause) {
+    run_pause(st, impl, ids, b);
+  } else {
+    run_mixed(st, impl, ids, b);
+  }
+}
+
+/// Each thread works on its own shard's table with its share of every batch, pre-routed.
+void bench_floor_shards(benchmark::State& st, case_kind c) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  const auto b = static_cast<std::size_t>(st.range(1));
+  shard_floors& floors = registry_of<shard_floors>(n);
+  const auto t = static_cast<std::size_t>(st.thread_index());
+  const std::size_t share = std::max<std::size_t>(1, b / shard_floors::shards);
+  if (c == case_kind::pause) {
+    run_pause(st, *floors.tables[t], *floors.streams[t], share);
+  } else {
+    run_mixed(st, *floors.tables[t], *floors.streams[t], share);
+  }
+}
+
+/// The request bodies of batch-pause-task for consecutive windows of `b` ids.
+std::vector<std::string> pause_bodies(const id_stream& ids, std::size_t b) {
+  const std::size_t count = std::clamp<std::size_t>(ids.distinct() / b, 1, 4096);
+  std::vector<std::string> bodies(count);
+  for (std::size_t k = 0; k < count; ++k) {
+    std::string& body = bodies[k];
+    body = "{\"jobs\":[";
+    const batch_view batch = ids.window(k, b);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (i != 0) body += ',';
+      fmt::format_to(std::back_inserter(body), R"({{"job_id":"{}","pause_mode":"target"}})",
+                     batch.texts[i]);
+    }
+    body += "]}";
+  }
+  return bodies;
+}
+
+/// handler/engine: taskorch::http::api over the engine, answered on the caller's own
+/// io_context as a server thread would be.
+void bench_handler_engine(benchmark::State& st) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  const auto b = static_cast<std::size_t>(st.range(1));
+  engine_impl& impl = registry_of<engine_impl>(n);
+  const std::vector<std::string> bodies = pause_bodies(stream_of(n), b);
+  http::api api(impl.engine(), http::token_table(),
+                {.max_jobs = std::max<std::size_t>(b, 10000), .max_body = std::size_t{1} << 30});
+  const http::accepted_request request{http::endpoint::batch_pause, fleet_of(n).project,
+                                       http::language::en_us};
+  asio::io_context caller(1);
+  std::size_t k = 0;
+  for (auto _ : st) {
+    http::response answer;
+    api.async_handle(
+        request, bodies[k++ % bodies.size()],
+        asio::bind_executor(caller, [&answer](http::response r) { answer = std::move(r); }));
+    caller.run();
+    caller.restart();
+    if (answer.status != 200) fail(st, "handler/engine: the answer is not 200");
+    benchmark::DoNotOptimize(answer.body.data());
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
+}
+
+/// handler/floor: simdjson On-Demand, the floor table and a hand-written response.
+void bench_handler_floor(benchmark::State& st) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  const auto b = static_cast<std::size_t>(st.range(1));
+  handler_floor& handler = registry_of<handler_floor>(n);
+  const std::vector<std::string> bodies = pause_bodies(stream_of(n), b);
+  std::size_t k = 0;
+  for (auto _ : st) {
+    std::string answer = handler.handle(bodies[k++ % bodies.size()]);
+    benchmark::DoNotOptimize(answer.data());
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
+}
+
+/// The resident set size of this process, in bytes.
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+/// Bytes per task: growth of the resident set while a registry of n tasks is built.
+template <class Impl>
+void bench_memory(benchmark::State& st) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  const fleet& f = fleet_of(n);
+  for (auto _ : st) {
+    malloc_trim(0);
+    const std::size_t before = resident_bytes();
+    auto impl = std::make_unique<Impl>(f);
+    malloc_trim(0);  // what building left free goes back, as it would in a long-lived process
+    const std::size_t after = resident_bytes();
+    st.counters["bytes_per_task"] =
+        static_cast<double>(after - std::min(after, before)) / static_cast<double>(n);
+    benchmark::DoNotOptimize(impl.get());
+  }
+}
+
+// -- registration --------------------------------------------------------------------------
+
+using case_function = void (*)(benchmark::State&, case_kind);
+
+struct implementation {
+  std::string_view name;
+  case_function run;
+  std::vector<int> threads;
+};
+
+const std::array<implementation, 7> implementations{{
+    {"engine", bench_case<engine_impl>, {1, 2}},
+    {"mutex_map", bench_case<mutex_map>, {1, 2}},
+    {"shared_mutex_map", bench_case<shared_mutex_map>, {1, 2}},
+    {"tbb", bench_case<tbb_map>, {1, 2}},
+    {"cuckoo", bench_case<cuckoo_map>, {1, 2}},
+    {"floor_1t", bench_case<floor_table>, {1}},
+    {"floor_shards", bench_floor_shards, {2}},
+}};
+
+void sized(benchmark::internal::Benchmark* b, std::size_t tasks, std::size_t batch) {
+  b->Args({static_cast<std::int64_t>(tasks), static_cast<std::int64_t>(batch)})
+      ->ArgNames({"tasks", "batch"});
+}
+
+}  // namespace
+
+bool any_case_failed() noexcept { return failed; }
+
+scale parse_scale(int& argc, char** argv) {
+  constexpr std::string_view smoke_flag = "--taskorch_smoke";
+  bool smoke = false;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i] == smoke_flag) {
+      smoke = true;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  if (smoke) return {{{1000, {1, 10, 100}}, {20000, {1, 10, 10000, 20000}}}, 20000, {10, 10000}};
+  return {{{1000, {1, 10, 100}}, {1000000, {1, 10, 100, 10000, 1000000}}}, 1000000, {10, 10000}};
+}
+
+void register_cases(const scale& s) {
+  for (const auto& [kind, case_name] :
+       {std::pair{case_kind::pause, "pause"}, std::pair{case_kind::mixed, "mixed"}}) {
+    for (const implementation& impl : implementations) {
+      for (const scale::registry_size& r : s.registries) {
+        for (std::size_t batch : r.batches) {
+          for (int threads : impl.threads) {
+            auto* b = benchmark::RegisterBenchmark(
+                fmt::format("{}/{}", case_name, impl.name).c_str(),
+                [run = impl.run, kind = kind](benchmark::State& st) { run(st, kind); });
+            sized(b, r.tasks, batch);
+            b->UseRealTime()->Threads(threads);
+          }
+        }
+      }
+    }
+  }
+  for (std::size_t batch : s.handler_batches) {
+    sized(benchmark::RegisterBenchmark("handler/engine", bench_handler_engine), s.large_tasks,
+          batch);
+    sized(benchmark::RegisterBenchmark("handler/floor", bench_handler_floor), s.large_tasks, batch);
+  }
+  const auto memory = [&](const char* name, void (*run)(benchmark::State&)) {
+    benchmark::RegisterBenchmark(name, run)
+        ->Arg(static_cast<std::int64_t>(s.large_tasks))
+        ->ArgName("tasks")
+        ->Iterations(1);
+  };
+  memory("memory/engine", bench_memory<engine_impl>);
+  memory("memory/mutex_map", bench_memory<mutex_map>);
+  memory("memory/shared_mutex_map", bench_memory<shared_mutex_map>);
+  memory("memory/tbb", bench_memory<tbb_map>);
+  memory("memory/cuckoo", bench_memory<cuckoo_map>);
+  memory("memory/floor_1t", bench_memory<floor_table>);
+}
+
+}  // namespace taskorch::bench
