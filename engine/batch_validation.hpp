@@ -1,6 +1,7 @@
 #pragma once
 // batch_validation: the whole-batch checks made before anything is applied.
 
+#include "huge_pages.hpp"
 #include "shard.hpp"
 #include <taskorch/batch.hpp>
 #include <taskorch/task_spec.hpp>
@@ -51,7 +52,7 @@ bool has_duplicate(const std::vector<Item>& items) {
   const std::size_t capacity = std::bit_ceil(2 * items.size());
   const std::size_t mask = capacity - 1;
   constexpr std::uint64_t vacant = 0;  // index k is stored as k + 1
-  std::vector<std::uint64_t> slots(capacity, vacant);
+  std::vector<std::uint64_t, huge_page_allocator<std::uint64_t>> slots(capacity, vacant);
   for (std::size_t k = 0; k < items.size(); ++k) {
     const std::uint64_t h = item_id(items[k]).hash();
     const std::uint64_t tag = h & 0xffff'ffff'0000'0000ULL;

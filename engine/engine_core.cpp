@@ -66,20 +66,33 @@ bool engine_core::on_engine_thread() const noexcept {
   return pool_.current() != nullptr || inline_part_of == this;
 }
 
-template <class F>
-void engine_core::post_to_shard(shard_index s, F f) {
+template <class Work, class Then>
+void engine_core::post_to_shard(shard_index s, Work work, Then then) {
   gates_[s].queued.fetch_add(1);
-  asio::post(pool_.strand(s), [this, s, f = std::move(f)]() mutable {
+  asio::post(pool_.strand(s), [this, s, work = std::move(work), then = std::move(then)]() mutable {
     {
       std::lock_guard lock(gates_[s].mutex);
-      f();
+      work();
     }
     gates_[s].queued.fetch_sub(1);
+    then();
   });
 }
 
-bool engine_core::may_enter_shard(shard_index s) const noexcept {
-  return pool_.current() == nullptr && inline_part_of == nullptr && gates_[s].queued.load() == 0;
+bool engine_core::may_run_inline() const noexcept {
+  return pool_.current() == nullptr && inline_part_of == nullptr && subscribers_.load() == 0;
+}
+
+bool engine_core::try_enter_shard(shard_index s) noexcept {
+  // A few tries, then give up: waiting here could deadlock with whatever the gate's holder
+  // waits for, so a busy shard gets a post instead.
+  constexpr int tries = 16;
+  for (int i = 0; i < tries; ++i) {
+    if (gates_[s].queued.load() != 0) return false;
+    if (gates_[s].mutex.try_lock()) return true;
+    std::this_thread::yield();
+  }
+  return false;
 }
 
 bool engine_core::enter() noexcept {
@@ -103,14 +116,14 @@ void engine_core::scatter(std::shared_ptr<Op> op) {
   const std::size_t n = op->size();
   const std::size_t shard_count = shards_.size();
   // Counting sort of the item indices by first shard: one flat array, one span per shard.
-  std::vector<shard_index> first(n);
+  std::vector<shard_index, huge_page_allocator<shard_index>> first(n);
   std::vector<std::size_t> begin(shard_count + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
     first[i] = op->first_shard(*this, i);
     ++begin[first[i] + 1];
   }
   for (std::size_t s = 0; s < shard_count; ++s) begin[s + 1] += begin[s];
-  auto order = std::make_shared<std::vector<std::uint32_t>>(n);
+  auto order = std::make_shared<std::vector<std::uint32_t, huge_page_allocator<std::uint32_t>>>(n);
   std::vector<std::size_t> fill(begin.begin(), begin.end() - 1);
   for (std::size_t i = 0; i < n; ++i) (*order)[fill[first[i]]++] = static_cast<std::uint32_t>(i);
 
@@ -119,32 +132,39 @@ void engine_core::scatter(std::shared_ptr<Op> op) {
   op->parts.store(parts);
   // The caller runs every part of a small batch itself: waking an engine thread would cost
   // more than the work. Of a large batch it runs one part, after posting the others, so the
-  // engine threads work on them meanwhile. A shard with queued parts is always posted to.
+  // engine threads work on them meanwhile. A shard that is busy, or has queued parts, gets a
+  // post instead.
   const bool small = n <= options_.inline_batch_items;
+  const bool may_inline = may_run_inline();
   std::size_t last = shard_count;
   for (std::size_t s = 0; s < shard_count; ++s) last = begin[s + 1] > begin[s] ? s : last;
+  const auto part = [&order, &begin](std::size_t s) {
+    return std::span<const std::uint32_t>(order->data() + begin[s], begin[s + 1] - begin[s]);
+  };
+  const auto post_part = [&](shard_index s) {
+    post_to_shard(
+        s, [this, op, order, s, items = part(s)] { run_part(op, s, items); },
+        [this, op] { finish_part(op); });
+  };
   std::vector<shard_index> mine;
   for (std::size_t s = 0; s < shard_count; ++s) {
     if (begin[s + 1] == begin[s]) continue;
     const auto index = static_cast<shard_index>(s);
-    if ((small || s == last) && may_enter_shard(index)) {
+    if (may_inline && (small || s == last)) {
       mine.push_back(index);
-      continue;
+    } else {
+      post_part(index);
     }
-    std::span<const std::uint32_t> items(order->data() + begin[s], begin[s + 1] - begin[s]);
-    post_to_shard(index, [this, op, order, index, items] {
-      run_part(op, index, items);
-      finish_part(op);
-    });
   }
   for (const shard_index s : mine) {
-    {
-      std::lock_guard gate(gates_[s].mutex);
-      inline_part_of = this;
-      run_part(op, s,
-               std::span<const std::uint32_t>(order->data() + begin[s], begin[s + 1] - begin[s]));
-      inline_part_of = nullptr;
+    if (!try_enter_shard(s)) {
+      post_part(s);
+      continue;
     }
+    inline_part_of = this;
+    run_part(op, s, part(s));
+    inline_part_of = nullptr;
+    gates_[s].mutex.unlock();
     finish_part(op);  // may complete the operation: outside the gate
   }
 }
@@ -158,7 +178,7 @@ void engine_core::run_part(const std::shared_ptr<Op>& op, shard_index s,
   }
   // Each item's record is prefetched `ahead` items before it is applied: a batch over a
   // large registry is bound by memory latency, and this overlaps the loads.
-  constexpr std::size_t ahead = 48;
+  constexpr std::size_t ahead = 8;
   const shard& here = shards_[s];
   for (std::size_t k = 0; k < std::min(ahead, items.size()); ++k)
     here.prefetch(op->id_at(items[k]));
@@ -177,10 +197,10 @@ void engine_core::run_part(const std::shared_ptr<Op>& op, shard_index s,
       group->push_back(forwards[k].second);
     }
     op->parts.fetch_add(1);
-    post_to_shard(target, [this, op, group, target] {
-      run_part(op, target, std::span<const std::uint32_t>(*group));
-      finish_part(op);
-    });
+    post_to_shard(
+        target,
+        [this, op, group, target] { run_part(op, target, std::span<const std::uint32_t>(*group)); },
+        [this, op] { finish_part(op); });
   }
 }
 
@@ -188,14 +208,16 @@ template <class Op>
 void engine_core::broadcast(std::shared_ptr<Op> op) {
   op->parts.store(shards_.size());
   for (std::size_t s = 0; s < shards_.size(); ++s) {
-    post_to_shard(static_cast<shard_index>(s), [this, op, s] {
-      if (stopping_.load()) {
-        op->aborted = true;
-      } else {
-        op->run_shard(*this, static_cast<shard_index>(s));
-      }
-      finish_part(op);
-    });
+    post_to_shard(
+        static_cast<shard_index>(s),
+        [this, op, s] {
+          if (stopping_.load()) {
+            op->aborted = true;
+          } else {
+            op->run_shard(*this, static_cast<shard_index>(s));
+          }
+        },
+        [this, op] { finish_part(op); });
   }
 }
 
@@ -314,14 +336,21 @@ void engine_core::start_subscribe(change_callback callback,
   completion<engine::subscribe_signature> done(std::move(h));
   if (!enter())
     return complete_now(done, error_code(asio::error::operation_aborted), subscription());
+  subscribers_.fetch_add(1);  // from now on, no part runs inline (see may_run_inline)
   broadcast(std::make_shared<subscribe_op>(next_subscriber_.fetch_add(1), std::move(callback),
                                            std::move(done)));
 }
 
 void engine_core::unsubscribe(std::uint64_t id) {
   if (!enter()) return;
+  // Parts may run inline again once the callback is gone from every shard.
+  auto shards_left = std::make_shared<std::atomic<std::size_t>>(shards_.size());
   for (std::size_t s = 0; s < shards_.size(); ++s) {
-    post_to_shard(static_cast<shard_index>(s), [this, s, id] { shards_[s].remove_subscriber(id); });
+    post_to_shard(
+        static_cast<shard_index>(s), [this, s, id] { shards_[s].remove_subscriber(id); },
+        [this, shards_left] {
+          if (shards_left->fetch_sub(1) == 1) subscribers_.fetch_sub(1);
+        });
   }
   leave();
 }

@@ -7,9 +7,11 @@
 // Each shard also has a gate: a mutex held by whatever runs on the shard. A part posted to
 // the strand holds it for the part's duration. A caller outside the engine's threads runs
 // parts inline, on its own thread, holding the gate, when nothing is queued on the shard's
-// strand: all parts of a small batch (no thread wake-up at all), one part of a large batch
-// (the engine threads run the others meanwhile). The queue check keeps one caller's
-// operations in the order it started them.
+// strand and the gate is free: all parts of a small batch (no thread wake-up at all), one
+// part of a large batch (the engine threads run the others meanwhile). The queue check keeps
+// one caller's operations in the order they were started. Nothing waits for a gate but the
+// strand's own handlers, and nothing runs inline while anyone is subscribed, so subscriber
+// callbacks keep running on engine threads.
 
 #include "batch_validation.hpp"
 #include "completion.hpp"
@@ -111,12 +113,17 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   /// Runs `op` once on every shard.
   template <class Op>
   void broadcast(std::shared_ptr<Op> op);
-  /// Posts `f` to shard `s`'s strand, to run holding the shard's gate.
-  template <class F>
-  void post_to_shard(shard_index s, F f);
-  /// True when the calling thread may run a part on shard `s` inline: it is neither an
-  /// engine thread nor inside an inline part, and nothing is queued on the shard's strand.
-  bool may_enter_shard(shard_index s) const noexcept;
+  /// Posts `work` to shard `s`'s strand, to run holding the shard's gate, then `then`
+  /// (which may complete an operation) after the gate is released.
+  template <class Work, class Then>
+  void post_to_shard(shard_index s, Work work, Then then);
+  /// True when the calling thread may run parts inline: it is neither an engine thread nor
+  /// inside an inline part, and nobody is subscribed (callbacks run on engine threads only).
+  bool may_run_inline() const noexcept;
+  /// Takes shard `s`'s gate for an inline part if nothing is queued on its strand and the
+  /// gate is free within a few tries; never waits longer. The caller runs the part with
+  /// `inline_part_of` set, then unlocks the gate.
+  bool try_enter_shard(shard_index s) noexcept;
   /// Runs `items` of `op` on shard `s` (holding its gate) and forwards those that continue
   /// on another shard; the caller then calls finish_part().
   template <class Op>
@@ -139,7 +146,8 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
   std::atomic<std::uint64_t> next_subscriber_{1};
-  strand_pool pool_;  // last: its threads stop before the shards go
+  std::atomic<std::size_t> subscribers_{0};  ///< subscriptions not yet removed everywhere
+  strand_pool pool_;                         // last: its threads stop before the shards go
 };
 
 }  // namespace taskorch::detail

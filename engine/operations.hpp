@@ -15,6 +15,7 @@
 // last part's completion happens after all writes (the parts counter orders them).
 
 #include "engine_core.hpp"
+#include "huge_pages.hpp"
 
 #include <boost/asio/error.hpp>
 
@@ -31,6 +32,7 @@ struct per_item_op : operation_base {
   template <class Items>
   per_item_op(const Items& items, completion<signature> h) : done(std::move(h)) {
     results.reserve(items.size());  // one pass over the memory: no zeroing before the ids
+    advise_huge_pages(results.data(), items.size() * sizeof(Result));
     for (const auto& item : items) results.push_back(Result{.id = item_id(item)});
   }
   void abort(std::size_t i) {

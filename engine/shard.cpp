@@ -220,13 +220,12 @@ void shard::export_to(std::vector<registration>& out) const {
 }
 
 error_code shard::insert(const task_spec& spec) {
-  if (tasks_.find(spec.id) != nullptr) return errc::task_exists;
   task_record rec;
   rec.project = project_index(spec.project);
   rec.version = spec.version;
   rec.kind = spec.kind;
   set_pause(rec, spec.state, spec.pause);
-  tasks_.insert(spec.id, rec);
+  if (!tasks_.insert(spec.id, rec)) return errc::task_exists;
   if (!spec.name.empty()) names_.emplace(spec.id, spec.name);
   adjust_count(spec.state, +1);
   return {};

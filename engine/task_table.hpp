@@ -6,8 +6,10 @@
 // prefetch() starts loading the slot of an item a few items ahead of the one being applied,
 // which hides most of the memory latency of a large registry. Linear probing over a
 // power-of-two capacity, at most 3/4 full; erase shifts the following slots back, so no
-// tombstones build up. Thread safety: none (the shard's owner serializes all calls).
+// tombstones build up. The slots live on huge pages (huge_pages.hpp). Thread safety: none (the
+// shard's owner serializes all calls).
 
+#include "huge_pages.hpp"
 #include <taskorch/job_id.hpp>
 #include <taskorch/pause_mode.hpp>
 #include <taskorch/task_kind.hpp>
@@ -16,9 +18,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
-#include <sys/mman.h>
 #include <utility>
 #include <vector>
 
@@ -40,36 +39,6 @@ struct task_record {
   shard_index family_shard = 0;  ///< where a redirect points
 };
 
-/// Allocates large arrays on 2 MiB boundaries and asks Linux for transparent huge pages
-/// there (madvise). A registry's table is probed at random: with 4 KiB pages nearly every
-/// probe of a large table also misses the TLB, and a prefetch cannot hide a page walk.
-template <class T>
-struct huge_page_allocator {
-  using value_type = T;
-  static constexpr std::size_t huge_page = std::size_t{2} << 20;
-
-  huge_page_allocator() = default;
-  template <class U>
-  huge_page_allocator(const huge_page_allocator<U>&) noexcept {}
-
-  T* allocate(std::size_t n) {
-    const std::size_t bytes = n * sizeof(T);
-    if (bytes < huge_page) return std::allocator<T>().allocate(n);
-    const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
-    void* p = std::aligned_alloc(huge_page, rounded);
-    if (p == nullptr) throw std::bad_alloc();
-    madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without it, plain pages
-    return static_cast<T*>(p);
-  }
-  void deallocate(T* p, std::size_t n) noexcept {
-    if (n * sizeof(T) < huge_page) return std::allocator<T>().deallocate(p, n);
-    std::free(p);
-  }
-  friend bool operator==(const huge_page_allocator&, const huge_page_allocator&) noexcept {
-    return true;
-  }
-};
-
 class task_table {
  public:
   task_table() : slots_(min_capacity) {}
@@ -88,6 +57,7 @@ class task_table {
 
   /// Inserts `record` for `id`; false (and no change) when `id` is present.
   bool insert(const job_id& id, const task_record& record) {
+    if (find(id) != nullptr) return false;  // before growing: a refused insert moves nothing
     if (4 * (size_ + 1) > 3 * slots_.size()) grow();
     std::size_t i = home(id);
     for (; !slots_[i].vacant(); i = (i + 1) & mask()) {
