@@ -95,7 +95,7 @@ class shard {
   void remove_subscriber(std::uint64_t id);
 
   /// Starts loading the record of `id`, which a batch is about to reach.
-  void prefetch(const job_id& id) const noexcept { tasks_.prefetch(id); }
+  [[gnu::always_inline]] void prefetch(const job_id& id) const noexcept { tasks_.prefetch(id); }
 
   /// The number of records held, stubs included.
   std::size_t size() const noexcept { return tasks_.size(); }
