@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 namespace taskorch {
@@ -22,17 +23,30 @@ Result wait_for(const detail::engine_core& core, error_code& ec, Start start) {
     ec = errc::would_deadlock;
     return Result();
   }
+  Result result;
+  // When every part ran inline, the handler runs right here, inside start(): then nothing
+  // needs waking, nor any lock. Otherwise it runs on an engine thread and wakes this one.
+  const std::thread::id waiter = std::this_thread::get_id();
+  bool start_returned = false;
+  bool done_here = false;
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;
-  Result result;
   start(asio::bind_executor(detail::inline_executor(), [&](error_code e, Result r) {
+    if (std::this_thread::get_id() == waiter && !start_returned) {
+      ec = e;
+      result = std::move(r);
+      done_here = true;
+      return;
+    }
     std::lock_guard lock(mutex);  // held while notifying: the waiter cannot return before
     ec = e;
     result = std::move(r);
     done = true;
     cv.notify_one();
   }));
+  start_returned = true;
+  if (done_here) return result;
   std::unique_lock lock(mutex);
   cv.wait(lock, [&] { return done; });
   return result;

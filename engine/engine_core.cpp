@@ -3,6 +3,7 @@
 #include "operations.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <stdexcept>
 #include <thread>
@@ -17,6 +18,13 @@ engine_options resolve(engine_options o) {
   if (o.shards > 65535) throw std::invalid_argument("taskorch: at most 65535 shards");
   return o;
 }
+
+/// A per-batch array: inline up to N elements, on huge pages when large.
+template <class T, std::size_t N>
+using local_array = boost::container::small_vector<T, N, huge_page_allocator<T>>;
+
+/// The item indices of a posted part.
+using index_array = std::vector<std::uint32_t, huge_page_allocator<std::uint32_t>>;
 
 /// The engine whose shard gate the calling thread holds for an inline part, if any.
 thread_local const engine_core* inline_part_of = nullptr;
@@ -116,16 +124,17 @@ void engine_core::scatter(std::shared_ptr<Op> op) {
   const std::size_t n = op->size();
   const std::size_t shard_count = shards_.size();
   // Counting sort of the item indices by first shard: one flat array, one span per shard.
-  std::vector<shard_index, huge_page_allocator<shard_index>> first(n);
-  std::vector<std::size_t> begin(shard_count + 1, 0);
+  // Small batches keep these arrays on the stack: their cost is per batch, not per item.
+  local_array<shard_index, 64> first(n);
+  local_array<std::size_t, 16> begin(shard_count + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
     first[i] = op->first_shard(*this, i);
     ++begin[first[i] + 1];
   }
   for (std::size_t s = 0; s < shard_count; ++s) begin[s + 1] += begin[s];
-  auto order = std::make_shared<std::vector<std::uint32_t, huge_page_allocator<std::uint32_t>>>(n);
-  std::vector<std::size_t> fill(begin.begin(), begin.end() - 1);
-  for (std::size_t i = 0; i < n; ++i) (*order)[fill[first[i]]++] = static_cast<std::uint32_t>(i);
+  local_array<std::uint32_t, 64> order(n);
+  local_array<std::size_t, 16> fill(begin.begin(), begin.end() - 1);
+  for (std::size_t i = 0; i < n; ++i) order[fill[first[i]]++] = static_cast<std::uint32_t>(i);
 
   std::size_t parts = 0;
   for (std::size_t s = 0; s < shard_count; ++s) parts += begin[s + 1] > begin[s] ? 1 : 0;
@@ -139,14 +148,16 @@ void engine_core::scatter(std::shared_ptr<Op> op) {
   std::size_t last = shard_count;
   for (std::size_t s = 0; s < shard_count; ++s) last = begin[s + 1] > begin[s] ? s : last;
   const auto part = [&order, &begin](std::size_t s) {
-    return std::span<const std::uint32_t>(order->data() + begin[s], begin[s + 1] - begin[s]);
+    return std::span<const std::uint32_t>(order.data() + begin[s], begin[s + 1] - begin[s]);
   };
   const auto post_part = [&](shard_index s) {
+    const std::span<const std::uint32_t> items = part(s);
+    auto indices = std::make_shared<const index_array>(items.begin(), items.end());
     post_to_shard(
-        s, [this, op, order, s, items = part(s)] { run_part(op, s, items); },
+        s, [this, op, indices, s] { run_part(op, s, std::span<const std::uint32_t>(*indices)); },
         [this, op] { finish_part(op); });
   };
-  std::vector<shard_index> mine;
+  local_array<shard_index, 16> mine;
   for (std::size_t s = 0; s < shard_count; ++s) {
     if (begin[s + 1] == begin[s]) continue;
     const auto index = static_cast<shard_index>(s);
