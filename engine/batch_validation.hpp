@@ -51,7 +51,7 @@ bool has_duplicate(const std::vector<Item>& items) {
   }
   const std::size_t capacity = std::bit_ceil(2 * items.size());
   const std::size_t mask = capacity - 1;
-  constexpr std::uint64_t vacant = 0;  // index k is stored as k + 1
+  constexpr std::uint64_t vacant = 0;  // index k is stored as k + 1 (batches hold < 2^32 - 1)
   std::vector<std::uint64_t, huge_page_allocator<std::uint64_t>> slots(capacity, vacant);
   for (std::size_t k = 0; k < items.size(); ++k) {
     const std::uint64_t h = item_id(items[k]).hash();

@@ -45,8 +45,11 @@ class completion<void(Args...)> {
   /// handler right here when it has none (`here` is the running engine thread's executor).
   template <class Executor, class... A>
   void dispatch_from(const Executor& here, A&&... args) {
-    auto ex = asio::get_associated_executor(handler_, here);
-    asio::dispatch(ex, asio::append(std::move(handler_), std::forward<A>(args)...));
+    {
+      auto ex = asio::get_associated_executor(handler_, here);
+      asio::dispatch(ex, asio::append(std::move(handler_), std::forward<A>(args)...));
+    }  // every copy of the handler's executor is gone before its work is released, so the
+       // context may be destroyed as soon as it runs out of work
     work_ = {};
   }
 
@@ -57,22 +60,28 @@ class completion<void(Args...)> {
   /// bound to inline_executor (the blocking wrappers, which wait for it) runs right here.
   template <class Executor, class... A>
   void post_via(const Executor& fallback, A&&... args) {
-    auto ex = asio::get_associated_executor(handler_, fallback);
-    auto call = [h = std::move(handler_), ... values = std::forward<A>(args)]() mutable {
-      std::move(h)(std::move(values)...);
-    };
-    if (ex.template target<inline_executor>() != nullptr) {
-      std::move(call)();
-    } else if (const auto* io = ex.template target<asio::any_io_executor>()) {
-      asio::post(*io, std::move(call));
-    } else if (const auto* strand = ex.template target<io_strand>()) {
-      asio::post(*strand, std::move(call));
-    } else if (const auto* context = ex.template target<io_executor>()) {
-      asio::post(*context, std::move(call));
-    } else {
-      asio::post(fallback,
-                 [ex, call = std::move(call)]() mutable { asio::dispatch(ex, std::move(call)); });
-    }
+    {
+      auto ex = asio::get_associated_executor(handler_, fallback);
+      auto call = [h = std::move(handler_), ... values = std::forward<A>(args)]() mutable {
+        std::move(h)(std::move(values)...);
+      };
+      if (ex.template target<inline_executor>() != nullptr) {
+        std::move(call)();
+      } else if (const auto* io = ex.template target<asio::any_io_executor>()) {
+        asio::post(*io, std::move(call));
+      } else if (const auto* strand = ex.template target<io_strand>()) {
+        asio::post(*strand, std::move(call));
+      } else if (const auto* context = ex.template target<io_executor>()) {
+        asio::post(*context, std::move(call));
+      } else {
+        // The work guard travels with the hop, and is released last there too.
+        asio::post(fallback, [ex, call = std::move(call), work = std::move(work_)]() mutable {
+          asio::dispatch(ex, std::move(call));
+          ex = asio::any_completion_executor();
+          work = asio::any_completion_executor();
+        });
+      }
+    }  // as in dispatch_from: no copy of the executor outlives its work
     work_ = {};
   }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/container/small_vector.hpp>
 
+#include <limits>
 #include <stdexcept>
 #include <thread>
 
@@ -12,10 +13,17 @@ namespace taskorch::detail {
 
 namespace {
 
+/// The most items an operation may hold: indices are 32 bits wide.
+constexpr std::size_t max_items = std::numeric_limits<std::uint32_t>::max();
+
 engine_options resolve(engine_options o) {
   if (o.threads == 0) o.threads = std::max(1U, std::thread::hardware_concurrency());
   if (o.shards == 0) o.shards = o.threads;
   if (o.shards > 65535) throw std::invalid_argument("taskorch: at most 65535 shards");
+  // Item indices are 32 bits (routing arrays, the duplicate check).
+  if (o.max_batch_items >= max_items) {
+    throw std::invalid_argument("taskorch: max_batch_items must be below 2^32 - 1");
+  }
   return o;
 }
 
@@ -97,7 +105,13 @@ bool engine_core::try_enter_shard(shard_index s) noexcept {
   constexpr int tries = 16;
   for (int i = 0; i < tries; ++i) {
     if (gates_[s].queued.load() != 0) return false;
-    if (gates_[s].mutex.try_lock()) return true;
+    if (gates_[s].mutex.try_lock()) {
+      // A subscription may have reached this shard since may_run_inline() was asked: its
+      // part ran under this gate, so the count is up to date now.
+      if (subscribers_.load() == 0) return true;
+      gates_[s].mutex.unlock();
+      return false;
+    }
     std::this_thread::yield();
   }
   return false;
@@ -124,15 +138,15 @@ void engine_core::scatter(std::shared_ptr<Op> op) {
   const std::size_t n = op->size();
   const std::size_t shard_count = shards_.size();
   // Counting sort of the item indices by first shard: one flat array, one span per shard.
-  // Small batches keep these arrays on the stack: their cost is per batch, not per item.
-  local_array<shard_index, 64> first(n);
+  // Batches small enough to run inline (by default) keep these arrays on the stack.
+  local_array<shard_index, 256> first(n);
   local_array<std::size_t, 16> begin(shard_count + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
     first[i] = op->first_shard(*this, i);
     ++begin[first[i] + 1];
   }
   for (std::size_t s = 0; s < shard_count; ++s) begin[s + 1] += begin[s];
-  local_array<std::uint32_t, 64> order(n);
+  local_array<std::uint32_t, 256> order(n);
   local_array<std::size_t, 16> fill(begin.begin(), begin.end() - 1);
   for (std::size_t i = 0; i < n; ++i) order[fill[first[i]]++] = static_cast<std::uint32_t>(i);
 
@@ -172,10 +186,14 @@ void engine_core::scatter(std::shared_ptr<Op> op) {
       post_part(s);
       continue;
     }
-    inline_part_of = this;
-    run_part(op, s, part(s));
-    inline_part_of = nullptr;
-    gates_[s].mutex.unlock();
+    // noexcept: an exception here (only bad_alloc can reach it) would leave a part
+    // unfinished for good; it terminates, as it does in a part run by an engine thread.
+    [&]() noexcept {
+      std::unique_lock gate(gates_[s].mutex, std::adopt_lock);
+      inline_part_of = this;
+      run_part(op, s, part(s));
+      inline_part_of = nullptr;
+    }();
     finish_part(op);  // may complete the operation: outside the gate
   }
 }
@@ -249,7 +267,8 @@ void engine_core::start_register(std::vector<registration> items,
   completion<engine::batch_signature> done(std::move(h));
   if (!enter())
     return complete_now(done, error_code(asio::error::operation_aborted), batch_result());
-  if (error_code ec = validate_registrations(items); ec || items.empty()) {
+  error_code ec = items.size() >= max_items ? errc::batch_too_large : validate_registrations(items);
+  if (ec || items.empty()) {
     complete_now(done, ec, batch_result());
     return leave();
   }

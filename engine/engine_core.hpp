@@ -107,7 +107,7 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   /// Ends an operation started with enter().
   void leave() noexcept;
 
-  /// Splits `op`'s items by their first shard and runs each part on its strand.
+  /// Splits `op`'s items by their first shard and runs each part on its strand, or inline.
   template <class Op>
   void scatter(std::shared_ptr<Op> op);
   /// Runs `op` once on every shard.

@@ -27,6 +27,16 @@ inline void advise_huge_pages(const void* p, std::size_t bytes) noexcept {
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
 }
 
+/// glibc serves allocations of at least this many bytes with a fresh mmap, whatever its
+/// adaptive threshold has grown to (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit).
+inline constexpr std::size_t always_mapped_size = std::size_t{32} << 20;
+
+/// Advises huge pages for a buffer from the ordinary allocator, but only one large enough to
+/// be a mapping of its own: advice on the shared heap would outlive the buffer.
+inline void advise_fresh_huge_pages(const void* p, std::size_t bytes) noexcept {
+  if (bytes >= always_mapped_size) advise_huge_pages(p, bytes);
+}
+
 /// Allocates arrays of a huge page or more on 2 MiB boundaries, advised for huge pages.
 template <class T>
 struct huge_page_allocator {

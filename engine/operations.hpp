@@ -11,7 +11,7 @@
 //   release_inputs()                    (optional) frees the items, just before complete().
 // A broadcast operation (count, list, export, subscribe) runs once per shard:
 //   run_shard(core, s), complete(core).
-// Every part runs on its shard's strand; results are written to distinct slots, and the
+// Every part runs under its shard's gate; results are written to distinct slots, and the
 // last part's completion happens after all writes (the parts counter orders them).
 
 #include "engine_core.hpp"
@@ -32,7 +32,7 @@ struct per_item_op : operation_base {
   template <class Items>
   per_item_op(const Items& items, completion<signature> h) : done(std::move(h)) {
     results.reserve(items.size());  // one pass over the memory: no zeroing before the ids
-    advise_huge_pages(results.data(), items.size() * sizeof(Result));
+    advise_fresh_huge_pages(results.data(), items.size() * sizeof(Result));
     for (const auto& item : items) results.push_back(Result{.id = item_id(item)});
   }
   void abort(std::size_t i) {
@@ -66,7 +66,7 @@ struct command_op : per_item_op<item_result> {
     results[i].error = o.error;
     return o.forward_to;
   }
-  void release_inputs() { items = {}; }
+  void release_inputs() { std::vector<Item>().swap(items); }
 
   project_id project;
   task_event event;  ///< pause or resume; worker events come with each item
@@ -87,7 +87,7 @@ struct status_op : per_item_op<status_result> {
     results[i].error = o.error;
     return o.forward_to;
   }
-  void release_inputs() { ids = {}; }
+  void release_inputs() { std::vector<job_id>().swap(ids); }
 
   project_id project;
   std::vector<job_id> ids;
@@ -149,8 +149,8 @@ struct purge_op : per_item_op<item_result> {
     return core.home(p.stubs[p.stubs_left - 1]);
   }
   void release_inputs() {
-    ids = {};
-    steps = {};
+    std::vector<job_id>().swap(ids);
+    std::vector<progress>().swap(steps);
   }
   void abort(std::size_t i) {
     if (!steps[i].purged) results[i].error = asio::error::operation_aborted;  // else it ran
@@ -230,8 +230,8 @@ struct register_op : per_item_op<item_result> {
     return std::nullopt;
   }
   void release_inputs() {
-    items = {};
-    steps = {};
+    std::vector<registration>().swap(items);
+    std::vector<progress>().swap(steps);
   }
   // abort(): reached before an item's first step (abort is checked when a part starts) or
   // between steps of a family chain. Undoing needs the strands, which are stopping, so a

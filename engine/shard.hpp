@@ -1,10 +1,11 @@
 #pragma once
 // shard: one slice of the registry and the state machine applied to it.
 //
-// A shard is plain single-threaded data: the engine runs every call on the shard's own
-// strand, so nothing here locks. A task lives on its home shard (hash of its id), except the
-// children of a dual-active family, which live with their parent; the child's home shard
-// then keeps a redirect record that forwards commands to the family's shard.
+// A shard is plain single-threaded data: the engine makes every call holding the shard's
+// gate (on its strand, or inline on a caller's thread), so nothing here locks. A task lives on its
+// home shard (hash of its id), except the children of a dual-active family, which live with their
+// parent; the child's home shard then keeps a redirect record that forwards commands to the
+// family's shard.
 
 #include "task_table.hpp"
 #include <taskorch/batch.hpp>

@@ -1,11 +1,14 @@
 #pragma once
 // floor_table: the single-thread lower bound. A flat open-addressing table (power-of-two
 // capacity, load at most 0.5, linear probing) whose slots hold the job_id inline next to its
-// task_cell: one probe sequence per item, no synchronization, no indirection.
+// task_cell: one probe sequence per item, no synchronization, no indirection. Result
+// vectors of a million items get the engine's huge-page advice, so that the floor pays no
+// page faults the engine avoids.
 //
 // Not thread-safe. For floor_shards, one table per thread keeps only its shard's tasks and
 // is given only its shard's ids.
 
+#include "huge_pages.hpp"  // engine/
 #include "workload.hpp"
 
 #include <bit>
@@ -34,6 +37,7 @@ class floor_table {
   batch_result command(batch_view batch, task_event event, pause_mode mode) {
     batch_result results;
     results.reserve(batch.size());
+    detail::advise_fresh_huge_pages(results.data(), batch.size() * sizeof(item_result));
     for (const job_id& id : batch.ids) results.push_back({id, apply(id, event, mode)});
     return results;
   }
@@ -41,6 +45,7 @@ class floor_table {
   std::vector<status_result> status(batch_view batch) {
     std::vector<status_result> results;
     results.reserve(batch.size());
+    detail::advise_fresh_huge_pages(results.data(), batch.size() * sizeof(status_result));
     for (const job_id& id : batch.ids) {
       const slot& s = slots_[probe(id)];
       if (s.used) {

@@ -3,7 +3,7 @@
 //
 // A batch is validated as a whole before anything is applied (not empty, no duplicate id,
 // at most engine_options::max_batch_items items); then every item succeeds or fails on its
-// own, on its task's strand, and the results come back one per item, in request order.
+// own, under its shard's gate, and the results come back one per item, in request order.
 
 #include <taskorch/error.hpp>
 #include <taskorch/job_id.hpp>

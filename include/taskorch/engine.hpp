@@ -2,9 +2,11 @@
 // engine: the in-memory task registry and the facade of taskorch.
 //
 // The registry is split into shards; each shard is owned by one strand of a fixed pool of
-// threads (one io_context per thread), and no task is touched outside its strand. A batch is
-// split by shard, each part runs on its shard's strand, and the results come back per item,
-// in request order. A dual-active DR family lives on one shard.
+// threads (one io_context per thread) and guarded by a gate, and no task is touched except
+// under its shard's gate. A batch is split by shard; each part runs on its shard's strand,
+// or, for a small batch on idle shards, on the calling thread (engine_options::
+// inline_batch_items); the results come back per item, in request order. A dual-active DR
+// family lives on one shard.
 //
 // Every asynchronous operation takes a completion token: a callback, asio::use_future,
 // asio::use_awaitable or asio::deferred.
@@ -82,7 +84,8 @@ class engine {
   using export_signature = void(error_code, std::vector<registration>);
   using subscribe_signature = void(error_code, subscription);
 
-  /// Starts the threads. Throws std::invalid_argument for more than 65535 shards.
+  /// Starts the threads. Throws std::invalid_argument for more than 65535 shards or a
+  /// max_batch_items of 2^32 - 1 or more.
   explicit engine(engine_options options = {});
 
   /// Stops the engine (see stop()) and joins its threads.
@@ -106,8 +109,9 @@ class engine {
   /// registered) when it names an id twice (children included: errc::duplicate_job_id) or
   /// holds an inconsistent spec (errc::invalid_task_spec: pause info present exactly when
   /// paused, from a pausable state). Otherwise each item is registered or fails with
-  /// errc::task_exists. Unlike commands, registration has no size limit (a snapshot of a
-  /// whole registry is registered in one call) and an empty batch succeeds with no results.
+  /// errc::task_exists. Unlike commands, registration is not held to max_batch_items (a
+  /// snapshot of a whole registry is registered in one call; only 2^32 - 1 items or more
+  /// fail, with errc::batch_too_large) and an empty batch succeeds with no results.
   template <asio::completion_token_for<batch_signature> CompletionToken>
   auto async_register(std::vector<registration> items, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, batch_signature>(
@@ -117,7 +121,7 @@ class engine {
 
   // -- Commands -------------------------------------------------------------------------
 
-  /// Pauses every listed task of `project` concurrently, each on its task's strand.
+  /// Pauses every listed task of `project` concurrently, each under its shard's gate.
   /// Signature: void(error_code, batch_result). `ec` is set only when the whole batch is
   /// refused (errc::empty_batch, errc::batch_too_large, errc::duplicate_job_id). Per-item
   /// failures: task_not_found, task_deleted, invalid_state, parent_task_forbidden.

@@ -13,11 +13,13 @@ struct engine_options {
   std::size_t threads = 0;
   /// Registry shards, each owned by one strand. 0 picks one per thread. At most 65535.
   std::size_t shards = 0;
-  /// The largest batch a command or query accepts (errc::batch_too_large above it).
+  /// The largest batch a command or query accepts (errc::batch_too_large above it). Must be
+  /// below 2^32 - 1 (std::invalid_argument from the engine's constructor otherwise).
   std::size_t max_batch_items = 1'000'000;
   /// Batches of at most this many items run on the calling thread when their shards are
-  /// idle, so that they wake no engine thread; a larger batch has one of its parts run
-  /// there and the others on the engine threads. Calls from engine threads never run inline.
+  /// idle, so that they wake no engine thread; a larger batch (any batch, with 0) has one of
+  /// its parts run there and the others on the engine threads. Nothing runs inline on an
+  /// engine thread, nor while anyone is subscribed.
   std::size_t inline_batch_items = 256;
 };
 

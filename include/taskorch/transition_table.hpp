@@ -121,7 +121,14 @@ inline constexpr auto transition_matrix = [] {
   return m;
 }();
 
+/// True when both values are ones the enums declare (anything else has no row).
+constexpr bool in_range(task_state from, task_event on) noexcept {
+  return static_cast<std::size_t>(from) < task_state_count &&
+         static_cast<std::size_t>(on) < task_event_count;
+}
+
 constexpr std::optional<task_state> fixed_target(task_state from, task_event on) noexcept {
+  if (!in_range(from, on)) return std::nullopt;
   const transition_cell& c =
       transition_matrix[static_cast<std::size_t>(from)][static_cast<std::size_t>(on)];
   if (!c.allowed || c.to.history) return std::nullopt;
@@ -134,6 +141,7 @@ constexpr std::optional<task_state> fixed_target(task_state from, task_event on)
 /// allowed. For `paused + resume`, `paused_from` is the state the task was paused from.
 constexpr std::optional<task_state> next_state(
     task_state from, task_event on, task_state paused_from = task_state::paused) noexcept {
+  if (!detail::in_range(from, on)) return std::nullopt;
   const detail::transition_cell& c =
       detail::transition_matrix[static_cast<std::size_t>(from)][static_cast<std::size_t>(on)];
   if (!c.allowed) return std::nullopt;

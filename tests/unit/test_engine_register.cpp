@@ -36,6 +36,12 @@ TEST(EngineOptions, RefusesTooManyShards) {
   EXPECT_EQ(ok.options().shards, 65535U);
 }
 
+TEST(EngineOptions, RefusesBatchLimitsBeyond32BitIndices) {
+  EXPECT_THROW(engine({.threads = 1, .max_batch_items = 0xffff'ffffULL}), std::invalid_argument);
+  engine ok({.threads = 1, .max_batch_items = 0xffff'fffeULL});
+  EXPECT_EQ(ok.options().max_batch_items, 0xffff'fffeULL);
+}
+
 // -- registering standalone tasks ---------------------------------------------------------
 
 TEST(EngineRegister, RegistersASingleTask) {

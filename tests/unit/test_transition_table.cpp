@@ -189,6 +189,14 @@ TEST(TransitionTable, IsDeterministicDetectsADuplicateRow) {
   EXPECT_TRUE(is_deterministic(std::span<const transition>()));
 }
 
+TEST(TransitionTable, ValuesOutsideTheEnumsHaveNoRow) {
+  const auto bad_event = static_cast<E>(task_event_count);
+  const auto bad_state = static_cast<S>(0xff);
+  EXPECT_FALSE(next_state(S::full_transfer, bad_event));
+  EXPECT_FALSE(next_state(bad_state, E::pause));
+  EXPECT_FALSE(next_state(S::paused, E::resume, bad_state));
+}
+
 TEST(TransitionTable, IsUsableAtCompileTime) {
   static_assert(next_state(S::incremental_transfer, E::pause) == S::paused);
   static_assert(next_state(S::paused, E::resume, S::full_transfer_failed) == S::full_transfer);
