@@ -3,6 +3,8 @@
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid.hpp>
 
+#include <random>
+
 namespace taskorch {
 
 namespace {
@@ -22,7 +24,31 @@ constexpr std::string_view digits = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 constexpr bool is_hyphen_position(std::size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
 
+/// The key of keyed_hash(), drawn from the system's entropy source at first use.
+const std::array<std::uint64_t, 4>& hash_key() {
+  static const std::array<std::uint64_t, 4> key = [] {
+    std::random_device entropy;
+    std::array<std::uint64_t, 4> k{};
+    for (std::uint64_t& word : k) word = (std::uint64_t{entropy()} << 32) | entropy();
+    return k;
+  }();
+  return key;
+}
+
+/// The high and low halves of a * b, folded together.
+std::uint64_t folded_multiply(std::uint64_t a, std::uint64_t b) noexcept {
+  __extension__ using wide = unsigned __int128;
+  const wide product = static_cast<wide>(a) * b;
+  return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+
 }  // namespace
+
+std::uint64_t job_id::keyed_hash() const noexcept {
+  const std::array<std::uint64_t, 4>& key = hash_key();
+  const std::uint64_t h = folded_multiply(words_[0] ^ key[0], words_[1] ^ key[1]);
+  return folded_multiply(h ^ words_[2] ^ key[2], key[3] | 1);
+}
 
 std::optional<job_id> job_id::parse(std::string_view text) noexcept {
   if (text.size() != text_size) return std::nullopt;

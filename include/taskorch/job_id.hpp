@@ -53,6 +53,11 @@ class job_id {
     return h ^ (h >> 32);
   }
 
+  /// Returns a hash keyed with a secret drawn once per process. hash() is public and fixed,
+  /// so whoever chooses the ids can make them collide; use this one for sets of ids a client
+  /// chooses (a request's duplicate check).
+  std::uint64_t keyed_hash() const noexcept;
+
   friend constexpr bool operator==(const job_id& a, const job_id& b) noexcept {
     // Word by word: the defaulted comparison of the array calls memcmp, which showed up as
     // a quarter of the engine's time in the benchmarks.
@@ -69,6 +74,12 @@ class job_id {
 struct job_id_hash {
   using is_avalanching = void;  // tells boost::unordered the hash is already well mixed
   std::size_t operator()(const job_id& id) const noexcept { return id.hash(); }
+};
+
+/// Hash functor over job_id::keyed_hash(), for sets of ids chosen by clients.
+struct job_id_keyed_hash {
+  using is_avalanching = void;
+  std::size_t operator()(const job_id& id) const noexcept { return id.keyed_hash(); }
 };
 
 }  // namespace taskorch

@@ -228,6 +228,26 @@ TEST(JobId, HashIsConsistentAndDistinguishesIds) {
   EXPECT_EQ(job_id_hash{}(b), static_cast<std::size_t>(b.hash()));
 }
 
+TEST(JobId, KeyedHashSpreadsIdsThatCollideInThePublicHash) {
+  // Ids whose public hash agrees in its low 8 bits: what a client aiming at a table probed by
+  // those bits would send. The keyed hash spreads them over the 256 values of the same bits.
+  std::mt19937_64 rng(7);
+  std::vector<job_id> aimed;
+  constexpr std::uint64_t mask = 0xff;
+  while (aimed.size() < 128) {
+    const job_id id = *job_id::parse(random_text(rng));
+    if ((id.hash() & mask) == 0) aimed.push_back(id);
+  }
+  std::unordered_set<std::uint64_t> buckets;
+  for (const job_id& id : aimed) {
+    EXPECT_EQ(id.keyed_hash(), job_id::parse(fmt::format("{}", id))->keyed_hash());
+    EXPECT_EQ(job_id_keyed_hash{}(id), static_cast<std::size_t>(id.keyed_hash()));
+    buckets.insert(id.keyed_hash() & mask);
+  }
+  // 128 random draws from 256 buckets fill about 100; all in a few would mean no key.
+  EXPECT_GT(buckets.size(), 80U);
+}
+
 TEST(JobId, WorksAsUnorderedKey) {
   std::unordered_set<job_id, job_id_hash> set;
   const job_id seed = *job_id::parse(kSeed);
