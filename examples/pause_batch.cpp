@@ -17,8 +17,7 @@ asio::awaitable<void> pause_three(engine& eng, project_id project, std::vector<j
   auto [ec, results] =
       co_await eng.async_pause(project, std::move(batch), asio::as_tuple(asio::use_awaitable));
   for (const item_result& r : results) {
-    fmt::print("{} {}{}\n", r.id, r.ok() ? "success" : "failed ",
-               r.ok() ? "" : fmt::format(" {} {}", drs_error_code(r.error), r.error.message()));
+    fmt::print("{} {}{}\n", r.id, r.ok() ? "success" : "failed ", r.ok() ? "" : r.error.message());
   }
 }
 

@@ -9,7 +9,7 @@ asio::awaitable<void> pause_one(engine& eng, project_id project, job_id id) {
   auto [ec, results] =
       co_await eng.async_pause(project, std::move(batch), asio::as_tuple(asio::use_awaitable));
   for (const item_result& r : results)
-    fmt::print("{} {}\n", r.id, r.ok() ? "success" : drs_error_code(r.error));
+    fmt::print("{} {}\n", r.id, r.ok() ? "success" : r.error.message());
 }
 
 int main() {

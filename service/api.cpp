@@ -1,4 +1,5 @@
 #include <taskorch/http/api.hpp>
+#include <taskorch/http/error_table.hpp>
 #include <taskorch/http/response_writer.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
@@ -67,12 +68,8 @@ response coded_error(unsigned status, std::string_view code, std::string_view en
 }
 
 response engine_failure(const error_code& ec, language lang) {
-  if (ec == errc::batch_too_large) {
-    return coded_error(400, "DRS.M00202", "The value of parameter jobs is invalid: too many jobs.",
-                       "参数jobs的值无效：任务过多。", lang);
-  }
-  return coded_error(500, "DRS.M00004", "Service is abnormal. Check logs.",
-                     "服务异常，请检查日志。", lang);
+  const wire_error& e = describe(ec);
+  return coded_error(e.status, e.drs_code, e.en, e.zh, lang);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include <taskorch/error.hpp>
+#include <taskorch/http/error_table.hpp>
 #include <taskorch/http/metrics.hpp>
 #include <taskorch/task_state.hpp>
 

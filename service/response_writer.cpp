@@ -1,8 +1,7 @@
-#include <taskorch/error.hpp>
+#include <taskorch/http/error_table.hpp>
 #include <taskorch/http/response_writer.hpp>
 #include <taskorch/task_state.hpp>
 
-#include <boost/asio/error.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,40 +9,9 @@
 
 namespace taskorch::http {
 
-namespace {
-
-struct message_pair {
-  std::string_view en;
-  std::string_view zh;
-};
-
-message_pair messages_of(const error_code& ec) noexcept {
-  if (ec.category() == error_category()) {
-    switch (static_cast<errc>(ec.value())) {
-      case errc::task_not_found:
-        return {"Task information not found.", "任务信息未找到。"};
-      case errc::task_deleted:
-        return {"The task has been deleted or the resource has been released.",
-                "任务已删除或资源已释放。"};
-      case errc::invalid_state:
-        return {"This API cannot be called in the current task status.",
-                "当前任务状态不允许调用该接口。"};
-      case errc::parent_task_forbidden:
-        return {"Only subtasks can invoke this interface.", "只有子任务可以调用该接口。"};
-      case errc::child_task_forbidden:
-        return {"Only parent tasks can invoke this interface.", "只有父任务可以调用该接口。"};
-      default:
-        break;
-    }
-  }
-  return {"Service is abnormal. Check logs.", "服务异常，请检查日志。"};
-}
-
-}  // namespace
-
 std::string_view item_message(const error_code& ec, language lang) noexcept {
-  const message_pair m = messages_of(ec);
-  return lang == language::zh_cn ? m.zh : m.en;
+  const wire_error& e = describe(ec);
+  return lang == language::zh_cn ? e.zh : e.en;
 }
 
 void append_json_string(std::string& out, std::string_view text) {

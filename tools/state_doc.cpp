@@ -8,7 +8,7 @@
 // scripts/update-state-doc.sh runs both and renders docs/state-machine.svg; the ctest
 // `state-machine-doc-up-to-date` fails while the files in docs/ differ from this output.
 
-#include <taskorch/error.hpp>
+#include <taskorch/http/error_table.hpp>
 #include <taskorch/task_event.hpp>
 #include <taskorch/task_state.hpp>
 #include <taskorch/transition_table.hpp>
@@ -34,7 +34,7 @@ std::string code(std::string_view text) { return fmt::format("`{}`", text); }
 
 /// Returns "`DRS.M00304` (`errc::invalid_state`)" for `e` named `name`.
 std::string drs_of(taskorch::errc e, std::string_view name) {
-  return fmt::format("`{}` (`errc::{}`)", taskorch::drs_error_code(e), name);
+  return fmt::format("`{}` (`errc::{}`)", taskorch::http::drs_error_code(e), name);
 }
 
 // -- Markdown tables ------------------------------------------------------------------------
@@ -228,7 +228,7 @@ void write_guards(std::string& out) {
       "   above is empty. It stays until the embedder purges it (`engine::async_purge`); then "
       "it is\n   unknown.\n",
       taskorch::drs_status(task_state::deleted), drs_of(errc::task_deleted, "task_deleted"),
-      taskorch::drs_error_code(errc::invalid_state));
+      taskorch::http::drs_error_code(errc::invalid_state));
   out += fmt::format("4. **The table.** No row for the state and event: {}.\n",
                      drs_of(errc::invalid_state, "invalid_state"));
   out +=

@@ -12,6 +12,7 @@
 
 #include "baselines/floor_table.hpp"
 #include "workload.hpp"
+#include <taskorch/http/error_table.hpp>
 #include <taskorch/http/request_error.hpp>
 #include <taskorch/http/response_writer.hpp>
 
@@ -35,7 +36,7 @@ class handler_floor {
       const error_code error = static_cast<errc>(e);
       std::string& item = failed_[e];
       item = ",\"status\":\"failed\",\"error_code\":\"";
-      item += drs_error_code(error);
+      item += http::drs_error_code(error);
       item += "\",\"error_msg\":";
       http::append_json_string(item, http::item_message(error, http::language::en_us));
       item += '}';

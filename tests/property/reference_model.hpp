@@ -133,18 +133,6 @@ inline task_state aggregate(task_state forward, task_state backward) {
   return forward;
 }
 
-/// The DRS error code behaviour.md requires for a per-item failure.
-inline std::string_view expected_drs_code(const error_code& ec) {
-  if (!ec) return "";
-  if (ec == errc::task_not_found) return "DRS.M05003";
-  if (ec == errc::task_deleted) return "DRS.M05004";
-  if (ec == errc::invalid_state) return "DRS.M00304";
-  if (ec == errc::parent_task_forbidden) return "DRS.M00307";
-  if (ec == errc::child_task_forbidden) return "DRS.M00308";
-  if (ec == errc::task_exists) return "DRS.M00301";
-  return "?";
-}
-
 /// A registration is consistent in itself: pause info present exactly when paused, from a
 /// pausable state; a family's three ids are distinct.
 inline bool pause_consistent(task_state state, const std::optional<pause_info>& pause) {

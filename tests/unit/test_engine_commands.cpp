@@ -56,7 +56,6 @@ TEST(EnginePause, RefusesNonPausableStatesWithM00304) {
   for (const task_spec& t : specs) {
     const error_code ec = pause_one(eng, t.id, pause_mode::all);
     EXPECT_EQ(ec, errc::invalid_state) << to_string(t.state);
-    EXPECT_EQ(drs_error_code(ec), "DRS.M00304");
     const task_snapshot s = snap(eng, t.id);
     EXPECT_EQ(s.state, t.state);
     EXPECT_EQ(s.version, 0U);
@@ -178,7 +177,6 @@ TEST(EnginePause, ParentIsForbiddenWhateverItsChildrenStates) {
     EXPECT_EQ(r[i].id, families[i].id);
     EXPECT_EQ(r[i].error, errc::parent_task_forbidden)
         << to_string(families[i].forward.state) << "/" << to_string(families[i].backward.state);
-    EXPECT_EQ(drs_error_code(r[i].error), "DRS.M00307");
   }
   EXPECT_EQ(eng.export_snapshot(), before) << "a refused parent pause changes nothing";
 }
@@ -214,7 +212,6 @@ TEST(EnginePause, UnknownIdIsM05003) {
   const job_id unknown = job_id::mint();
   const error_code ec = pause_one(eng, unknown);
   EXPECT_EQ(ec, errc::task_not_found);
-  EXPECT_EQ(drs_error_code(ec), "DRS.M05003");
 }
 
 TEST(EnginePause, AnotherProjectsTaskIsTreatedAsUnknown) {
@@ -238,11 +235,9 @@ TEST(EnginePause, DeletedTaskIsM05004UntilPurgedThenM05003) {
   register_ok(eng, {t});
   error_code ec = pause_one(eng, t.id);
   EXPECT_EQ(ec, errc::task_deleted);
-  EXPECT_EQ(drs_error_code(ec), "DRS.M05004");
   EXPECT_FALSE(purge_one(eng, t.id));
   ec = pause_one(eng, t.id);
   EXPECT_EQ(ec, errc::task_not_found);
-  EXPECT_EQ(drs_error_code(ec), "DRS.M05003");
 }
 
 TEST(EnginePause, DeletedFamilyChildIsM05004) {
@@ -296,7 +291,6 @@ TEST(EnginePause, EmptyBatchIsRefused) {
   error_code ec;
   const batch_result r = eng.pause(kProject, {}, ec);
   EXPECT_EQ(ec, errc::empty_batch);
-  EXPECT_EQ(drs_error_code(ec), "DRS.M00201");
   EXPECT_TRUE(r.empty());
   try {
     eng.pause(kProject, {});
@@ -319,7 +313,6 @@ TEST(EnginePause, DuplicateIdRefusesTheBatchWithNothingApplied) {
     error_code ec;
     const batch_result r = eng.pause(kProject, items, ec);
     EXPECT_EQ(ec, errc::duplicate_job_id) << size;
-    EXPECT_EQ(drs_error_code(ec), "DRS.M00301");
     EXPECT_TRUE(r.empty());
   }
   for (const task_spec& t : specs) EXPECT_EQ(state_of(eng, t.id), S::incremental_transfer);
@@ -335,7 +328,6 @@ TEST(EnginePause, TooLargeBatchIsRefusedWithNothingApplied) {
   error_code ec;
   const batch_result r = eng.pause(kProject, items, ec);
   EXPECT_EQ(ec, errc::batch_too_large);
-  EXPECT_EQ(drs_error_code(ec), "DRS.M00202");
   EXPECT_TRUE(r.empty());
   for (const task_spec& t : specs) EXPECT_EQ(state_of(eng, t.id), S::incremental_transfer);
   items.pop_back();
@@ -426,7 +418,6 @@ TEST(EngineResume, ParentIsM00307) {
   for (const family_spec& f : families) {
     const error_code ec = resume_one(eng, f.id);
     EXPECT_EQ(ec, errc::parent_task_forbidden);
-    EXPECT_EQ(drs_error_code(ec), "DRS.M00307");
   }
 }
 
@@ -455,7 +446,6 @@ TEST(EngineResume, OtherStatesAreM00304) {
     register_ok(eng, {t});
     const error_code ec = resume_one(eng, t.id);
     EXPECT_EQ(ec, errc::invalid_state) << to_string(s);
-    EXPECT_EQ(drs_error_code(ec), "DRS.M00304");
     EXPECT_EQ(state_of(eng, t.id), s);
   }
 }
@@ -563,7 +553,6 @@ TEST(EngineReport, PauseAndResumeAreNotWorkerEvents) {
     const batch_result r =
         eng.report(kProject, {event_item{a.id, E::start}, event_item{b.id, bad}}, ec);
     EXPECT_EQ(ec, errc::not_a_worker_event) << to_string(bad);
-    EXPECT_EQ(drs_error_code(ec), "DRS.M00202");
     EXPECT_TRUE(r.empty());
     EXPECT_EQ(state_of(eng, a.id), S::configuration) << "nothing applied";
     EXPECT_EQ(state_of(eng, b.id), S::incremental_transfer);
@@ -706,7 +695,6 @@ TEST(EnginePurge, ChildIsForbidden) {
     for (const job_id& child : {f.forward.id, f.backward.id}) {
       const error_code ec = purge_one(eng, child);
       EXPECT_EQ(ec, errc::child_task_forbidden);
-      EXPECT_EQ(drs_error_code(ec), "DRS.M00308");
     }
     EXPECT_EQ(state_of(eng, f.forward.id), S::deleted);
   }

@@ -82,7 +82,6 @@ TEST(EngineStatus, UnknownAndOtherProjectAreItemsNotBatchErrors) {
   ASSERT_EQ(r.size(), 5U);
   EXPECT_EQ(r[0].id, unknown);
   EXPECT_EQ(r[0].error, errc::task_not_found);
-  EXPECT_EQ(drs_error_code(r[0].error), "DRS.M05003");
   EXPECT_FALSE(r[1].error);
   EXPECT_EQ(r[1].state, S::full_transfer);
   EXPECT_EQ(r[2].error, errc::task_not_found);

@@ -123,7 +123,6 @@ TEST(EngineRegister, TakenIdFailsPerItemWithTaskExists) {
   EXPECT_FALSE(r[0].error);
   EXPECT_EQ(r[1].id, original.id);
   EXPECT_EQ(r[1].error, errc::task_exists);
-  EXPECT_EQ(drs_error_code(r[1].error), "DRS.M00301");
   EXPECT_EQ(r[2].id, after.id);
   EXPECT_FALSE(r[2].error);
 
@@ -233,7 +232,6 @@ TEST(EngineRegister, PauseInfoOnANonPausedTaskIsInvalid) {
     EXPECT_EQ(get_error(eng, good.id), errc::task_not_found) << "nothing may be registered";
     EXPECT_EQ(get_error(eng, bad.id), errc::task_not_found);
   }
-  EXPECT_EQ(drs_error_code(errc::invalid_task_spec), "DRS.M00202");
 }
 
 TEST(EngineRegister, PausedWithoutPauseInfoIsInvalid) {
