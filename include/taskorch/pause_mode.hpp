@@ -19,6 +19,11 @@ namespace detail {
 inline constexpr std::array<std::string_view, 2> pause_mode_names{"target", "all"};
 }  // namespace detail
 
+/// True for a value the enum declares (a cast from an integer may produce others).
+constexpr bool is_valid(pause_mode m) noexcept {
+  return m == pause_mode::target || m == pause_mode::all;
+}
+
 /// Returns "target" or "all".
 constexpr std::string_view to_string(pause_mode m) noexcept {
   return detail::name_of(detail::pause_mode_names, m);

@@ -60,6 +60,11 @@ inline constexpr std::array<std::string_view, task_event_count> task_event_names
     "remove"};
 }  // namespace detail
 
+/// True for a value the enum declares (a cast from an integer may produce others).
+constexpr bool is_valid(task_event e) noexcept {
+  return static_cast<std::size_t>(e) < task_event_count;
+}
+
 /// Returns the event's name, e.g. "full_transfer_done".
 constexpr std::string_view to_string(task_event e) noexcept {
   return detail::name_of(detail::task_event_names, e);
@@ -70,9 +75,9 @@ constexpr std::optional<task_event> parse_task_event(std::string_view text) noex
   return detail::enum_from_name<task_event>(detail::task_event_names, text);
 }
 
-/// True for the events a worker reports (everything but `pause` and `resume`).
+/// True for the events a worker reports (every declared event but `pause` and `resume`).
 constexpr bool is_worker_event(task_event e) noexcept {
-  return e != task_event::pause && e != task_event::resume;
+  return is_valid(e) && e != task_event::pause && e != task_event::resume;
 }
 
 }  // namespace taskorch

@@ -6,6 +6,7 @@
 #include <taskorch/detail/enum_names.hpp>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -24,6 +25,11 @@ inline constexpr std::array<std::string_view, task_kind_count> task_kind_names{"
 inline constexpr std::array<std::string_view, task_kind_count> task_kind_activities{
     "migrating", "synchronizing", "disaster recovery"};
 }  // namespace detail
+
+/// True for a value the enum declares (a cast from an integer may produce others).
+constexpr bool is_valid(task_kind k) noexcept {
+  return static_cast<std::size_t>(k) < task_kind_count;
+}
 
 /// Returns the DRS `db_use_type` of `k`: "migration", "sync" or "cloudDataGuard".
 constexpr std::string_view to_string(task_kind k) noexcept {

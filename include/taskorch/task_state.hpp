@@ -89,6 +89,11 @@ inline constexpr std::array<std::string_view, 4> transfer_phase_names{
     "none", "full", "full_complete", "incremental"};
 }  // namespace detail
 
+/// True for a value the enum declares (a cast from an integer may produce others).
+constexpr bool is_valid(task_state s) noexcept {
+  return static_cast<std::size_t>(s) < task_state_count;
+}
+
 /// Returns the state's name in code, e.g. "full_transfer".
 constexpr std::string_view to_string(task_state s) noexcept {
   return detail::name_of(detail::task_state_names, s);

@@ -1,24 +1,30 @@
 #pragma once
 // transition_table: the lifecycle as data. One constexpr table, one row per
-// `from + event = to`, is the single source of truth for the engine, for the exhaustive
-// tests and for docs/state-machine.md (generated from this table by taskorch-state-doc).
+// `from + event [guards] / action = to` (the way Boost.SML writes a row), is the single source
+// of truth for the engine, for the benchmark's workload, for the exhaustive tests and for
+// docs/state-machine.md (generated from these tables by taskorch-state-doc).
 //
 //   taskorch::next_state(task_state::incremental_transfer, task_event::pause)
 //       == task_state::paused
+//   taskorch::apply_event(task, /*parent=*/false, task_event::pause, pause_mode::all);
 //
 // A missing row means the event is not allowed in that state (errc::invalid_state).
 // Resuming a paused task goes to a history target: the state the task was paused from,
-// resumed (so a task paused from a transfer-failed state is retried). Guards that read
-// task data rather than state (a dual-active DR parent refuses every command) live in
-// the engine, before the table is consulted.
+// resumed (so a task paused from a transfer-failed state is retried). The guards read task
+// data rather than the state (a dual-active DR parent refuses every event); they are rows
+// too, checked in order before the table. docs/behaviour.md states the rules in words.
 
+#include <taskorch/error.hpp>
+#include <taskorch/pause_mode.hpp>
 #include <taskorch/task_event.hpp>
 #include <taskorch/task_state.hpp>
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 namespace taskorch {
 
@@ -35,20 +41,44 @@ constexpr transition_target to(task_state s) noexcept { return {s, false}; }
 /// The history target: the state a paused task was paused from, resumed.
 inline constexpr transition_target resume_history{task_state::paused, true};
 
-/// One row of the table: `from + on = to`.
+/// What a row does to the task besides setting its state (Boost.SML's `/ action`).
+enum class transition_action : std::uint8_t {
+  none,         ///< only the state changes; a row back to its source changes nothing
+  enter_pause,  ///< remember the state left and the requested pause mode
+  raise_pause,  ///< paused again: keep the stronger mode; a change only when it rises
+  leave_pause,  ///< forget the pause mode and the state the task was paused from
+};
+
+/// The number of transition actions.
+inline constexpr std::size_t transition_action_count = 4;
+
+/// What each action does, in words (docs/state-machine.md shows these).
+inline constexpr std::array<std::string_view, transition_action_count> transition_action_rules{
+    "the state changes; a row that leads back to its source changes nothing (no new version, "
+    "no notification)",
+    "the task remembers the state it was paused from and the requested mode",
+    "the modes are ordered `target` < `all`: pausing again with `all` raises a `target` pause "
+    "(a change: the version grows and subscribers see paused -> paused); the same mode, or "
+    "`target` after `all`, succeeds and changes nothing",
+    "the task forgets its pause mode and the state it was paused from"};
+
+/// One row of the table: `from + on / action = to`.
 struct transition {
   task_state from;
   task_event on;
   transition_target to;
+  transition_action action = transition_action::none;
 };
 
 namespace detail {
 using S = task_state;
 using E = task_event;
+using A = transition_action;
 }  // namespace detail
 
 // clang-format off
-/// The lifecycle. Rows are grouped by source state.
+/// The lifecycle. Rows are grouped by source state; rows without an action change only the
+/// state.
 inline constexpr std::array transition_table{
   transition{detail::S::configuration,               detail::E::start,               to(detail::S::starting)},
   transition{detail::S::configuration,               detail::E::stop,                to(detail::S::stopping)},
@@ -58,26 +88,26 @@ inline constexpr std::array transition_table{
   transition{detail::S::start_failed,                detail::E::stop,                to(detail::S::stopping)},
   transition{detail::S::full_transfer,               detail::E::full_transfer_done,  to(detail::S::full_transfer_complete)},
   transition{detail::S::full_transfer,               detail::E::transfer_failed,     to(detail::S::full_transfer_failed)},
-  transition{detail::S::full_transfer,               detail::E::pause,               to(detail::S::paused)},
+  transition{detail::S::full_transfer,               detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
   transition{detail::S::full_transfer,               detail::E::resume,              to(detail::S::full_transfer)},
   transition{detail::S::full_transfer,               detail::E::stop,                to(detail::S::stopping)},
   transition{detail::S::full_transfer_complete,      detail::E::incremental_started, to(detail::S::incremental_transfer)},
-  transition{detail::S::full_transfer_complete,      detail::E::pause,               to(detail::S::paused)},
+  transition{detail::S::full_transfer_complete,      detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
   transition{detail::S::full_transfer_complete,      detail::E::resume,              to(detail::S::full_transfer_complete)},
   transition{detail::S::full_transfer_complete,      detail::E::stop,                to(detail::S::stopping)},
   transition{detail::S::incremental_transfer,        detail::E::transfer_failed,     to(detail::S::incremental_transfer_failed)},
-  transition{detail::S::incremental_transfer,        detail::E::pause,               to(detail::S::paused)},
+  transition{detail::S::incremental_transfer,        detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
   transition{detail::S::incremental_transfer,        detail::E::resume,              to(detail::S::incremental_transfer)},
   transition{detail::S::incremental_transfer,        detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::full_transfer_failed,        detail::E::pause,               to(detail::S::paused)},
+  transition{detail::S::full_transfer_failed,        detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
   transition{detail::S::full_transfer_failed,        detail::E::resume,              to(detail::S::full_transfer)},
   transition{detail::S::full_transfer_failed,        detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::incremental_transfer_failed, detail::E::pause,               to(detail::S::paused)},
+  transition{detail::S::incremental_transfer_failed, detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
   transition{detail::S::incremental_transfer_failed, detail::E::resume,              to(detail::S::incremental_transfer)},
   transition{detail::S::incremental_transfer_failed, detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::paused,                      detail::E::pause,               to(detail::S::paused)},
-  transition{detail::S::paused,                      detail::E::resume,              resume_history},
-  transition{detail::S::paused,                      detail::E::stop,                to(detail::S::stopping)},
+  transition{detail::S::paused,                      detail::E::pause,               to(detail::S::paused), detail::A::raise_pause},
+  transition{detail::S::paused,                      detail::E::resume,              resume_history, detail::A::leave_pause},
+  transition{detail::S::paused,                      detail::E::stop,                to(detail::S::stopping), detail::A::leave_pause},
   transition{detail::S::stopping,                    detail::E::stopped,             to(detail::S::stopped)},
   transition{detail::S::stopped,                     detail::E::remove,              to(detail::S::deleted)},
 };
@@ -107,6 +137,7 @@ namespace detail {
 /// One cell of the lookup matrix: the row's target, when a row exists.
 struct transition_cell {
   transition_target to{task_state::configuration, false};
+  transition_action action = transition_action::none;
   bool allowed = false;
 };
 
@@ -116,7 +147,8 @@ struct transition_cell {
 inline constexpr auto transition_matrix = [] {
   std::array<std::array<transition_cell, task_event_count>, task_state_count> m{};
   for (const auto& row : transition_table) {
-    m[static_cast<std::size_t>(row.from)][static_cast<std::size_t>(row.on)] = {row.to, true};
+    m[static_cast<std::size_t>(row.from)][static_cast<std::size_t>(row.on)] = {row.to, row.action,
+                                                                               true};
   }
   return m;
 }();
@@ -150,6 +182,19 @@ constexpr std::optional<task_state> next_state(
   return detail::fixed_target(paused_from, task_event::resume);
 }
 
+/// Rows that enter, stay in or leave `paused` carry the pause actions, and no other row does.
+static_assert([] {
+  for (const transition& row : transition_table) {
+    const bool into = row.to.state == task_state::paused && !row.to.history;
+    const transition_action expected =
+        row.from == task_state::paused
+            ? (into ? transition_action::raise_pause : transition_action::leave_pause)
+            : (into ? transition_action::enter_pause : transition_action::none);
+    if (row.action != expected) return false;
+  }
+  return true;
+}());
+
 /// The history target must lead somewhere from every pausable state.
 static_assert([] {
   for (task_state s : all_task_states) {
@@ -157,5 +202,78 @@ static_assert([] {
   }
   return true;
 }());
+
+/// A rule checked on the task before the table, whatever the event (Boost.SML's `[guard]`,
+/// shared by every row).
+enum class task_guard : std::uint8_t {
+  not_a_parent,  ///< the task is not the parent of a dual-active DR family
+  not_deleted,   ///< the task is not deleted
+};
+
+/// One guard: what it requires, the error when it does not hold, and the rule in words.
+struct guard_rule {
+  task_guard guard;
+  errc refusal;
+  std::string_view rule;
+};
+
+/// The guards, in the order they are checked (after the task is found in its project).
+inline constexpr std::array lifecycle_guards{
+    guard_rule{task_guard::not_a_parent, errc::parent_task_forbidden,
+               "the parent of a dual-active DR family has no state of its own: it refuses every "
+               "command and worker event, whatever its children's states; its forward and "
+               "backward children are commanded one by one"},
+    guard_rule{task_guard::not_deleted, errc::task_deleted,
+               "a deleted task refuses every event, rather than answering that the event is not "
+               "allowed, until it is purged; then it is unknown"},
+};
+
+/// The error of an event that no row allows.
+inline constexpr errc no_row_refusal = errc::invalid_state;
+
+/// What applying one event to one task did: `refusal` is errc{} (zero) on success.
+struct step_outcome {
+  errc refusal{};
+  bool changed = false;  ///< the task's state or pause changed (its version grows)
+};
+
+/// Applies `on` (with `requested`, for a pause) to `task`: the guards in order, then the row,
+/// then the row's action. `Task` has the members `state`, `mode` and `paused_from` (a
+/// task_record of the engine, or any copy of them); `parent` tells whether the task is a
+/// dual-active parent. Nothing changes when the event is refused.
+template <class Task>
+constexpr step_outcome apply_event(Task& task, bool parent, task_event on,
+                                   pause_mode requested) noexcept {
+  for (const guard_rule& g : lifecycle_guards) {
+    const bool holds =
+        g.guard == task_guard::not_a_parent ? !parent : task.state != task_state::deleted;
+    if (!holds) return {g.refusal, false};
+  }
+  if (!detail::in_range(task.state, on)) return {no_row_refusal, false};
+  const detail::transition_cell& cell =
+      detail::transition_matrix[static_cast<std::size_t>(task.state)][static_cast<std::size_t>(on)];
+  if (!cell.allowed) return {no_row_refusal, false};
+  const std::optional<task_state> to = next_state(task.state, on, task.paused_from);
+  if (!to) return {no_row_refusal, false};
+  switch (cell.action) {
+    case transition_action::none:
+      if (*to == task.state) return {};
+      break;
+    case transition_action::enter_pause:
+      task.paused_from = task.state;
+      task.mode = requested;
+      break;
+    case transition_action::raise_pause:
+      if (merged(task.mode, requested) == task.mode) return {};
+      task.mode = merged(task.mode, requested);
+      break;
+    case transition_action::leave_pause:
+      task.mode = pause_mode::target;
+      task.paused_from = task_state::paused;
+      break;
+  }
+  task.state = *to;
+  return {errc{}, true};
+}
 
 }  // namespace taskorch
