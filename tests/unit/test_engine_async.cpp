@@ -46,10 +46,10 @@ struct callback_waiter {
 /// Runs a coroutine on a private io_context and rethrows what it threw.
 template <class Coroutine>
 void run_coroutine(Coroutine coroutine) {
-  asio::io_context ctx;
+  boost::asio::io_context ctx;
   std::exception_ptr failure;
   bool finished = false;
-  asio::co_spawn(ctx, std::move(coroutine), [&](std::exception_ptr e) {
+  boost::asio::co_spawn(ctx, std::move(coroutine), [&](std::exception_ptr e) {
     failure = e;
     finished = true;
   });
@@ -209,23 +209,23 @@ TEST(EngineAsyncCallback, HandlerRunsOnItsAssociatedExecutor) {
   engine eng(small_options());
   const task_spec t = make_task(S::incremental_transfer);
   register_ok(eng, {t});
-  asio::io_context ctx;
+  boost::asio::io_context ctx;
   const std::thread::id me = std::this_thread::get_id();
   int ran = 0;
   // Both a completion known at once and one that crosses the shards.
-  eng.async_pause(kProject, {}, asio::bind_executor(ctx, [&](error_code ec, batch_result) {
+  eng.async_pause(kProject, {}, boost::asio::bind_executor(ctx, [&](error_code ec, batch_result) {
                     EXPECT_EQ(ec, errc::empty_batch);
                     EXPECT_EQ(std::this_thread::get_id(), me);
                     ++ran;
                   }));
   eng.async_pause(kProject, {pause_item{t.id, pause_mode::target}},
-                  asio::bind_executor(ctx, [&](error_code ec, batch_result r) {
+                  boost::asio::bind_executor(ctx, [&](error_code ec, batch_result r) {
                     EXPECT_FALSE(ec);
                     EXPECT_EQ(r.size(), 1U);
                     EXPECT_EQ(std::this_thread::get_id(), me);
                     ++ran;
                   }));
-  eng.async_count(asio::bind_executor(ctx, [&](error_code ec, state_counts c) {
+  eng.async_count(boost::asio::bind_executor(ctx, [&](error_code ec, state_counts c) {
     EXPECT_FALSE(ec);
     EXPECT_EQ(c.total(), 1U);
     EXPECT_EQ(std::this_thread::get_id(), me);
@@ -240,7 +240,7 @@ TEST(EngineAsyncCallback, DeferredStartsOnlyWhenInvoked) {
   engine eng(small_options());
   const task_spec t = make_task(S::incremental_transfer);
   register_ok(eng, {t});
-  auto op = eng.async_pause(kProject, {pause_item{t.id, pause_mode::all}}, asio::deferred);
+  auto op = eng.async_pause(kProject, {pause_item{t.id, pause_mode::all}}, boost::asio::deferred);
   EXPECT_EQ(state_of(eng, t.id), S::incremental_transfer) << "deferred: not started yet";
   callback_waiter<batch_result> w;
   std::move(op)(w.handler());
@@ -258,28 +258,30 @@ TEST(EngineAsyncFuture, EveryOperationCompletes) {
   engine eng(small_options());
   const task_spec t = make_task(S::start_failed);
   const family_spec f = make_family(S::deleted, S::deleted);
-  expect_all_ok(eng.async_register({t, f}, asio::use_future).get(), {t.id, f.id});
-  subscription sub = eng.async_subscribe([](const state_change&) {}, asio::use_future).get();
+  expect_all_ok(eng.async_register({t, f}, boost::asio::use_future).get(), {t.id, f.id});
+  subscription sub = eng.async_subscribe([](const state_change&) {}, boost::asio::use_future).get();
   EXPECT_TRUE(sub.active());
-  expect_all_ok(eng.async_resume(kProject, {t.id}, asio::use_future).get(), {t.id});
+  expect_all_ok(eng.async_resume(kProject, {t.id}, boost::asio::use_future).get(), {t.id});
   expect_all_ok(
-      eng.async_report(kProject, {event_item{t.id, E::start_succeeded}}, asio::use_future).get(),
+      eng.async_report(kProject, {event_item{t.id, E::start_succeeded}}, boost::asio::use_future)
+          .get(),
       {t.id});
   expect_all_ok(
-      eng.async_pause(kProject, {pause_item{t.id, pause_mode::target}}, asio::use_future).get(),
+      eng.async_pause(kProject, {pause_item{t.id, pause_mode::target}}, boost::asio::use_future)
+          .get(),
       {t.id});
   const std::vector<status_result> st =
-      eng.async_status(kProject, {t.id, f.id}, asio::use_future).get();
+      eng.async_status(kProject, {t.id, f.id}, boost::asio::use_future).get();
   ASSERT_EQ(st.size(), 2U);
   EXPECT_EQ(st[0].state, S::paused);
   EXPECT_EQ(st[1].state, S::deleted);
-  EXPECT_EQ(eng.async_get(kProject, t.id, asio::use_future).get().pause,
+  EXPECT_EQ(eng.async_get(kProject, t.id, boost::asio::use_future).get().pause,
             (pause_info{pause_mode::target, S::full_transfer}));
-  EXPECT_EQ(eng.async_list(kProject, asio::use_future).get().size(), 4U);
-  EXPECT_EQ(eng.async_count(asio::use_future).get().families, 1U);
-  EXPECT_EQ(eng.async_export(asio::use_future).get().size(), 2U);
-  expect_all_ok(eng.async_purge(kProject, {f.id}, asio::use_future).get(), {f.id});
-  EXPECT_EQ(eng.async_count(asio::use_future).get().total(), 1U);
+  EXPECT_EQ(eng.async_list(kProject, boost::asio::use_future).get().size(), 4U);
+  EXPECT_EQ(eng.async_count(boost::asio::use_future).get().families, 1U);
+  EXPECT_EQ(eng.async_export(boost::asio::use_future).get().size(), 2U);
+  expect_all_ok(eng.async_purge(kProject, {f.id}, boost::asio::use_future).get(), {f.id});
+  EXPECT_EQ(eng.async_count(boost::asio::use_future).get().total(), 1U);
 }
 
 TEST(EngineAsyncFuture, ErrorsAreThrownFromGet) {
@@ -293,16 +295,17 @@ TEST(EngineAsyncFuture, ErrorsAreThrownFromGet) {
     }
   };
   const job_id id = job_id::mint();
-  expect_code(eng.async_pause(kProject, {}, asio::use_future), errc::empty_batch);
-  expect_code(eng.async_resume(kProject, {id, id}, asio::use_future), errc::duplicate_job_id);
-  expect_code(eng.async_report(kProject, {event_item{id, E::resume}}, asio::use_future),
+  expect_code(eng.async_pause(kProject, {}, boost::asio::use_future), errc::empty_batch);
+  expect_code(eng.async_resume(kProject, {id, id}, boost::asio::use_future),
+              errc::duplicate_job_id);
+  expect_code(eng.async_report(kProject, {event_item{id, E::resume}}, boost::asio::use_future),
               errc::not_a_worker_event);
-  expect_code(eng.async_purge(kProject, {}, asio::use_future), errc::empty_batch);
-  expect_code(eng.async_status(kProject, {}, asio::use_future), errc::empty_batch);
-  expect_code(eng.async_get(kProject, id, asio::use_future), errc::task_not_found);
+  expect_code(eng.async_purge(kProject, {}, boost::asio::use_future), errc::empty_batch);
+  expect_code(eng.async_status(kProject, {}, boost::asio::use_future), errc::empty_batch);
+  expect_code(eng.async_get(kProject, id, boost::asio::use_future), errc::task_not_found);
   task_spec bad = make_task(S::paused);
   bad.pause.reset();
-  expect_code(eng.async_register({bad}, asio::use_future), errc::invalid_task_spec);
+  expect_code(eng.async_register({bad}, boost::asio::use_future), errc::invalid_task_spec);
 }
 
 // =========================================================================================
@@ -312,32 +315,33 @@ TEST(EngineAsyncFuture, ErrorsAreThrownFromGet) {
 // GCC 12 miscompiles braced temporaries inside a co_await expression: every argument is
 // named as a local first.
 
-asio::awaitable<void> every_operation(engine& eng) {
+boost::asio::awaitable<void> every_operation(engine& eng) {
   const task_spec t = make_task(S::configuration);
   const family_spec f = make_family(S::incremental_transfer, S::incremental_transfer);
   std::vector<registration> regs{t, f};
-  const batch_result registered = co_await eng.async_register(std::move(regs), asio::use_awaitable);
+  const batch_result registered =
+      co_await eng.async_register(std::move(regs), boost::asio::use_awaitable);
   expect_all_ok(registered, {t.id, f.id});
 
   std::vector<state_change> heard;
   change_callback cb = [&heard](const state_change& c) { heard.push_back(c); };
-  subscription sub = co_await eng.async_subscribe(std::move(cb), asio::use_awaitable);
+  subscription sub = co_await eng.async_subscribe(std::move(cb), boost::asio::use_awaitable);
   EXPECT_TRUE(sub.active());
 
   std::vector<event_item> events{event_item{t.id, E::start}};
   const batch_result reported =
-      co_await eng.async_report(kProject, std::move(events), asio::use_awaitable);
+      co_await eng.async_report(kProject, std::move(events), boost::asio::use_awaitable);
   expect_all_ok(reported, {t.id});
 
   std::vector<pause_item> pauses{pause_item{f.forward.id, pause_mode::all},
                                  pause_item{f.backward.id, pause_mode::target}};
   const batch_result paused =
-      co_await eng.async_pause(kProject, std::move(pauses), asio::use_awaitable);
+      co_await eng.async_pause(kProject, std::move(pauses), boost::asio::use_awaitable);
   expect_all_ok(paused, {f.forward.id, f.backward.id});
 
   std::vector<job_id> status_ids{t.id, f.id};
   const std::vector<status_result> st =
-      co_await eng.async_status(kProject, std::move(status_ids), asio::use_awaitable);
+      co_await eng.async_status(kProject, std::move(status_ids), boost::asio::use_awaitable);
   EXPECT_EQ(st.size(), 2U);
   if (st.size() == 2) {
     EXPECT_EQ(st[0].state, S::starting);
@@ -346,25 +350,26 @@ asio::awaitable<void> every_operation(engine& eng) {
 
   std::vector<job_id> resume_ids{f.forward.id};
   const batch_result resumed =
-      co_await eng.async_resume(kProject, std::move(resume_ids), asio::use_awaitable);
+      co_await eng.async_resume(kProject, std::move(resume_ids), boost::asio::use_awaitable);
   expect_all_ok(resumed, {f.forward.id});
 
-  const task_snapshot parent = co_await eng.async_get(kProject, f.id, asio::use_awaitable);
+  const task_snapshot parent = co_await eng.async_get(kProject, f.id, boost::asio::use_awaitable);
   EXPECT_EQ(parent.state, S::incremental_transfer);
   EXPECT_EQ(parent.role, task_role::parent);
 
-  const std::vector<task_snapshot> listed = co_await eng.async_list(kProject, asio::use_awaitable);
+  const std::vector<task_snapshot> listed =
+      co_await eng.async_list(kProject, boost::asio::use_awaitable);
   EXPECT_EQ(listed.size(), 4U);
 
-  const state_counts counts = co_await eng.async_count(asio::use_awaitable);
+  const state_counts counts = co_await eng.async_count(boost::asio::use_awaitable);
   EXPECT_EQ(counts.families, 1U);
 
-  const std::vector<registration> exported = co_await eng.async_export(asio::use_awaitable);
+  const std::vector<registration> exported = co_await eng.async_export(boost::asio::use_awaitable);
   EXPECT_EQ(exported.size(), 2U);
 
   std::vector<job_id> purge_ids{t.id};
   const batch_result purged =
-      co_await eng.async_purge(kProject, std::move(purge_ids), asio::use_awaitable);
+      co_await eng.async_purge(kProject, std::move(purge_ids), boost::asio::use_awaitable);
   EXPECT_EQ(purged.size(), 1U);
   if (!purged.empty()) {
     EXPECT_EQ(purged[0].error, errc::invalid_state);
@@ -379,12 +384,12 @@ TEST(EngineAsyncCoroutine, EveryOperationCompletes) {
   run_coroutine(every_operation(eng));
 }
 
-asio::awaitable<void> errors_in_a_coroutine(engine& eng) {
+boost::asio::awaitable<void> errors_in_a_coroutine(engine& eng) {
   // With use_awaitable the error is thrown...
   bool thrown = false;
   try {
     std::vector<pause_item> none;
-    co_await eng.async_pause(kProject, std::move(none), asio::use_awaitable);
+    co_await eng.async_pause(kProject, std::move(none), boost::asio::use_awaitable);
   } catch (const boost::system::system_error& e) {
     thrown = true;
     EXPECT_EQ(e.code(), errc::empty_batch);
@@ -392,7 +397,7 @@ asio::awaitable<void> errors_in_a_coroutine(engine& eng) {
   EXPECT_TRUE(thrown);
 
   // ...and with as_tuple it is returned.
-  constexpr auto tuple_token = asio::as_tuple(asio::use_awaitable);
+  constexpr auto tuple_token = boost::asio::as_tuple(boost::asio::use_awaitable);
   const job_id unknown = job_id::mint();
   auto [ec, snapshot] = co_await eng.async_get(kProject, unknown, tuple_token);
   EXPECT_EQ(ec, errc::task_not_found);
@@ -417,11 +422,11 @@ TEST(EngineAsyncCoroutine, ErrorsAreThrownOrReturned) {
   run_coroutine(errors_in_a_coroutine(eng));
 }
 
-asio::awaitable<void> many_concurrent_awaits(engine& eng, std::vector<job_id> ids) {
+boost::asio::awaitable<void> many_concurrent_awaits(engine& eng, std::vector<job_id> ids) {
   for (const job_id& id : ids) {
     std::vector<pause_item> items{pause_item{id, pause_mode::target}};
     const batch_result r =
-        co_await eng.async_pause(kProject, std::move(items), asio::use_awaitable);
+        co_await eng.async_pause(kProject, std::move(items), boost::asio::use_awaitable);
     EXPECT_EQ(r.size(), 1U);
   }
 }
@@ -431,16 +436,17 @@ TEST(EngineAsyncCoroutine, SeveralCoroutinesOnOneContext) {
   std::vector<task_spec> tasks;
   for (int i = 0; i < 60; ++i) tasks.push_back(make_task(S::full_transfer));
   register_ok(eng, registrations(tasks));
-  asio::io_context ctx;
+  boost::asio::io_context ctx;
   int done = 0;
   for (int k = 0; k < 3; ++k) {
     std::vector<job_id> part;
     for (std::size_t i = static_cast<std::size_t>(k); i < tasks.size(); i += 3)
       part.push_back(tasks[i].id);
-    asio::co_spawn(ctx, many_concurrent_awaits(eng, std::move(part)), [&](std::exception_ptr e) {
-      EXPECT_FALSE(e);
-      ++done;
-    });
+    boost::asio::co_spawn(ctx, many_concurrent_awaits(eng, std::move(part)),
+                          [&](std::exception_ptr e) {
+                            EXPECT_FALSE(e);
+                            ++done;
+                          });
   }
   ctx.run();
   EXPECT_EQ(done, 3);
@@ -632,7 +638,7 @@ TEST(EngineStop, LaterCallsCompleteWithOperationAborted) {
   register_ok(eng, {t});
   eng.stop();
 
-  const error_code aborted = asio::error::operation_aborted;
+  const error_code aborted = boost::asio::error::operation_aborted;
   for (const error_code& ec : call_every_blocking_form(eng)) EXPECT_EQ(ec, aborted);
   expect_throws_code([&] { eng.count(); }, aborted);
   expect_throws_code([&] { eng.pause(kProject, {pause_item{t.id, pause_mode::all}}); }, aborted);
@@ -644,17 +650,17 @@ TEST(EngineStop, LaterCallsCompleteWithOperationAborted) {
   EXPECT_EQ(w.get().first, aborted);
   EXPECT_EQ(w.calls, 1);
 
-  auto f = eng.async_status(kProject, {t.id}, asio::use_future);
+  auto f = eng.async_status(kProject, {t.id}, boost::asio::use_future);
   expect_throws_code([&] { f.get(); }, aborted);
 
-  asio::io_context ctx;
+  boost::asio::io_context ctx;
   bool coroutine_saw_abort = false;
-  asio::co_spawn(
+  boost::asio::co_spawn(
       ctx,
-      [&]() -> asio::awaitable<void> {
-        constexpr auto tuple_token = asio::as_tuple(asio::use_awaitable);
+      [&]() -> boost::asio::awaitable<void> {
+        constexpr auto tuple_token = boost::asio::as_tuple(boost::asio::use_awaitable);
         auto [ec, counts] = co_await eng.async_count(tuple_token);
-        coroutine_saw_abort = ec == asio::error::operation_aborted;
+        coroutine_saw_abort = ec == boost::asio::error::operation_aborted;
         (void)counts;
       },
       [](std::exception_ptr e) { EXPECT_FALSE(e); });
@@ -690,10 +696,10 @@ TEST(EngineStop, CompletesEveryOutstandingOperationExactlyOnce) {
       ++calls;
       // Success, or aborted by stop(); either way one result per item, each applied or
       // aborted.
-      if (ec && ec != asio::error::operation_aborted) ++wrong;
+      if (ec && ec != boost::asio::error::operation_aborted) ++wrong;
       if (r.size() != n) ++wrong;
       for (const item_result& item : r) {
-        if (item.error && item.error != asio::error::operation_aborted) ++wrong;
+        if (item.error && item.error != boost::asio::error::operation_aborted) ++wrong;
       }
     });
   }
@@ -725,12 +731,12 @@ TEST(EngineStop, DestructorCompletesOutstandingOperations) {
 }
 
 TEST(EngineStop, PendingCompletionOnAnotherContextStillArrives) {
-  asio::io_context ctx;
+  boost::asio::io_context ctx;
   int ran = 0;
   error_code seen;
   {
     engine eng(small_options());
-    eng.async_count(asio::bind_executor(ctx, [&](error_code ec, state_counts) {
+    eng.async_count(boost::asio::bind_executor(ctx, [&](error_code ec, state_counts) {
       seen = ec;
       ++ran;
     }));
@@ -738,7 +744,7 @@ TEST(EngineStop, PendingCompletionOnAnotherContextStillArrives) {
   }
   ctx.run();
   EXPECT_EQ(ran, 1);
-  EXPECT_TRUE(!seen || seen == asio::error::operation_aborted);
+  EXPECT_TRUE(!seen || seen == boost::asio::error::operation_aborted);
 }
 
 }  // namespace

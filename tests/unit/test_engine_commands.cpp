@@ -318,6 +318,23 @@ TEST(EnginePause, DuplicateIdRefusesTheBatchWithNothingApplied) {
   for (const task_spec& t : specs) EXPECT_EQ(state_of(eng, t.id), S::incremental_transfer);
 }
 
+TEST(EnginePause, ModeOutsideTheEnumRefusesTheBatchWithNothingApplied) {
+  engine eng(small_options());
+  const task_spec t = make_task(S::incremental_transfer);
+  const task_spec u = make_task(S::full_transfer);
+  register_ok(eng, {t, u});
+  for (int v : {2, 0x80, 0xff}) {
+    error_code ec;
+    const batch_result r =
+        eng.pause(kProject, {{t.id, pause_mode::all}, {u.id, static_cast<pause_mode>(v)}}, ec);
+    EXPECT_EQ(ec, errc::invalid_item) << v;
+    EXPECT_TRUE(r.empty());
+  }
+  EXPECT_EQ(state_of(eng, t.id), S::incremental_transfer);
+  EXPECT_EQ(state_of(eng, u.id), S::full_transfer);
+  EXPECT_EQ(snap(eng, t.id).version, 0U);
+}
+
 TEST(EnginePause, TooLargeBatchIsRefusedWithNothingApplied) {
   engine eng({.threads = 2, .shards = 4, .max_batch_items = 3});
   std::vector<task_spec> specs;
@@ -548,11 +565,12 @@ TEST(EngineReport, PauseAndResumeAreNotWorkerEvents) {
   const task_spec a = make_task(S::configuration);
   const task_spec b = make_task(S::incremental_transfer);
   register_ok(eng, {a, b});
-  for (task_event bad : {E::pause, E::resume}) {
+  // Neither are values the enum does not declare.
+  for (task_event bad : {E::pause, E::resume, static_cast<E>(11), static_cast<E>(0xff)}) {
     error_code ec;
     const batch_result r =
         eng.report(kProject, {event_item{a.id, E::start}, event_item{b.id, bad}}, ec);
-    EXPECT_EQ(ec, errc::not_a_worker_event) << to_string(bad);
+    EXPECT_EQ(ec, errc::not_a_worker_event) << static_cast<int>(bad);
     EXPECT_TRUE(r.empty());
     EXPECT_EQ(state_of(eng, a.id), S::configuration) << "nothing applied";
     EXPECT_EQ(state_of(eng, b.id), S::incremental_transfer);

@@ -285,6 +285,64 @@ TEST(EngineRegister, InconsistentFamilyChildIsInvalid) {
   }
 }
 
+TEST(EngineRegister, ValuesOutsideTheirEnumsAreInvalidTaskSpecs) {
+  // A value cast from an integer that the enum does not declare: 12 is one past the last
+  // state, 0xff also the task table's mark of a vacant slot. Nothing may be registered, and
+  // the registry must stay whole: the id registers once afterwards, and not twice.
+  engine eng(small_options());
+  const auto state = [](int v) { return static_cast<task_state>(v); };
+  std::vector<registration> bad;
+  for (int v : {12, 0x7f, 0xff}) {
+    task_spec t = make_task();
+    t.state = state(v);
+    bad.emplace_back(t);
+    task_spec paused_from = make_paused_task(S::full_transfer);
+    paused_from.pause->from = state(v);
+    bad.emplace_back(paused_from);
+    family_spec f = make_family();
+    f.forward.state = state(v);
+    bad.emplace_back(f);
+    family_spec g = make_family();
+    g.backward.state = state(v);
+    bad.emplace_back(g);
+  }
+  for (int v : {3, 0xff}) {
+    task_spec t = make_task();
+    t.kind = static_cast<task_kind>(v);
+    bad.emplace_back(t);
+  }
+  for (int v : {2, 0xff}) {
+    task_spec t = make_paused_task(S::full_transfer);
+    t.pause->mode = static_cast<pause_mode>(v);
+    bad.emplace_back(t);
+    family_spec f = make_family(S::paused, S::full_transfer);
+    f.forward.pause = pause_info{static_cast<pause_mode>(v), S::incremental_transfer};
+    bad.emplace_back(f);
+  }
+  for (const registration& r : bad) {
+    error_code ec;
+    const batch_result result = eng.register_tasks({r}, ec);
+    EXPECT_EQ(ec, errc::invalid_task_spec) << id_of(r).to_string();
+    EXPECT_TRUE(result.empty());
+    EXPECT_EQ(get_error(eng, id_of(r)), errc::task_not_found);
+  }
+  EXPECT_EQ(eng.count().total(), 0U);
+
+  const task_spec twice = make_task(S::full_transfer);
+  task_spec vacant = twice;
+  vacant.state = state(0xff);
+  error_code ec;
+  eng.register_tasks({vacant}, ec);
+  EXPECT_EQ(ec, errc::invalid_task_spec);
+  register_ok(eng, {twice});
+  const batch_result again = eng.register_tasks({twice});
+  ASSERT_EQ(again.size(), 1U);
+  EXPECT_EQ(again[0].error, errc::task_exists);
+  const state_counts counts = eng.count();
+  EXPECT_EQ(counts.total(), 1U);
+  EXPECT_EQ(counts[S::full_transfer], 1U);
+}
+
 TEST(EngineRegister, EmptyBatchSucceedsWithNoResults) {
   // An empty snapshot must load: registration accepts an empty batch.
   engine eng(small_options());

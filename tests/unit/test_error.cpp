@@ -17,7 +17,8 @@ const std::vector<errc>& all_errcs() {
       errc::task_not_found,        errc::task_deleted,         errc::invalid_state,
       errc::parent_task_forbidden, errc::child_task_forbidden, errc::empty_batch,
       errc::batch_too_large,       errc::duplicate_job_id,     errc::task_exists,
-      errc::invalid_task_spec,     errc::not_a_worker_event,   errc::would_deadlock};
+      errc::invalid_task_spec,     errc::not_a_worker_event,   errc::would_deadlock,
+      errc::invalid_item};
   return codes;
 }
 
