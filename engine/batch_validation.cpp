@@ -3,7 +3,7 @@
 namespace taskorch::detail {
 
 error_code validate_registrations(const std::vector<registration>& items) {
-  boost::unordered_flat_set<job_id, job_id_hash> seen;
+  boost::unordered_flat_set<job_id, job_id_keyed_hash> seen;
   seen.reserve(items.size());
   for (const registration& r : items) {
     if (error_code ec = validate(r)) return ec;

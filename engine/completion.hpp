@@ -2,7 +2,7 @@
 // completion: a type-erased completion handler, the outstanding work it holds on its
 // executor, and the one call that completes it.
 
-#include "inline_executor.hpp"
+#include <taskorch/detail/inline_executor.hpp>
 
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
@@ -35,6 +35,18 @@ template <class... Args>
 class completion<void(Args...)> {
  public:
   using handler_type = asio::any_completion_handler<void(Args...)>;
+
+  /// Empty: an operation holds one until it is given the handler it will complete.
+  completion() = default;
+
+  completion(completion&&) noexcept = default;
+  // Boost 1.81's any_completion_handler move assignment copies its source as an lvalue,
+  // which wraps the handler in itself without end: move through a swap instead.
+  completion& operator=(completion&& other) noexcept {
+    handler_type(std::move(other.handler_)).swap(handler_);
+    work_ = std::move(other.work_);
+    return *this;
+  }
 
   explicit completion(handler_type handler)
       : handler_(std::move(handler)),

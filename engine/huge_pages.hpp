@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <new>
 #include <sys/mman.h>
@@ -37,7 +36,10 @@ inline void advise_fresh_huge_pages(const void* p, std::size_t bytes) noexcept {
   if (bytes >= always_mapped_size) advise_huge_pages(p, bytes);
 }
 
-/// Allocates arrays of a huge page or more on 2 MiB boundaries, advised for huge pages.
+/// Allocates arrays of a huge page or more as mappings of their own, on 2 MiB boundaries,
+/// advised for huge pages; smaller ones come from the ordinary allocator. A mapping of its
+/// own matters: the heap may hand a block out again after it is freed, and the advice would
+/// stay with it.
 template <class T>
 struct huge_page_allocator {
   using value_type = T;
@@ -49,18 +51,33 @@ struct huge_page_allocator {
   T* allocate(std::size_t n) {
     const std::size_t bytes = n * sizeof(T);
     if (bytes < huge_page_size) return std::allocator<T>().allocate(n);
-    const std::size_t rounded = (bytes + huge_page_size - 1) / huge_page_size * huge_page_size;
-    void* p = std::aligned_alloc(huge_page_size, rounded);
-    if (p == nullptr) throw std::bad_alloc();
-    advise_huge_pages(p, rounded);
-    return static_cast<T*>(p);
+    // Map a huge page more than needed, then unmap the unaligned head and the tail.
+    const std::size_t rounded = round_up(bytes);
+    void* mapped = mmap(nullptr, rounded + huge_page_size, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mapped == MAP_FAILED) throw std::bad_alloc();
+    const auto start = reinterpret_cast<std::uintptr_t>(mapped);
+    const std::uintptr_t aligned = (start + huge_page_size - 1) & ~(huge_page_size - 1);
+    if (aligned > start) munmap(mapped, aligned - start);
+    const std::uintptr_t tail = aligned + rounded;
+    if (const std::uintptr_t end = start + rounded + huge_page_size; end > tail) {
+      munmap(reinterpret_cast<void*>(tail), end - tail);
+    }
+    advise_huge_pages(reinterpret_cast<void*>(aligned), rounded);
+    return reinterpret_cast<T*>(aligned);
   }
   void deallocate(T* p, std::size_t n) noexcept {
-    if (n * sizeof(T) < huge_page_size) return std::allocator<T>().deallocate(p, n);
-    std::free(p);
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < huge_page_size) return std::allocator<T>().deallocate(p, n);
+    munmap(p, round_up(bytes));
   }
   friend bool operator==(const huge_page_allocator&, const huge_page_allocator&) noexcept {
     return true;
+  }
+
+ private:
+  static std::size_t round_up(std::size_t bytes) noexcept {
+    return (bytes + huge_page_size - 1) / huge_page_size * huge_page_size;
   }
 };
 

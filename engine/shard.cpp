@@ -7,8 +7,9 @@ namespace taskorch::detail {
 namespace {
 
 bool pause_info_consistent(task_state state, const std::optional<pause_info>& pause) {
+  if (!is_valid(state)) return false;
   if (state != task_state::paused) return !pause.has_value();
-  return pause.has_value() && is_pausable(pause->from);
+  return pause.has_value() && is_valid(pause->mode) && is_pausable(pause->from);
 }
 
 void set_pause(task_record& rec, task_state state, const std::optional<pause_info>& pause) {
@@ -31,7 +32,9 @@ error_code validate(const registration& r) {
       [](const auto& spec) -> error_code {
         using spec_type = std::decay_t<decltype(spec)>;
         if constexpr (std::is_same_v<spec_type, task_spec>) {
-          if (!pause_info_consistent(spec.state, spec.pause)) return errc::invalid_task_spec;
+          if (!is_valid(spec.kind) || !pause_info_consistent(spec.state, spec.pause)) {
+            return errc::invalid_task_spec;
+          }
         } else {
           if (!pause_info_consistent(spec.forward.state, spec.forward.pause) ||
               !pause_info_consistent(spec.backward.state, spec.backward.pause) ||
@@ -63,15 +66,20 @@ const task_record* shard::find(const project_id& project, const job_id& id, outc
   return rec;
 }
 
-std::uint32_t shard::project_index(const project_id& project) {
+task_record* shard::find(const project_id& project, const job_id& id, outcome& result) {
+  return const_cast<task_record*>(std::as_const(*this).find(project, id, result));
+}
+
+void shard::reserve_project() {
+  projects_.reserve(projects_.size() + 1);
+  project_indices_.reserve(project_indices_.size() + 1);
+}
+
+std::uint32_t shard::project_index(const project_id& project) noexcept {
   auto [it, added] =
       project_indices_.try_emplace(project, static_cast<std::uint32_t>(projects_.size()));
   if (added) projects_.push_back(project);
   return it->second;
-}
-
-task_record* shard::find(const project_id& project, const job_id& id, outcome& result) {
-  return const_cast<task_record*>(std::as_const(*this).find(project, id, result));
 }
 
 outcome shard::apply(const project_id& project, const job_id& id, task_event event,
@@ -79,36 +87,23 @@ outcome shard::apply(const project_id& project, const job_id& id, task_event eve
   outcome result;
   task_record* rec = find(project, id, result);
   if (rec == nullptr) return result;
-  if (rec->role == task_role::parent) return outcome::fail(errc::parent_task_forbidden);
-  if (rec->state == task_state::deleted) return outcome::fail(errc::task_deleted);
-  const std::optional<task_state> to = next_state(rec->state, event, rec->paused_from);
-  if (!to) return outcome::fail(errc::invalid_state);
-
   const task_state from = rec->state;
-  if (event == task_event::pause) {
-    const pause_mode new_mode = from == task_state::paused ? merged(rec->mode, mode) : mode;
-    if (from == task_state::paused && new_mode == rec->mode) return result;  // idempotent
-    if (from != task_state::paused) rec->paused_from = from;
-    rec->mode = new_mode;
-  } else if (*to == from) {
-    return result;  // e.g. resuming a running task: nothing to do
-  } else if (from == task_state::paused) {
-    rec->mode = pause_mode::target;
-    rec->paused_from = task_state::paused;
-  }
-  rec->state = *to;
+  const step_outcome step = apply_event(*rec, rec->role == task_role::parent, event, mode);
+  if (step.refusal != errc{}) return outcome::fail(step.refusal);
+  if (!step.changed) return result;
   ++rec->version;
   adjust_count(from, -1);
-  adjust_count(*to, +1);
+  adjust_count(rec->state, +1);
   if (!subscribers_.empty()) {
     std::optional<pause_mode> shown_mode;
-    if (*to == task_state::paused) shown_mode = rec->mode;
-    notify({id, project, from, *to, event, shown_mode, rec->version});
+    if (rec->state == task_state::paused) shown_mode = rec->mode;
+    notify({id, project, from, rec->state, event, shown_mode, rec->version});
   }
   return result;
 }
 
-outcome shard::purge(const project_id& project, const job_id& id, std::vector<job_id>& children) {
+outcome shard::purge(const project_id& project, const job_id& id,
+                     std::optional<family_links>& ready_family) {
   outcome result;
   const task_record* rec = find(project, id, result);
   if (rec == nullptr) return result;
@@ -128,19 +123,27 @@ outcome shard::purge(const project_id& project, const job_id& id, std::vector<jo
           at(links.backward).state != task_state::deleted) {
         return outcome::fail(errc::invalid_state);
       }
-      for (const job_id& child : {links.forward, links.backward}) {
-        adjust_count(task_state::deleted, -1);
-        tasks_.erase(child);
-        parent_of_.erase(child);
-        children.push_back(child);
-      }
-      families_.erase(id);
-      tasks_.erase(id);
-      names_.erase(id);
+      ready_family = links;
       return result;
     }
   }
   return result;
+}
+
+void shard::erase_family(const job_id& parent) noexcept {
+  const family_links links = families_.at(parent);
+  for (const job_id& child : {links.forward, links.backward}) {
+    adjust_count(at(child).state, -1);
+    tasks_.erase(child);
+    parent_of_.erase(child);
+  }
+  families_.erase(parent);
+  tasks_.erase(parent);
+  names_.erase(parent);
+}
+
+void shard::erase_redirect(const job_id& id) noexcept {
+  if (const task_record* rec = tasks_.find(id); rec != nullptr && rec->redirect) tasks_.erase(id);
 }
 
 task_state shard::aggregate_state(const job_id& parent) const {
@@ -220,21 +223,32 @@ void shard::export_to(std::vector<registration>& out) const {
 }
 
 error_code shard::insert(const task_spec& spec) {
+  if (holds(spec.id)) return errc::task_exists;  // before anything grows
+  // Everything that can throw happens before the first change.
+  std::string name = spec.name;
+  if (!name.empty()) names_.reserve(names_.size() + 1);
+  reserve_project();
+  tasks_.reserve(1);
   task_record rec;
   rec.project = project_index(spec.project);
   rec.version = spec.version;
   rec.kind = spec.kind;
   set_pause(rec, spec.state, spec.pause);
-  if (!tasks_.insert(spec.id, rec)) return errc::task_exists;
-  if (!spec.name.empty()) names_.emplace(spec.id, spec.name);
+  tasks_.insert(spec.id, rec);
+  if (!name.empty()) names_.emplace(spec.id, std::move(name));
   adjust_count(spec.state, +1);
   return {};
 }
 
-error_code shard::insert(const family_spec& spec) {
-  for (const job_id& id : {spec.id, spec.forward.id, spec.backward.id}) {
-    if (tasks_.find(id) != nullptr) return errc::task_exists;
-  }
+void shard::reserve_family(const family_spec& spec) {
+  tasks_.reserve(3);
+  reserve_project();
+  parent_of_.reserve(parent_of_.size() + 2);
+  families_.reserve(families_.size() + 1);
+  if (!spec.name.empty()) names_.reserve(names_.size() + 1);
+}
+
+void shard::insert_family(family_spec&& spec) noexcept {
   task_record parent;
   parent.project = project_index(spec.project);
   parent.kind = task_kind::cloud_data_guard;
@@ -253,27 +267,22 @@ error_code shard::insert(const family_spec& spec) {
     adjust_count(child->state, +1);
   }
   families_.emplace(spec.id, family_links{spec.forward.id, spec.backward.id});
-  if (!spec.name.empty()) names_.emplace(spec.id, spec.name);
-  return {};
+  if (!spec.name.empty()) names_.emplace(spec.id, std::move(spec.name));
 }
 
-bool shard::insert_redirect(const job_id& id, shard_index family_shard) {
+void shard::insert_redirect(const job_id& id, shard_index family_shard) noexcept {
   task_record stub;
   stub.redirect = true;
   stub.family_shard = family_shard;
-  return tasks_.insert(id, stub);
+  tasks_.insert(id, stub);
 }
 
-void shard::erase_redirect(const job_id& id) {
-  if (const task_record* rec = tasks_.find(id); rec != nullptr && rec->redirect) tasks_.erase(id);
-}
-
-void shard::remove_subscriber(std::uint64_t id) {
-  std::erase_if(subscribers_, [id](const subscriber& s) { return s.id == id; });
+void shard::remove_subscriber(const subscriber_slot* s) noexcept {
+  std::erase_if(subscribers_, [s](const auto& held) { return held.get() == s; });
 }
 
 void shard::notify(const state_change& change) const noexcept {
-  for (const subscriber& s : subscribers_) (*s.callback)(change);
+  for (const auto& s : subscribers_) s->deliver(change);
 }
 
 }  // namespace taskorch::detail

@@ -1,12 +1,17 @@
 #pragma once
-// shard: one slice of the registry and the state machine applied to it.
+// shard: one slice of the registry and the lifecycle applied to it.
 //
 // A shard is plain single-threaded data: the engine makes every call holding the shard's
-// gate (on its strand, or inline on a caller's thread), so nothing here locks. A task lives on its
-// home shard (hash of its id), except the children of a dual-active family, which live with their
-// parent; the child's home shard then keeps a redirect record that forwards commands to the
-// family's shard.
+// gate (shard_gate.hpp), so nothing here locks. A task lives on its home shard (placement.hpp),
+// except the children of a dual-active family, which live with their parent; the child's home
+// shard then keeps a redirect stub that forwards commands to the family's shard.
+//
+// Every call that changes the shard either succeeds or throws std::bad_alloc having changed
+// nothing; the calls a multi-shard step makes after reserving room (reserve_family(),
+// reserve_stubs()) cannot throw, so such a step changes all its shards or none.
 
+#include "placement.hpp"
+#include "subscriber_slot.hpp"
 #include "task_table.hpp"
 #include <taskorch/batch.hpp>
 #include <taskorch/job_id.hpp>
@@ -17,6 +22,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -39,12 +45,7 @@ struct outcome {
 struct family_links {
   job_id forward;
   job_id backward;
-};
-
-/// A subscriber as a shard holds it.
-struct subscriber {
-  std::uint64_t id;
-  std::shared_ptr<const change_callback> callback;
+  friend bool operator==(const family_links&, const family_links&) = default;
 };
 
 /// One slice of the registry. Thread safety: none; the engine serializes all calls.
@@ -54,10 +55,6 @@ class shard {
 
   /// Applies `event` (with `mode`, for a pause) to `id` on behalf of `project`.
   outcome apply(const project_id& project, const job_id& id, task_event event, pause_mode mode);
-
-  /// Removes a DELETED task (or a family whose children are both DELETED). The ids of the
-  /// removed family children are appended to `children`, so their stubs can go too.
-  outcome purge(const project_id& project, const job_id& id, std::vector<job_id>& children);
 
   // -- queries --------------------------------------------------------------------------
 
@@ -78,22 +75,40 @@ class shard {
 
   // -- registration ---------------------------------------------------------------------
 
+  /// True when `id` is taken here: by a task, a family member or a redirect stub.
+  bool holds(const job_id& id) const noexcept { return tasks_.find(id) != nullptr; }
+
   /// Inserts a standalone task; errc::task_exists when the id is taken.
   error_code insert(const task_spec& spec);
 
-  /// Inserts a family (parent and both children); errc::task_exists when an id is taken.
-  error_code insert(const family_spec& spec);
+  /// Makes room for the family `spec`, so that insert_family() cannot throw.
+  void reserve_family(const family_spec& spec);
+  /// Inserts a family (parent and both children), taking its name. The caller has checked
+  /// that its ids are free and reserved room for it.
+  void insert_family(family_spec&& spec) noexcept;
 
-  /// Inserts a stub that forwards `id` to `family_shard`; false when the id is taken.
-  bool insert_redirect(const job_id& id, shard_index family_shard);
+  /// Makes room for `n` redirect stubs, so that insert_redirect() cannot throw.
+  void reserve_stubs(std::size_t n) { tasks_.reserve(n); }
+  /// Inserts a stub that forwards `id` to `family_shard`; the id is free and room reserved.
+  void insert_redirect(const job_id& id, shard_index family_shard) noexcept;
 
-  /// Erases the stub of `id`, if it is one.
-  void erase_redirect(const job_id& id);
+  // -- purge ----------------------------------------------------------------------------
+
+  /// Removes `id` when it is a deleted standalone task. A family child fails with
+  /// child_task_forbidden. When `id` is a parent whose children are both deleted, nothing is
+  /// removed yet: `ready_family` is set to its children, for the caller to remove the family
+  /// and its stubs at one instant (erase_family(), erase_redirect()).
+  outcome purge(const project_id& project, const job_id& id,
+                std::optional<family_links>& ready_family);
+  /// Removes the family of `parent` (both children deleted, as purge() found it).
+  void erase_family(const job_id& parent) noexcept;
+  /// Erases the stub of `id`.
+  void erase_redirect(const job_id& id) noexcept;
 
   // -- subscriptions --------------------------------------------------------------------
 
-  void add_subscriber(subscriber s) { subscribers_.push_back(std::move(s)); }
-  void remove_subscriber(std::uint64_t id);
+  void add_subscriber(std::shared_ptr<subscriber_slot> s) { subscribers_.push_back(std::move(s)); }
+  void remove_subscriber(const subscriber_slot* s) noexcept;
 
   /// Starts loading the record of `id`, which a batch is about to reach.
   [[gnu::always_inline]] void prefetch(const job_id& id) const noexcept { tasks_.prefetch(id); }
@@ -101,19 +116,26 @@ class shard {
   /// The number of records held, stubs included.
   std::size_t size() const noexcept { return tasks_.size(); }
 
+  /// The number of projects this shard's tasks belong to.
+  std::size_t project_count() const noexcept { return projects_.size(); }
+
  private:
   /// Finds `id` as seen by `project`: nullptr when absent or of another project; the
   /// record itself (which may be a redirect) otherwise.
   const task_record* find(const project_id& project, const job_id& id, outcome& result) const;
   task_record* find(const project_id& project, const job_id& id, outcome& result);
 
-  /// The index of `project` in projects_, added when new.
-  std::uint32_t project_index(const project_id& project);
+  /// Makes room for one more project, so that project_index() cannot throw.
+  void reserve_project();
+  /// The index of `project` in projects_, added when new (room reserved).
+  std::uint32_t project_index(const project_id& project) noexcept;
   const task_record& at(const job_id& id) const { return *tasks_.find(id); }
   task_state aggregate_state(const job_id& parent) const;
   task_snapshot snapshot_of(const job_id& id, const task_record& rec) const;
   child_spec child_spec_of(const job_id& id) const;
-  void adjust_count(task_state s, int delta) { counts_[static_cast<std::size_t>(s)] += delta; }
+  void adjust_count(task_state s, int delta) noexcept {
+    counts_[static_cast<std::size_t>(s)] += static_cast<std::size_t>(delta);
+  }
   void notify(const state_change& change) const noexcept;
 
   task_table tasks_;
@@ -123,11 +145,12 @@ class shard {
   boost::unordered_flat_map<job_id, job_id, job_id_hash> parent_of_;
   boost::unordered_flat_map<job_id, std::string, job_id_hash> names_;
   std::array<std::size_t, task_state_count> counts_{};  ///< non-parent tasks by state
-  std::vector<subscriber> subscribers_;
+  std::vector<std::shared_ptr<subscriber_slot>> subscribers_;
 };
 
-/// Checks a registration on its own: pause info present exactly when paused, and from a
-/// pausable state. Returns errc::invalid_task_spec when it is inconsistent.
+/// Checks a registration on its own: every enum value declared, pause info present exactly
+/// when paused and from a pausable state, a family's ids distinct. Returns
+/// errc::invalid_task_spec when it is inconsistent.
 error_code validate(const registration& r);
 
 }  // namespace taskorch::detail

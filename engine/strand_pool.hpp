@@ -8,6 +8,8 @@
 #include <boost/asio/strand.hpp>
 
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -23,8 +25,12 @@ class strand_pool {
  public:
   using executor_type = asio::io_context::executor_type;
   using strand_type = asio::strand<executor_type>;
+  using exception_hook = std::function<void(std::exception_ptr)>;
 
-  strand_pool(std::size_t threads, std::size_t shards);
+  /// Starts `threads` threads. An exception escaping a handler goes to `on_exception`, and the
+  /// thread goes on running its context; without a hook it terminates the program. Throws
+  /// std::system_error, with every thread it started joined again, when a thread cannot start.
+  strand_pool(std::size_t threads, std::size_t shards, exception_hook on_exception);
   ~strand_pool();
 
   strand_pool(const strand_pool&) = delete;
@@ -45,6 +51,9 @@ class strand_pool {
   void join();
 
  private:
+  void run(asio::io_context& context);
+
+  exception_hook on_exception_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<asio::executor_work_guard<executor_type>> guards_;
   std::vector<strand_type> strands_;

@@ -10,6 +10,7 @@
 // shard's owner serializes all calls).
 
 #include "huge_pages.hpp"
+#include "placement.hpp"
 #include <taskorch/job_id.hpp>
 #include <taskorch/pause_mode.hpp>
 #include <taskorch/task_kind.hpp>
@@ -22,9 +23,6 @@
 #include <vector>
 
 namespace taskorch::detail {
-
-/// The index of a shard.
-using shard_index = std::uint16_t;
 
 /// One task's record, as the shard's table stores it next to the id.
 struct task_record {
@@ -55,10 +53,16 @@ class task_table {
     return const_cast<task_table*>(this)->find(id);
   }
 
-  /// Inserts `record` for `id`; false (and no change) when `id` is present.
+  /// Makes room for `more` records beyond those held, so that inserting them cannot throw.
+  void reserve(std::size_t more) {
+    while (4 * (size_ + more) > 3 * slots_.size()) grow();
+  }
+
+  /// Inserts `record` for `id`; false (and no change) when `id` is present. Throws
+  /// std::bad_alloc, changing nothing, when the table must grow and cannot.
   bool insert(const job_id& id, const task_record& record) {
     if (find(id) != nullptr) return false;  // before growing: a refused insert moves nothing
-    if (4 * (size_ + 1) > 3 * slots_.size()) grow();
+    reserve(1);
     std::size_t i = home(id);
     for (; !slots_[i].vacant(); i = (i + 1) & mask()) {
       if (slots_[i].id == id) return false;

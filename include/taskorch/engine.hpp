@@ -18,15 +18,29 @@
 //                            asio::use_awaitable);
 //
 // Thread safety: every member function may be called concurrently from any thread, except
-// stop() and the destructor, which must not run on one of the engine's own threads.
-// Completion handlers without an associated executor run on an engine thread: they must not
-// block. The blocking wrappers (pause(), status(), ...) must not be called from an engine
-// thread: they fail with errc::would_deadlock there.
+// stop() and the destructor, which must not run on one of the engine's own threads (stop()
+// throws errc::would_deadlock there; the destructor terminates the program). Completion
+// handlers without an associated executor run on an engine thread: they must not block. The
+// blocking wrappers (pause(), status(), ...) must not be called from an engine thread: they
+// fail with errc::would_deadlock there.
+//
+// Ordering: operations one thread starts one after another reach each shard in that order,
+// so two that reach a task by the same route take effect on it in call order. A step
+// forwarded from a family child's home shard to its family's shard may be overtaken by a
+// later operation that goes there directly: to order dependent operations, start the second
+// after the first completes (docs/architecture.md, "Threading and ordering guarantees").
+//
+// Failures: every admitted operation completes exactly once. Items the engine could not run
+// fail with boost::asio::error::operation_aborted (stop()) or errc::not_enough_memory of the
+// generic category, and the operation's `ec` is that error. Only when memory runs out for
+// handing the completion itself on is the handler destroyed uncalled, and std::bad_alloc
+// thrown from the initiating call or handed to engine_options::unhandled_exception.
 //
 // Cancellation: per-operation cancellation is not supported. stop() completes every
-// outstanding operation; items that had not run yet fail with asio::error::operation_aborted.
+// outstanding operation; items that had not run yet fail with operation_aborted.
 
 #include <taskorch/batch.hpp>
+#include <taskorch/detail/blocking.hpp>
 #include <taskorch/engine_options.hpp>
 #include <taskorch/error.hpp>
 #include <taskorch/project_id.hpp>
@@ -43,14 +57,21 @@
 
 namespace taskorch {
 
-namespace asio = boost::asio;
-
 namespace detail {
 class engine_core;
+class subscriber_slot;
+struct subscribe_op;
 }  // namespace detail
 
-/// A registered state-change callback. Destroying or resetting it unsubscribes; callbacks
-/// that have already started may still be running. Thread safety: not thread-safe itself.
+/// A registered state-change callback. Destroying or resetting it unsubscribes.
+///
+/// After reset() (or the destructor) returns on a thread that is not one of the engine's,
+/// the callback is never called again and no call of it is still running: whatever it
+/// captured may be destroyed at once. Called on an engine thread (inside a callback, this
+/// subscription's own included), it returns at once: no new call starts, but a call running
+/// on another engine thread may still finish. Like std::stop_callback's destructor, reset()
+/// may wait for a running call: do not call it holding a lock that the callback takes.
+/// Thread safety: not thread-safe itself.
 class subscription {
  public:
   subscription() = default;
@@ -60,17 +81,18 @@ class subscription {
   subscription& operator=(const subscription&) = delete;
   ~subscription();
 
-  /// Unsubscribes now. Idempotent.
+  /// Unsubscribes now (see above for what is guaranteed when it returns). Idempotent.
   void reset() noexcept;
 
   /// True while subscribed.
-  bool active() const noexcept { return id_ != 0; }
+  bool active() const noexcept { return slot_ != nullptr; }
 
  private:
-  friend class detail::engine_core;
-  subscription(std::weak_ptr<detail::engine_core> core, std::uint64_t id) noexcept;
+  friend struct detail::subscribe_op;
+  subscription(std::weak_ptr<detail::engine_core> core,
+               std::shared_ptr<detail::subscriber_slot> slot) noexcept;
   std::weak_ptr<detail::engine_core> core_;
-  std::uint64_t id_ = 0;
+  std::shared_ptr<detail::subscriber_slot> slot_;
 };
 
 /// The task registry and its strand pool.
@@ -85,10 +107,11 @@ class engine {
   using subscribe_signature = void(error_code, subscription);
 
   /// Starts the threads. Throws std::invalid_argument for more than 65535 shards or a
-  /// max_batch_items of 2^32 - 1 or more.
+  /// max_batch_items of 2^32 - 1 or more, std::system_error when a thread cannot start.
   explicit engine(engine_options options = {});
 
-  /// Stops the engine (see stop()) and joins its threads.
+  /// Stops the engine (see stop()) and joins its threads. On one of the engine's own
+  /// threads it cannot, and terminates the program.
   ~engine();
 
   engine(const engine&) = delete;
@@ -96,7 +119,9 @@ class engine {
 
   /// Stops accepting work, completes every outstanding operation (items that had not run
   /// fail with operation_aborted), and joins the threads. Idempotent. Operations started
-  /// afterwards complete at once with operation_aborted.
+  /// afterwards complete at once with operation_aborted. Throws
+  /// boost::system::system_error (errc::would_deadlock) on one of the engine's own threads,
+  /// which it would wait for.
   void stop();
 
   /// The options in force (zeros resolved).
@@ -112,9 +137,9 @@ class engine {
   /// errc::task_exists. Unlike commands, registration is not held to max_batch_items (a
   /// snapshot of a whole registry is registered in one call; only 2^32 - 1 items or more
   /// fail, with errc::batch_too_large) and an empty batch succeeds with no results.
-  template <asio::completion_token_for<batch_signature> CompletionToken>
+  template <boost::asio::completion_token_for<batch_signature> CompletionToken>
   auto async_register(std::vector<registration> items, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, batch_signature>(
+    return boost::asio::async_initiate<CompletionToken, batch_signature>(
         [this](auto h, std::vector<registration> r) { start_register(std::move(r), std::move(h)); },
         token, std::move(items));
   }
@@ -126,9 +151,9 @@ class engine {
   /// refused (errc::empty_batch, errc::batch_too_large, errc::duplicate_job_id). Per-item
   /// failures: task_not_found, task_deleted, invalid_state, parent_task_forbidden.
   /// Re-pausing a paused task succeeds; `all` raises a `target` pause.
-  template <asio::completion_token_for<batch_signature> CompletionToken>
+  template <boost::asio::completion_token_for<batch_signature> CompletionToken>
   auto async_pause(project_id project, std::vector<pause_item> items, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, batch_signature>(
+    return boost::asio::async_initiate<CompletionToken, batch_signature>(
         [this](auto h, project_id p, std::vector<pause_item> i) {
           start_pause(p, std::move(i), std::move(h));
         },
@@ -138,9 +163,9 @@ class engine {
   /// Resumes paused tasks and retries failed ones (DRS batch-retry-task).
   /// Signature: void(error_code, batch_result); errors as for async_pause. A running task
   /// succeeds unchanged.
-  template <asio::completion_token_for<batch_signature> CompletionToken>
+  template <boost::asio::completion_token_for<batch_signature> CompletionToken>
   auto async_resume(project_id project, std::vector<job_id> ids, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, batch_signature>(
+    return boost::asio::async_initiate<CompletionToken, batch_signature>(
         [this](auto h, project_id p, std::vector<job_id> i) {
           start_resume(p, std::move(i), std::move(h));
         },
@@ -150,9 +175,9 @@ class engine {
   /// Applies worker events (start, start_succeeded, ..., remove).
   /// Signature: void(error_code, batch_result). The whole batch is refused with
   /// errc::not_a_worker_event when an item is pause or resume; otherwise as async_pause.
-  template <asio::completion_token_for<batch_signature> CompletionToken>
+  template <boost::asio::completion_token_for<batch_signature> CompletionToken>
   auto async_report(project_id project, std::vector<event_item> items, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, batch_signature>(
+    return boost::asio::async_initiate<CompletionToken, batch_signature>(
         [this](auto h, project_id p, std::vector<event_item> i) {
           start_report(p, std::move(i), std::move(h));
         },
@@ -162,9 +187,9 @@ class engine {
   /// Removes DELETED tasks for good; afterwards their ids are unknown.
   /// Signature: void(error_code, batch_result). Per item: invalid_state unless DELETED (for
   /// a family: unless both children are), child_task_forbidden for a family child.
-  template <asio::completion_token_for<batch_signature> CompletionToken>
+  template <boost::asio::completion_token_for<batch_signature> CompletionToken>
   auto async_purge(project_id project, std::vector<job_id> ids, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, batch_signature>(
+    return boost::asio::async_initiate<CompletionToken, batch_signature>(
         [this](auto h, project_id p, std::vector<job_id> i) {
           start_purge(p, std::move(i), std::move(h));
         },
@@ -176,9 +201,9 @@ class engine {
   /// Reads the state of each listed task (a parent's aggregate, DELETED included).
   /// Signature: void(error_code, std::vector<status_result>), one per id, in order;
   /// whole-batch errors as for async_pause, task_not_found per item.
-  template <asio::completion_token_for<status_signature> CompletionToken>
+  template <boost::asio::completion_token_for<status_signature> CompletionToken>
   auto async_status(project_id project, std::vector<job_id> ids, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, status_signature>(
+    return boost::asio::async_initiate<CompletionToken, status_signature>(
         [this](auto h, project_id p, std::vector<job_id> i) {
           start_status(p, std::move(i), std::move(h));
         },
@@ -186,9 +211,9 @@ class engine {
   }
 
   /// Reads one task. Signature: void(error_code, task_snapshot); errc::task_not_found.
-  template <asio::completion_token_for<snapshot_signature> CompletionToken>
+  template <boost::asio::completion_token_for<snapshot_signature> CompletionToken>
   auto async_get(project_id project, job_id id, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, snapshot_signature>(
+    return boost::asio::async_initiate<CompletionToken, snapshot_signature>(
         [this](auto h, project_id p, job_id i) { start_get(p, i, std::move(h)); }, token, project,
         id);
   }
@@ -196,66 +221,104 @@ class engine {
   /// Lists a project's tasks (parents and children included), sorted by id.
   /// Signature: void(error_code, std::vector<task_snapshot>). Each task is read atomically;
   /// the list as a whole is not one instant across shards.
-  template <asio::completion_token_for<list_signature> CompletionToken>
+  template <boost::asio::completion_token_for<list_signature> CompletionToken>
   auto async_list(project_id project, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, list_signature>(
+    return boost::asio::async_initiate<CompletionToken, list_signature>(
         [this](auto h, project_id p) { start_list(p, std::move(h)); }, token, project);
   }
 
   /// Counts all tasks by state. Signature: void(error_code, state_counts).
-  template <asio::completion_token_for<counts_signature> CompletionToken>
+  template <boost::asio::completion_token_for<counts_signature> CompletionToken>
   auto async_count(CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, counts_signature>(
+    return boost::asio::async_initiate<CompletionToken, counts_signature>(
         [this](auto h) { start_count(std::move(h)); }, token);
   }
 
   /// Exports the whole registry as registrations sorted by id; registering them in an empty
   /// engine rebuilds the same registry. Signature: void(error_code, std::vector<registration>).
-  template <asio::completion_token_for<export_signature> CompletionToken>
+  template <boost::asio::completion_token_for<export_signature> CompletionToken>
   auto async_export(CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, export_signature>(
+    return boost::asio::async_initiate<CompletionToken, export_signature>(
         [this](auto h) { start_export(std::move(h)); }, token);
   }
 
   // -- Subscriptions --------------------------------------------------------------------
 
   /// Subscribes `callback` to every state change. Signature: void(error_code, subscription);
-  /// every change that happens after completion is delivered.
-  template <asio::completion_token_for<subscribe_signature> CompletionToken>
+  /// every change that happens after completion is delivered. The callback runs on the
+  /// changed task's strand: one callback may run on several engine threads at once (for
+  /// changes of tasks on different shards), so it must be safe to call concurrently.
+  template <boost::asio::completion_token_for<subscribe_signature> CompletionToken>
   auto async_subscribe(change_callback callback, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, subscribe_signature>(
+    return boost::asio::async_initiate<CompletionToken, subscribe_signature>(
         [this](auto h, change_callback c) { start_subscribe(std::move(c), std::move(h)); }, token,
         std::move(callback));
   }
 
   // -- Blocking wrappers: `f(x)` throws boost::system::system_error, `f(x, ec)` never throws.
+  // Each starts the asynchronous operation and waits for it (detail/blocking.hpp).
 
-  batch_result register_tasks(std::vector<registration> items);
-  batch_result register_tasks(std::vector<registration> items, error_code& ec);
-  batch_result pause(project_id project, std::vector<pause_item> items);
-  batch_result pause(project_id project, std::vector<pause_item> items, error_code& ec);
-  batch_result resume(project_id project, std::vector<job_id> ids);
-  batch_result resume(project_id project, std::vector<job_id> ids, error_code& ec);
-  batch_result report(project_id project, std::vector<event_item> items);
-  batch_result report(project_id project, std::vector<event_item> items, error_code& ec);
-  batch_result purge(project_id project, std::vector<job_id> ids);
-  batch_result purge(project_id project, std::vector<job_id> ids, error_code& ec);
-  std::vector<status_result> status(project_id project, std::vector<job_id> ids);
-  std::vector<status_result> status(project_id project, std::vector<job_id> ids, error_code& ec);
-  task_snapshot get(project_id project, job_id id);
-  task_snapshot get(project_id project, job_id id, error_code& ec);
-  std::vector<task_snapshot> list(project_id project);
-  std::vector<task_snapshot> list(project_id project, error_code& ec);
-  state_counts count();
-  state_counts count(error_code& ec);
-  std::vector<registration> export_snapshot();
-  std::vector<registration> export_snapshot(error_code& ec);
-  subscription subscribe(change_callback callback);
-  subscription subscribe(change_callback callback, error_code& ec);
+  batch_result register_tasks(std::vector<registration> items) {
+    return async_register(std::move(items), blocking());
+  }
+  batch_result register_tasks(std::vector<registration> items, error_code& ec) {
+    return async_register(std::move(items), blocking(ec));
+  }
+  batch_result pause(project_id project, std::vector<pause_item> items) {
+    return async_pause(project, std::move(items), blocking());
+  }
+  batch_result pause(project_id project, std::vector<pause_item> items, error_code& ec) {
+    return async_pause(project, std::move(items), blocking(ec));
+  }
+  batch_result resume(project_id project, std::vector<job_id> ids) {
+    return async_resume(project, std::move(ids), blocking());
+  }
+  batch_result resume(project_id project, std::vector<job_id> ids, error_code& ec) {
+    return async_resume(project, std::move(ids), blocking(ec));
+  }
+  batch_result report(project_id project, std::vector<event_item> items) {
+    return async_report(project, std::move(items), blocking());
+  }
+  batch_result report(project_id project, std::vector<event_item> items, error_code& ec) {
+    return async_report(project, std::move(items), blocking(ec));
+  }
+  batch_result purge(project_id project, std::vector<job_id> ids) {
+    return async_purge(project, std::move(ids), blocking());
+  }
+  batch_result purge(project_id project, std::vector<job_id> ids, error_code& ec) {
+    return async_purge(project, std::move(ids), blocking(ec));
+  }
+  std::vector<status_result> status(project_id project, std::vector<job_id> ids) {
+    return async_status(project, std::move(ids), blocking());
+  }
+  std::vector<status_result> status(project_id project, std::vector<job_id> ids, error_code& ec) {
+    return async_status(project, std::move(ids), blocking(ec));
+  }
+  task_snapshot get(project_id project, job_id id) { return async_get(project, id, blocking()); }
+  task_snapshot get(project_id project, job_id id, error_code& ec) {
+    return async_get(project, id, blocking(ec));
+  }
+  std::vector<task_snapshot> list(project_id project) { return async_list(project, blocking()); }
+  std::vector<task_snapshot> list(project_id project, error_code& ec) {
+    return async_list(project, blocking(ec));
+  }
+  state_counts count() { return async_count(blocking()); }
+  state_counts count(error_code& ec) { return async_count(blocking(ec)); }
+  std::vector<registration> export_snapshot() { return async_export(blocking()); }
+  std::vector<registration> export_snapshot(error_code& ec) { return async_export(blocking(ec)); }
+  subscription subscribe(change_callback callback) {
+    return async_subscribe(std::move(callback), blocking());
+  }
+  subscription subscribe(change_callback callback, error_code& ec) {
+    return async_subscribe(std::move(callback), blocking(ec));
+  }
 
  private:
   template <class Signature>
-  using handler = asio::any_completion_handler<Signature>;
+  using handler = boost::asio::any_completion_handler<Signature>;
+
+  detail::blocking_token blocking() const noexcept { return {core_.get(), nullptr}; }
+  detail::blocking_token blocking(error_code& ec) const noexcept { return {core_.get(), &ec}; }
 
   void start_register(std::vector<registration> items, handler<batch_signature> h);
   void start_pause(project_id project, std::vector<pause_item> items, handler<batch_signature> h);

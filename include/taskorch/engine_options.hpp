@@ -4,6 +4,8 @@
 //   taskorch::engine eng({.threads = 2, .shards = 8});
 
 #include <cstddef>
+#include <exception>
+#include <functional>
 
 namespace taskorch {
 
@@ -21,6 +23,11 @@ struct engine_options {
   /// its parts run there and the others on the engine threads. Nothing runs inline on an
   /// engine thread, nor while anyone is subscribed.
   std::size_t inline_batch_items = 256;
+  /// Receives an exception that escaped a handler run on an engine thread (a completion
+  /// handler without an executor of its own, for instance); the thread then goes on serving
+  /// its shards. The operation that called the handler has completed. Empty (the default):
+  /// the program terminates, as it does for an exception escaping any thread.
+  std::function<void(std::exception_ptr)> unhandled_exception;
 };
 
 }  // namespace taskorch

@@ -36,6 +36,7 @@ enum class errc {
   invalid_task_spec,      ///< a registration that is inconsistent in itself
   not_a_worker_event,     ///< pause or resume reported as a worker event
   would_deadlock,         ///< a blocking call made on one of the engine's own threads
+  invalid_item,           ///< a command item holds a value its enum does not declare
 };
 
 /// Where an error is reported: in one item's result, or as the operation's error code.
@@ -78,6 +79,8 @@ inline constexpr std::array errc_table{
             "a batch of worker events holds a pause or a resume"},
   errc_info{errc::would_deadlock, "would_deadlock", "a blocking call was made on an engine thread", error_scope::operation,
             "a blocking wrapper, stop() or the destructor is called on one of the engine's own threads"},
+  errc_info{errc::invalid_item, "invalid_item", "an item holds a value outside its enum", error_scope::operation,
+            "a pause item's mode is a value pause_mode does not declare"},
 };
 // clang-format on
 

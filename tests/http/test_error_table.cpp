@@ -20,6 +20,7 @@ TEST(ErrorTable, DrsCodesOfEngineErrors) {
       {errc::batch_too_large, "DRS.M00202"},      {errc::invalid_task_spec, "DRS.M00202"},
       {errc::not_a_worker_event, "DRS.M00202"},   {errc::duplicate_job_id, "DRS.M00301"},
       {errc::task_exists, "DRS.M00301"},          {errc::would_deadlock, "DRS.M00004"},
+      {errc::invalid_item, "DRS.M00202"},
   };
   ASSERT_EQ(codes.size(), errc_table.size());
   for (const auto& [e, code] : codes) {

@@ -78,9 +78,9 @@ class api {
 
   /// Handles the body of an accepted request: parses it, runs the engine operation and
   /// writes the response. Signature: void(response). Never fails: every error is a response.
-  template <asio::completion_token_for<handle_signature> CompletionToken>
+  template <boost::asio::completion_token_for<handle_signature> CompletionToken>
   auto async_handle(accepted_request request, std::string body, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, handle_signature>(
+    return boost::asio::async_initiate<CompletionToken, handle_signature>(
         [this](auto h, accepted_request r, std::string b) {
           start_handle(r, std::move(b), std::move(h));
         },
@@ -91,7 +91,7 @@ class api {
   http::metrics& stats() noexcept { return metrics_; }
 
  private:
-  using handler = asio::any_completion_handler<handle_signature>;
+  using handler = boost::asio::any_completion_handler<handle_signature>;
 
   void start_handle(accepted_request request, std::string body, handler h);
 

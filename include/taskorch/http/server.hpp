@@ -47,7 +47,7 @@ class server {
   server& operator=(const server&) = delete;
 
   /// The address actually bound (the real port when 0 was asked for).
-  asio::ip::tcp::endpoint local_endpoint() const;
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
 
   /// Serves until shutdown() has completed; runs `threads` threads, this one included.
   void run();
@@ -59,19 +59,19 @@ class server {
   std::size_t connections() const noexcept { return connections_.load(); }
 
   /// The executor the server runs on (for a signal_set, for instance).
-  asio::io_context::executor_type get_executor() noexcept { return io_.get_executor(); }
+  boost::asio::io_context::executor_type get_executor() noexcept { return io_.get_executor(); }
 
  private:
   struct connection;
 
-  asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(std::shared_ptr<connection> conn, asio::ip::tcp::socket socket,
-                              bool over_capacity);
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(std::shared_ptr<connection> conn,
+                                     boost::asio::ip::tcp::socket socket, bool over_capacity);
 
   api& api_;
   server_options options_;
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> connections_{0};
   std::mutex connections_mutex_;

@@ -13,7 +13,7 @@ int main() {
   eng.register_tasks({task_spec{.id = id, .project = project, .state = task_state::full_transfer}});
 
   std::vector<pause_item> batch{{id, pause_mode::target}};
-  batch_result results = eng.async_pause(project, std::move(batch), asio::use_future).get();
+  batch_result results = eng.async_pause(project, std::move(batch), boost::asio::use_future).get();
   const task_snapshot snap = eng.get(project, id);
   if (results.size() != 1 || !results[0].ok() || drs_status(snap.state) != "PAUSING") {
     std::puts("consumer: unexpected result");

@@ -1,0 +1,74 @@
+#pragma once
+// purge: removes deleted tasks for good. A deleted standalone task goes in one step on its
+// shard. A family goes with its children's redirect stubs at one instant, holding the gates
+// of the parent's shard and of the stubs' shards: in place when the parent's shard is the
+// lowest of them, else in a second step moved to the lowest, which reads the family again.
+
+#include "operation.hpp"
+
+namespace taskorch::detail {
+
+struct purge_op : per_item_op<item_result> {
+  /// A family found ready to purge, and the shard it lives on.
+  struct plan {
+    family_links children;
+    shard_index family_shard = 0;
+  };
+
+  purge_op(project_id p, std::vector<job_id> i)
+      : per_item_op(i), project(p), ids(std::move(i)), plans(ids.size()) {}
+
+  static error_code validate(const project_id&, const std::vector<job_id>& ids,
+                             const engine_options& options) {
+    return validate_batch(ids, options.max_batch_items);
+  }
+
+  std::size_t size() const { return ids.size(); }
+  const job_id& id_at(std::size_t i) const { return ids[i]; }
+  shard_index first_shard(const placement& placed, std::size_t i) const {
+    return placed.home(ids[i]);
+  }
+
+  std::optional<shard_index> run(step_context& ctx, std::size_t i) {
+    if (!plans[i]) {
+      std::optional<family_links> family;
+      const outcome o = ctx.here().purge(project, ids[i], family);
+      if (o.forward_to) return o.forward_to;
+      results[i].error = o.error;
+      if (!family) return std::nullopt;
+      plans[i] = plan{*family, ctx.where()};
+    }
+    // Hold the family's shard and its stubs' shards, then read the family again there.
+    const plan p = *plans[i];
+    const shard_index forward_home = ctx.home(p.children.forward);
+    const shard_index backward_home = ctx.home(p.children.backward);
+    const shard_index first = lowest(p.family_shard, forward_home, backward_home);
+    if (first != ctx.where()) return first;
+    const extra_gates held = ctx.lock({p.family_shard, forward_home, backward_home});
+    std::optional<family_links> family;
+    const outcome o = ctx.at(p.family_shard).purge(project, ids[i], family);
+    plans[i].reset();
+    results[i].error = o.error;
+    if (o.forward_to) return o.forward_to;  // it changed meanwhile: start over
+    if (!family) return std::nullopt;
+    if (*family != p.children) {  // another family by that id meanwhile: start over
+      plans[i] = plan{*family, p.family_shard};
+      return p.family_shard;
+    }
+    ctx.at(p.family_shard).erase_family(ids[i]);
+    if (forward_home != p.family_shard) ctx.at(forward_home).erase_redirect(family->forward);
+    if (backward_home != p.family_shard) ctx.at(backward_home).erase_redirect(family->backward);
+    return std::nullopt;
+  }
+
+  void release_inputs() {
+    std::vector<job_id>().swap(ids);
+    std::vector<std::optional<plan>>().swap(plans);
+  }
+
+  project_id project;
+  std::vector<job_id> ids;
+  std::vector<std::optional<plan>> plans;
+};
+
+}  // namespace taskorch::detail
