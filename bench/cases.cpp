@@ -183,13 +183,13 @@ void bench_handler_engine(benchmark::State& st) {
                 {.max_jobs = std::max<std::size_t>(b, 10000), .max_body = std::size_t{1} << 30});
   const http::accepted_request request{http::endpoint::batch_pause, fleet_of(n).project,
                                        http::language::en_us};
-  asio::io_context caller(1);
+  boost::asio::io_context caller(1);
   std::size_t k = 0;
   for (auto _ : st) {
     http::response answer;
     api.async_handle(
         request, bodies[k++ % bodies.size()],
-        asio::bind_executor(caller, [&answer](http::response r) { answer = std::move(r); }));
+        boost::asio::bind_executor(caller, [&answer](http::response r) { answer = std::move(r); }));
     caller.run();
     caller.restart();
     if (answer.status != 200) fail(st, "handler/engine: the answer is not 200");

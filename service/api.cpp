@@ -81,26 +81,27 @@ namespace {
 /// destroyed) while the engine is still answering one of its requests.
 class pending_response {
  public:
-  explicit pending_response(asio::any_completion_handler<void(response)> h)
+  explicit pending_response(boost::asio::any_completion_handler<void(response)> h)
       : handler_(std::move(h)),
-        work_(asio::prefer(asio::get_associated_executor(handler_, asio::system_executor()),
-                           asio::execution::outstanding_work.tracked)) {}
+        work_(boost::asio::prefer(
+            boost::asio::get_associated_executor(handler_, boost::asio::system_executor()),
+            boost::asio::execution::outstanding_work.tracked)) {}
 
   /// The requester's executor. Engine callbacks are bound to it, so an operation the
   /// engine ran inline on the requester's thread completes there, without waking an engine
   /// thread (a requester without an executor is answered on an engine thread, as before).
-  asio::any_completion_executor executor() const {
-    return asio::get_associated_executor(handler_, asio::system_executor());
+  boost::asio::any_completion_executor executor() const {
+    return boost::asio::get_associated_executor(handler_, boost::asio::system_executor());
   }
 
   void send(response r) {
-    asio::dispatch(asio::append(std::move(handler_), std::move(r)));
+    boost::asio::dispatch(boost::asio::append(std::move(handler_), std::move(r)));
     work_ = {};
   }
 
  private:
-  asio::any_completion_handler<void(response)> handler_;
-  asio::any_completion_executor work_;
+  boost::asio::any_completion_handler<void(response)> handler_;
+  boost::asio::any_completion_executor work_;
 };
 
 }  // namespace
@@ -184,7 +185,7 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
 
   if (request.route == endpoint::metrics) {
     auto ex = pending.executor();
-    engine_.async_count(asio::bind_executor(
+    engine_.async_count(boost::asio::bind_executor(
         ex, [this, pending = std::move(pending)](error_code ec, state_counts counts) mutable {
           response r;
           if (ec) {
@@ -206,26 +207,26 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
     status_query query = std::get<status_query>(std::move(parsed));
     const std::size_t cur_page = query.cur_page, per_page = query.per_page;
     auto ex = pending.executor();
-    engine_.async_status(
-        request.project, std::move(query.ids),
-        asio::bind_executor(ex, [lang, cur_page, per_page, pending = std::move(pending)](
-                                    error_code ec, std::vector<status_result> statuses) mutable {
-          response r;
-          if (ec) {
-            r = engine_failure(ec, lang);
-          } else {
-            write_status_response(r.body, statuses, cur_page, per_page, lang);
-          }
-          pending.send(std::move(r));
-        }));
+    engine_.async_status(request.project, std::move(query.ids),
+                         boost::asio::bind_executor(
+                             ex, [lang, cur_page, per_page, pending = std::move(pending)](
+                                     error_code ec, std::vector<status_result> statuses) mutable {
+                               response r;
+                               if (ec) {
+                                 r = engine_failure(ec, lang);
+                               } else {
+                                 write_status_response(r.body, statuses, cur_page, per_page, lang);
+                               }
+                               pending.send(std::move(r));
+                             }));
     return;
   }
 
   // batch-pause-task and batch-retry-task: a batch_result per request.
   auto on_batch = [this, lang, route = request.route](pending_response done) {
     auto ex = done.executor();
-    return asio::bind_executor(ex, [this, lang, route, done = std::move(done)](
-                                       error_code ec, batch_result results) mutable {
+    return boost::asio::bind_executor(ex, [this, lang, route, done = std::move(done)](
+                                              error_code ec, batch_result results) mutable {
       response r;
       if (ec) {
         r = engine_failure(ec, lang);

@@ -18,11 +18,11 @@ namespace taskorch::http {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
+using tcp = boost::asio::ip::tcp;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>& req,
                                        std::string_view name) {
@@ -42,8 +42,9 @@ response plain_error(unsigned status, std::string_view code, std::string_view me
 
 /// One open connection, as the server sees it from outside its session.
 struct server::connection {
-  explicit connection(asio::strand<asio::io_context::executor_type> s) : strand(std::move(s)) {}
-  asio::strand<asio::io_context::executor_type> strand;
+  explicit connection(boost::asio::strand<boost::asio::io_context::executor_type> s)
+      : strand(std::move(s)) {}
+  boost::asio::strand<boost::asio::io_context::executor_type> strand;
   beast::tcp_stream* stream = nullptr;  // on `strand` only
   bool busy = false;                    // on `strand` only: between a request and its response
 };
@@ -52,13 +53,13 @@ server::server(api& service, server_options options)
     : api_(service),
       options_(std::move(options)),
       io_(static_cast<int>(std::max<std::size_t>(1, options_.threads))),
-      acceptor_(asio::make_strand(io_)) {
-  const tcp::endpoint where(asio::ip::make_address(options_.host), options_.port);
+      acceptor_(boost::asio::make_strand(io_)) {
+  const tcp::endpoint where(boost::asio::ip::make_address(options_.host), options_.port);
   acceptor_.open(where.protocol());
-  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
   acceptor_.bind(where);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+  acceptor_.listen(boost::asio::socket_base::max_listen_connections);
+  boost::asio::co_spawn(acceptor_.get_executor(), accept_loop(), boost::asio::detached);
 }
 
 server::~server() = default;
@@ -74,24 +75,24 @@ void server::run() {
 
 void server::shutdown() {
   if (stopping_.exchange(true)) return;
-  asio::post(acceptor_.get_executor(), [this] {
+  boost::asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
   });
   std::lock_guard lock(connections_mutex_);
   for (const std::shared_ptr<connection>& c : open_) {
-    asio::post(c->strand, [c] {
+    boost::asio::post(c->strand, [c] {
       if (!c->busy && c->stream != nullptr) c->stream->cancel();
     });
   }
 }
 
-asio::awaitable<void> server::accept_loop() {
+boost::asio::awaitable<void> server::accept_loop() {
   while (!stopping_) {
-    auto strand = asio::make_strand(io_);
+    auto strand = boost::asio::make_strand(io_);
     auto [ec, socket] = co_await acceptor_.async_accept(strand, use_tuple);
     if (ec) {
-      if (stopping_ || ec == asio::error::operation_aborted) break;
+      if (stopping_ || ec == boost::asio::error::operation_aborted) break;
       continue;
     }
     auto conn = std::make_shared<connection>(strand);
@@ -101,12 +102,13 @@ asio::awaitable<void> server::accept_loop() {
       std::lock_guard lock(connections_mutex_);
       open_.insert(conn);
     }
-    asio::co_spawn(strand, serve(conn, std::move(socket), over_capacity), asio::detached);
+    boost::asio::co_spawn(strand, serve(conn, std::move(socket), over_capacity),
+                          boost::asio::detached);
   }
 }
 
-asio::awaitable<void> server::serve(std::shared_ptr<connection> conn, tcp::socket socket,
-                                    bool over_capacity) {
+boost::asio::awaitable<void> server::serve(std::shared_ptr<connection> conn, tcp::socket socket,
+                                           bool over_capacity) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   conn->stream = &stream;
@@ -141,7 +143,7 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> conn, tcp::socke
         res = plain_error(431, "TASKORCH.0431", "The request header is too large.");
       } else if (hec) {
         if (hec == beast::error::timeout || hec == bhttp::error::end_of_stream ||
-            hec == asio::error::operation_aborted || hec == asio::error::eof) {
+            hec == boost::asio::error::operation_aborted || hec == boost::asio::error::eof) {
           break;  // cut off: a slow, silent or vanished client gets no answer
         }
         res = plain_error(400, "TASKORCH.0400", "The request is not valid HTTP/1.1.");
@@ -176,7 +178,8 @@ asio::awaitable<void> server::serve(std::shared_ptr<connection> conn, tcp::socke
             } else {
               accepted_request accepted = std::get<accepted_request>(checked);
               std::string body = std::move(parser.get().body());
-              res = co_await api_.async_handle(accepted, std::move(body), asio::use_awaitable);
+              res =
+                  co_await api_.async_handle(accepted, std::move(body), boost::asio::use_awaitable);
             }
           }
         }

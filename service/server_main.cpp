@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     die(fmt::format("cannot listen on {}:{}: {}", o.host, o.port, e.what()));
   }
 
-  asio::signal_set signals(srv->get_executor(), SIGINT, SIGTERM);
+  boost::asio::signal_set signals(srv->get_executor(), SIGINT, SIGTERM);
   signals.async_wait([&](error_code wait_ec, int) {
     if (!wait_ec) srv->shutdown();
   });
