@@ -6,9 +6,11 @@
 #include "baselines/mutex_map.hpp"
 #include "baselines/shared_mutex_map.hpp"
 #include "baselines/tbb_map.hpp"
+#include "duplicate_ids.hpp"
 #include "engine_impl.hpp"
 #include "workload.hpp"
 #include <taskorch/http/api.hpp>
+#include <taskorch/http/body_parser.hpp>
 
 #include <benchmark/benchmark.h>
 #include <boost/asio/bind_executor.hpp>
@@ -23,9 +25,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <variant>
 
 namespace taskorch::bench {
 
@@ -212,6 +216,81 @@ void bench_handler_floor(benchmark::State& st) {
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
 }
 
+/// The two id sets of the `duplicates` cases (bench/duplicate_ids.hpp).
+enum class id_set { random, crafted };
+
+/// `n` ids of the set, made once per size (crafted ids take a fraction of a second).
+const std::vector<job_id>& ids_of(id_set set, std::size_t n) {
+  if (set == id_set::random) {
+    return cached<std::vector<job_id>>(
+        n, [n] { return std::make_unique<std::vector<job_id>>(random_ids(n, 7)); });
+  }
+  struct crafted_ids : std::vector<job_id> {};  // a cache of its own
+  return cached<crafted_ids>(
+      n, [n] { return std::make_unique<crafted_ids>(crafted_ids{colliding_ids(n, 7)}); });
+}
+
+/// The engine of the `duplicates` cases: two threads and two shards on any machine, so that
+/// both id sets split between the shards alike (the crafted ids differ in the top bit of
+/// their hash only, which is what picks one of two shards). The fleet is registered so that
+/// the project exists; the ids of the batches are not registered.
+struct duplicates_engine : engine_impl {
+  explicit duplicates_engine(const fleet& f) : engine_impl(f, {.threads = 2, .shards = 2}) {}
+};
+
+/// duplicates/engine: the engine pauses a batch of n unregistered ids (each answered
+/// task_not_found); the duplicate check runs over the whole batch first.
+void bench_duplicates_engine(benchmark::State& st, id_set set) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  const fleet& f = fleet_of(1000);
+  duplicates_engine& impl = registry_of<duplicates_engine>(1000);
+  std::vector<pause_item> items;
+  try {
+    for (const job_id& id : ids_of(set, n)) items.push_back({id, pause_mode::target});
+  } catch (const std::logic_error& e) {
+    fail(st, e.what());
+    return;
+  }
+  for (auto _ : st) {
+    error_code ec;
+    batch_result r = impl.engine().pause(f.project, items, ec);
+    if (ec || r.size() != n || r.front().error != errc::task_not_found ||
+        r.back().error != errc::task_not_found) {
+      fail(st, "duplicates/engine: an item was not answered task_not_found");
+      break;
+    }
+    benchmark::DoNotOptimize(r.data());
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * n));
+}
+
+/// duplicates/parser: taskorch::http::body_parser::parse_pause on a body of n items.
+void bench_duplicates_parser(benchmark::State& st, id_set set) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  std::string body = "{\"jobs\":[";
+  try {
+    for (const job_id& id : ids_of(set, n)) {
+      if (body.back() != '[') body += ',';
+      fmt::format_to(std::back_inserter(body), R"({{"job_id":"{}","pause_mode":"target"}})", id);
+    }
+  } catch (const std::logic_error& e) {
+    fail(st, e.what());
+    return;
+  }
+  body += "]}";
+  http::body_parser parser({.max_jobs = n});
+  for (auto _ : st) {
+    auto parsed = parser.parse_pause(body);
+    const auto* items = std::get_if<std::vector<pause_item>>(&parsed);
+    if (items == nullptr || items->size() != n) {
+      fail(st, "duplicates/parser: the body was refused");
+      break;
+    }
+    benchmark::DoNotOptimize(items->data());
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * n));
+}
+
 /// The resident set size of this process, in bytes.
 std::size_t resident_bytes() {
   std::ifstream statm("/proc/self/statm");
@@ -299,8 +378,11 @@ scale parse_scale(int& argc, char** argv) {
     }
   }
   argc = kept;
-  if (smoke) return {{{1000, {1, 10, 100}}, {20000, {1, 10, 10000, 20000}}}, 20000, {10, 10000}};
-  return {{{1000, {1, 10, 100}}, {1000000, {1, 10, 100, 10000, 1000000}}}, 1000000, {10, 10000}};
+  if (smoke) {
+    return {{{1000, {1, 10, 100}}, {20000, {1, 10, 10000, 20000}}}, 20000, {10, 10000}, 1000};
+  }
+  return {
+      {{1000, {1, 10, 100}}, {1000000, {1, 10, 100, 10000, 1000000}}}, 1000000, {10, 10000}, 10000};
 }
 
 void register_cases(const scale& s) {
@@ -324,6 +406,19 @@ void register_cases(const scale& s) {
     sized(benchmark::RegisterBenchmark("handler/engine", bench_handler_engine), s.large_tasks,
           batch);
     sized(benchmark::RegisterBenchmark("handler/floor", bench_handler_floor), s.large_tasks, batch);
+  }
+  for (const auto& [set, set_name] :
+       {std::pair{id_set::random, "random"}, std::pair{id_set::crafted, "crafted"}}) {
+    using run_function = void (*)(benchmark::State&, id_set);
+    for (const auto& [what, run] :
+         {std::pair<const char*, run_function>{"engine", bench_duplicates_engine},
+          std::pair<const char*, run_function>{"parser", bench_duplicates_parser}}) {
+      benchmark::RegisterBenchmark(fmt::format("duplicates/{}/{}", what, set_name).c_str(),
+                                   [run = run, set = set](benchmark::State& st) { run(st, set); })
+          ->Arg(static_cast<std::int64_t>(s.duplicates_batch))
+          ->ArgName("batch")
+          ->UseRealTime();
+    }
   }
   const auto memory = [&](const char* name, void (*run)(benchmark::State&)) {
     benchmark::RegisterBenchmark(name, run)

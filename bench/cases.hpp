@@ -15,6 +15,7 @@ struct scale {
   std::vector<registry_size> registries;
   std::size_t large_tasks;  ///< the registry of handler and memory cases
   std::vector<std::size_t> handler_batches;
+  std::size_t duplicates_batch;  ///< ids per batch of the duplicates cases
 };
 
 /// The full suite, or with `--taskorch_smoke` (removed from argv) tiny sizes that run in

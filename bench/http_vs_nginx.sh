@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Compares taskorch-server answering batch-pause-task (10 jobs) against nginx serving a static
-# file of the same size, with wrk: same connections, wrk threads and duration for both, servers
-# pinned to one set of CPUs and wrk to another, runs alternating taskorch/nginx.
-# Prints requests/s and p99 latency per run and their medians, and the ratios taskorch/nginx
-# against the goals (req/s >= 0.75, p99 <= 1.5). Exits 0 whether or not the goals are met;
-# non-zero on errors (a tool missing, a server that does not start, non-2xx responses).
+# Compares taskorch-server answering batch-pause-task (10 jobs) with nginx answering a GET
+# with the same 674 bytes, with wrk: same connections, wrk threads and duration for every
+# server, servers pinned to one set of CPUs and wrk to another, runs alternating.
+#
+# nginx answers in two ways, from one nginx process (the same workers, keep-alive settings
+# and log settings):
+#   nginx-file  a static file, nginx tuned as its users tune it for such a file
+#               (open_file_cache, sendfile, tcp_nopush, access_log off): the reference,
+#               the goals (taskorch / nginx-file: req/s >= 0.75, p99 <= 1.5) are against it;
+#   nginx-mem   `return 200 '<the same bytes>'` from memory: an upper bound, no file at all.
+# With --with-untuned, also nginx-untuned: the same file without open_file_cache (nginx
+# opens and stats the file for every request), the comparison this script made before; an
+# information row only.
+# Prints requests/s and p99 latency per run and their medians, the ratios taskorch / each,
+# and the goals. Exits 0 whether or not the goals are met; non-zero on errors (a tool missing,
+# a server that does not start, non-2xx responses).
 # See docs/benchmarks.md. Usage: bench/http_vs_nginx.sh [options], --help for the options.
 set -euo pipefail
 
@@ -23,6 +33,7 @@ warmup=2
 runs=3
 out_dir=$root/build/bench-results/http
 nginx_port=0
+with_untuned=0
 
 usage() {
   cat <<EOF
@@ -40,6 +51,7 @@ usage: bench/http_vs_nginx.sh [options]
   --runs N               runs per server (default: $runs)
   --nginx-port PORT      0 picks a free one (default: $nginx_port)
   --out-dir DIR          raw wrk outputs and logs (default: build/bench-results/http)
+  --with-untuned         also measure nginx-untuned (the file without open_file_cache)
   --help                 this text
 EOF
 }
@@ -52,6 +64,7 @@ die() {
 while (($#)); do
   case $1 in
     --help | -h) usage; exit 0 ;;
+    --with-untuned) with_untuned=1; shift; continue ;;
     --server | --server-cpus | --wrk-cpus | --threads | --engine-threads | --connections | \
       --wrk-threads | --duration | --warmup | --runs | --nginx-port | --out-dir)
       (($# >= 2)) || die "$1 needs a value"
@@ -177,12 +190,12 @@ done
 }
 taskorch_url=http://127.0.0.1:$taskorch_port/v3/$project/jobs/batch-pause-task
 
-# ---- nginx: a static file shaped like taskorch's answer ------------------------------------
-# The ids come from the Lua script, so both servers send ten "success" items for the same jobs.
+# ---- nginx: the same bytes as taskorch's answer, from a file and from memory ---------------
+# The ids come from the Lua script, so every server sends ten "success" items for the same jobs.
 mapfile -t ids < <(grep -oE '"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{7}jb[0-9a-f]{3}"' "$lua")
 ((${#ids[@]} == 10)) || die "expected 10 job ids in $lua, found ${#ids[@]}"
 mkdir -p "$work/www" "$work/tmp"
-{
+answer=$(
   printf '{"results":['
   sep=
   for id in "${ids[@]}"; do
@@ -190,8 +203,11 @@ mkdir -p "$work/www" "$work/tmp"
     sep=,
   done
   printf '],"count":10}'
-} >"$work/www/pause.json"
-chmod 644 "$work/www/pause.json"
+)
+[[ $answer != *[\'\$\\]* ]] || die "the answer holds a character nginx's return would interpret"
+printf '%s' "$answer" >"$work/www/pause.json"
+cp "$work/www/pause.json" "$work/www/untuned.json"
+chmod 644 "$work/www"/*.json
 chmod -R a+rX "$work/www"
 
 if ((nginx_port == 0)); then
@@ -202,7 +218,10 @@ if ((nginx_port == 0)); then
 elif port_open "$nginx_port"; then
   die "port $nginx_port is in use"
 fi
-cat >"$work/nginx.conf" <<EOF
+# One server, three locations; everything else (workers, keep-alive, logs, TCP options) is
+# shared. keepalive_timeout is taskorch-server's --idle-timeout-ms default (30 s); neither
+# closes a connection after some number of requests.
+cat >"$work/nginx.conf" <<CONF
 daemon off;
 master_process on;
 worker_processes $threads;
@@ -213,22 +232,36 @@ http {
   access_log off;
   sendfile on;
   tcp_nopush on;
-  keepalive_requests 100000000; # taskorch keeps connections open too
-  keepalive_timeout 60s;
+  tcp_nodelay on;
+  keepalive_requests 100000000;
+  keepalive_timeout 30s;
   client_body_temp_path $work/tmp/body;
   proxy_temp_path $work/tmp/proxy;
   fastcgi_temp_path $work/tmp/fastcgi;
   uwsgi_temp_path $work/tmp/uwsgi;
   scgi_temp_path $work/tmp/scgi;
+  default_type application/json;
   server {
     listen 127.0.0.1:$nginx_port;
-    location / {
-      root $work/www;
-      default_type application/json;
+    root $work/www;
+    # nginx-file: a static file, with the descriptor cache its users turn on for one.
+    location = /pause.json {
+      open_file_cache max=16 inactive=60s;
+      open_file_cache_valid 60s;
+      open_file_cache_min_uses 1;
+      open_file_cache_errors on;
+    }
+    # nginx-untuned: the same file without it (open and fstat per request).
+    location = /untuned.json {
+      open_file_cache off;
+    }
+    # nginx-mem: the same bytes from memory, the upper bound.
+    location = /memory.json {
+      return 200 '$answer';
     }
   }
 }
-EOF
+CONF
 taskset -c "$server_cpus" "$nginx_bin" -p "$work" -c "$work/nginx.conf" -e "$out_dir/nginx-error.log" \
   >"$out_dir/nginx.log" 2>&1 &
 pids+=($!)
@@ -241,18 +274,33 @@ port_open "$nginx_port" || {
   cat "$out_dir/nginx.log" "$out_dir/nginx-error.log" >&2 2>/dev/null || true
   die "nginx did not start"
 }
-nginx_url=http://127.0.0.1:$nginx_port/pause.json
+cp "$work/nginx.conf" "$out_dir/nginx.conf"
 
-# ---- one request each, to see both answer 200 and compare sizes ----------------------------
+servers=(taskorch nginx-file nginx-mem)
+((with_untuned)) && servers+=(nginx-untuned)
+declare -A url
+url[taskorch]=$taskorch_url
+url[nginx-file]=http://127.0.0.1:$nginx_port/pause.json
+url[nginx-mem]=http://127.0.0.1:$nginx_port/memory.json
+url[nginx-untuned]=http://127.0.0.1:$nginx_port/untuned.json
+
+# ---- one request each: every server answers 200 with the same body ---------------------------
 if command -v curl >/dev/null; then
   request=$(printf '{"jobs":[%s]}' "$(printf '{"job_id":%s,"pause_mode":"target"},' "${ids[@]}" | sed 's/,$//')")
-  t_answer=$(curl -s -o "$out_dir/taskorch-response.json" -w '%{http_code} %{size_download}' \
-    -X POST "$taskorch_url" -H 'Content-Type: application/json' -H "X-Auth-Token: $token" \
-    -d "$request")
-  n_answer=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$nginx_url")
-  [[ ${t_answer%% *} == 200 ]] || die "taskorch answered ${t_answer%% *}: $(cat "$out_dir/taskorch-response.json")"
-  [[ ${n_answer%% *} == 200 ]] || die "nginx answered ${n_answer%% *}"
-  echo "check: taskorch 200 (${t_answer#* } body bytes), nginx 200 (${n_answer#* } body bytes)"
+  for name in "${servers[@]}"; do
+    body=$out_dir/response-$name.json
+    if [[ $name == taskorch ]]; then
+      answer_of=$(curl -s -o "$body" -w '%{http_code} %{size_download}' -X POST "${url[$name]}" \
+        -H 'Content-Type: application/json' -H "X-Auth-Token: $token" -d "$request")
+    else
+      answer_of=$(curl -s -o "$body" -w '%{http_code} %{size_download}' "${url[$name]}")
+    fi
+    [[ ${answer_of%% *} == 200 ]] || die "$name answered ${answer_of%% *}: $(head -c 300 "$body")"
+    same=same
+    cmp -s "$body" "$work/www/pause.json" || same=DIFFERENT
+    echo "check: $name 200, ${answer_of#* } body bytes, $same as the file"
+    [[ $same == same ]] || echo "http_vs_nginx: warning: $name's body differs from nginx's file" >&2
+  done
 fi
 
 # ---- runs ----------------------------------------------------------------------------------
@@ -261,9 +309,9 @@ run_wrk() { # name seconds output
   local name=$1 seconds=$2 output=$3
   if [[ $name == taskorch ]]; then
     TASKORCH_TOKEN=$token taskset -c "$wrk_cpus" wrk "${wrk_args[@]}" -d "${seconds}s" \
-      -s "$lua" "$taskorch_url" >"$output" 2>&1 || die "wrk failed: $(cat "$output")"
+      -s "$lua" "${url[$name]}" >"$output" 2>&1 || die "wrk failed: $(cat "$output")"
   else
-    taskset -c "$wrk_cpus" wrk "${wrk_args[@]}" -d "${seconds}s" "$nginx_url" \
+    taskset -c "$wrk_cpus" wrk "${wrk_args[@]}" -d "${seconds}s" "${url[$name]}" \
       >"$output" 2>&1 || die "wrk failed: $(cat "$output")"
   fi
   if grep -q 'Non-2xx or 3xx responses' "$output"; then
@@ -286,54 +334,80 @@ p99_ms() { # wrk prints e.g. "99%  812.00us", "1.20ms", "1.02s", "2.00m"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "taskorch: $server, $threads HTTP thread(s), $engine_threads engine thread(s), CPUs $server_cpus"
-echo "nginx:    $nginx_bin, worker_processes $threads, CPUs $server_cpus"
-echo "wrk:      $wrk_threads thread(s), $connections connections, ${duration}s x $runs runs each, CPUs $wrk_cpus"
+echo "taskorch:  $server, $threads HTTP thread(s), $engine_threads engine thread(s), CPUs $server_cpus"
+echo "nginx:     $nginx_bin ($("$nginx_bin" -v 2>&1 | sed 's|^nginx version: ||')), worker_processes $threads, CPUs $server_cpus"
+echo "wrk:       $wrk_threads thread(s), $connections connections, ${duration}s x $runs runs each, CPUs $wrk_cpus"
+echo "order:     ${servers[*]}, repeated $runs times"
 echo "raw output: $out_dir"
 
 if ((warmup > 0)); then
-  run_wrk taskorch "$warmup" "$out_dir/warmup-taskorch.txt"
-  run_wrk nginx "$warmup" "$out_dir/warmup-nginx.txt"
+  for name in "${servers[@]}"; do run_wrk "$name" "$warmup" "$out_dir/warmup-$name.txt"; done
 fi
 
 declare -A rps p99
 for ((r = 1; r <= runs; r++)); do
-  for name in taskorch nginx; do
+  for name in "${servers[@]}"; do
     file=$out_dir/wrk-$name-$r.txt
     run_wrk "$name" "$duration" "$file"
     rps[$name,$r]=$(requests_per_s "$file")
     p99[$name,$r]=$(p99_ms "$file") || die "no 99% latency in $file"
-    printf '  run %d %-8s %12.0f req/s  p99 %8.3f ms\n' "$r" "$name" "${rps[$name,$r]}" "${p99[$name,$r]}"
+    printf '  run %d %-13s %12.0f req/s  p99 %8.3f ms\n' "$r" "$name" "${rps[$name,$r]}" "${p99[$name,$r]}"
   done
 done
 
-# ---- table ---------------------------------------------------------------------------------
+# ---- tables --------------------------------------------------------------------------------
 declare -A rps_med p99_med
-for name in taskorch nginx; do
+for name in "${servers[@]}"; do
   rps_med[$name]=$(for ((r = 1; r <= runs; r++)); do echo "${rps[$name,$r]}"; done | median)
   p99_med[$name]=$(for ((r = 1; r <= runs; r++)); do echo "${p99[$name,$r]}"; done | median)
 done
 
+what() {
+  case $1 in
+    taskorch) echo "POST batch-pause-task, 10 jobs (the server under test)" ;;
+    nginx-file) echo "GET a static file, open_file_cache on (reference)" ;;
+    nginx-mem) echo "GET, return 200 from memory (upper bound)" ;;
+    nginx-untuned) echo "GET a static file, no open_file_cache (information)" ;;
+  esac
+}
+
 {
 echo
-echo "taskorch: POST batch-pause-task, 10 jobs; nginx: GET a static file of the same shape"
-printf '%-8s' "run"
-printf ' | %14s | %12s' "taskorch req/s" "taskorch p99" "nginx req/s" "nginx p99"
-echo
-for ((r = 1; r <= runs; r++)); do
-  printf '%-8s | %14.0f | %9.3f ms | %14.0f | %9.3f ms\n' "$r" "${rps[taskorch,$r]}" \
-    "${p99[taskorch,$r]}" "${rps[nginx,$r]}" "${p99[nginx,$r]}"
+echo "Every answer: 200 with the same 674-byte body (ten \"success\" items)."
+printf '%-13s | %-54s' server what
+for ((r = 1; r <= runs; r++)); do printf ' | %11s' "run $r req/s"; done
+printf ' | %12s | %11s\n' "median req/s" "median p99"
+for name in "${servers[@]}"; do
+  printf '%-13s | %-54s' "$name" "$(what "$name")"
+  for ((r = 1; r <= runs; r++)); do printf ' | %11.0f' "${rps[$name,$r]}"; done
+  printf ' | %12.0f | %8.3f ms\n' "${rps_med[$name]}" "${p99_med[$name]}"
 done
-printf '%-8s | %14.0f | %9.3f ms | %14.0f | %9.3f ms\n' median "${rps_med[taskorch]}" \
-  "${p99_med[taskorch]}" "${rps_med[nginx]}" "${p99_med[nginx]}"
+printf '%-13s   %-54s' "" "p99 per run (ms)"
+echo
+for name in "${servers[@]}"; do
+  printf '%-13s | %-54s' "$name" ""
+  for ((r = 1; r <= runs; r++)); do printf ' | %11.3f' "${p99[$name,$r]}"; done
+  echo
+done
 
 echo
-awk -v tr="${rps_med[taskorch]}" -v nr="${rps_med[nginx]}" -v tp="${p99_med[taskorch]}" \
-  -v np="${p99_med[nginx]}" 'BEGIN {
-  printf "%-34s | %8s | %-7s | %s\n", "ratio taskorch / nginx (medians)", "measured", "goal", "result"
-  if (nr > 0) { q = tr / nr; printf "%-34s | %8.2f | >= 0.75 | %s\n", "requests/s", q, (q >= 0.75 ? "PASS" : "MISS") }
-  else printf "%-34s | %8s | >= 0.75 | n/a\n", "requests/s", "n/a"
-  if (np > 0) { q = tp / np; printf "%-34s | %8.2f | <= 1.5  | %s\n", "p99 latency", q, (q <= 1.5 ? "PASS" : "MISS") }
-  else printf "%-34s | %8s | <= 1.5  | n/a\n", "p99 latency", "n/a"
+printf '%-26s | %10s | %11s\n' "taskorch / (medians)" "req/s" "p99"
+for name in "${servers[@]}"; do
+  [[ $name == taskorch ]] && continue
+  awk -v n="$name" -v tr="${rps_med[taskorch]}" -v nr="${rps_med[$name]}" \
+    -v tp="${p99_med[taskorch]}" -v np="${p99_med[$name]}" 'BEGIN {
+    printf "%-26s | %10s | %11s\n", n, (nr > 0 ? sprintf("%.2f", tr / nr) : "n/a"),
+      (np > 0 ? sprintf("%.2f", tp / np) : "n/a") }'
+done
+
+echo
+echo "Goals, against nginx-file (nginx serving the file, tuned as its users tune it):"
+awk -v tr="${rps_med[taskorch]}" -v nr="${rps_med[nginx-file]}" -v tp="${p99_med[taskorch]}" \
+  -v np="${p99_med[nginx-file]}" 'BEGIN {
+  printf "%-38s | %8s | %-7s | %s\n", "ratio taskorch / nginx-file (medians)", "measured", "goal", "result"
+  if (nr > 0) { q = tr / nr; printf "%-38s | %8.2f | >= 0.75 | %s\n", "requests/s", q, (q >= 0.75 ? "PASS" : "MISS") }
+  else printf "%-38s | %8s | >= 0.75 | n/a\n", "requests/s", "n/a"
+  if (np > 0) { q = tp / np; printf "%-38s | %8.2f | <= 1.5  | %s\n", "p99 latency", q, (q <= 1.5 ? "PASS" : "MISS") }
+  else printf "%-38s | %8s | <= 1.5  | n/a\n", "p99 latency", "n/a"
 }'
 } | tee "$out_dir/summary.txt"

@@ -51,7 +51,8 @@ STANDARD_FIELDS = {
 
 @dataclass(frozen=True, order=True)
 class Key:
-    """One row: case (pause, mixed, handler, memory), implementation, tasks, batch, threads."""
+    """One row: case (pause, mixed, handler, duplicates, memory), implementation, tasks, batch,
+    threads."""
 
     case: str
     impl: str
@@ -82,7 +83,9 @@ class Row:
 
 
 def parse_name(run_name: str, threads_field: int | None) -> Key | None:
-    """Splits 'pause/engine/tasks:1000/batch:10/real_time/threads:2' into a Key."""
+    """Splits 'pause/engine/tasks:1000/batch:10/real_time/threads:2' into a Key. Further
+    segments without ':' belong to the implementation: 'duplicates/engine/crafted/batch:10000'
+    is implementation 'engine/crafted'."""
     parts = run_name.split("/")
     if len(parts) < 2:
         return None
@@ -94,6 +97,8 @@ def parse_name(run_name: str, threads_field: int | None) -> Key | None:
         name, sep, value = part.partition(":")
         if sep:
             values.setdefault(name, value)
+        else:
+            impl += "/" + part
 
     def number(name: str) -> int | None:
         try:
@@ -213,10 +218,10 @@ def md_table(headers: list[str], body: list[list[str]], right: set[int]) -> str:
 # Tables
 # ---------------------------------------------------------------------------------------------
 
-CASE_ORDER = {"pause": 0, "mixed": 1, "handler": 2, "memory": 3}
+CASE_ORDER = {"pause": 0, "mixed": 1, "handler": 2, "duplicates": 3, "memory": 4}
 IMPL_ORDER = {name: i for i, name in enumerate(
     ["engine", "mutex_map", "shared_mutex_map", "tbb", "cuckoo", "floor_1t", "floor_shards",
-     "floor"])}
+     "floor", "engine/random", "engine/crafted", "parser/random", "parser/crafted"])}
 
 
 def sort_key(key: Key):
@@ -339,6 +344,18 @@ def goals(rows: dict[Key, Row]) -> list[Goal]:
         v = Lookup(rows).get("memory", k.impl, k.tasks, k.batch, k.threads, "bytes_per_task")
         out.append(Goal("(6)", f"memory: {k.impl} bytes_per_task (tasks:{k.tasks})",
                         v, "", None))
+
+    # 7. duplicates: crafted ids (colliding in job_id::hash()) against random ids, real time
+    # per batch, at the batch size of the run (10000 in the full suite).
+    for what, where in (("engine", "engine pause"), ("parser", "HTTP body parser")):
+        batches = sorted({k.batch for k in rows if k.case == "duplicates"
+                          and k.impl.startswith(what + "/") and k.batch is not None})
+        for batch in batches or [10000]:
+            drt = lambda ids: look.get("duplicates", f"{what}/{ids}", None, batch, 1,
+                                       "real_time_s")
+            out.append(Goal("7", f"duplicates: {where}, crafted ÷ random ids, real time per "
+                            f"batch (batch:{batch})", ratio(drt("crafted"), drt("random")),
+                            "<=", 2.0))
     return out
 
 
