@@ -95,26 +95,12 @@ class id_stream {
   std::vector<std::string> texts_;
 };
 
-/// Applies `event` to one task exactly as taskorch's shard does: errc::task_deleted for a
-/// DELETED task, errc::invalid_state when the table has no row; a re-pause merges modes; a
-/// resume of a running task succeeds unchanged. Returns the item's error (empty on success).
+/// Applies `event` to one task by the engine's own lifecycle rules (taskorch::apply_event:
+/// the guards, the transition table and its actions). Returns the item's error (empty on
+/// success).
 inline error_code step(task_cell& t, task_event event, pause_mode mode) noexcept {
-  if (t.state == task_state::deleted) return errc::task_deleted;
-  const std::optional<task_state> to = next_state(t.state, event, t.paused_from);
-  if (!to) return errc::invalid_state;
-  if (event == task_event::pause) {
-    if (t.state == task_state::paused) {
-      t.mode = merged(t.mode, mode);
-      return {};
-    }
-    t.paused_from = t.state;
-    t.mode = mode;
-  } else if (t.state == task_state::paused && *to != task_state::paused) {
-    t.mode = pause_mode::target;
-    t.paused_from = task_state::paused;
-  }
-  t.state = *to;
-  return {};
+  const step_outcome o = apply_event(t, /*parent=*/false, event, mode);
+  return o.refusal == errc{} ? error_code() : make_error_code(o.refusal);
 }
 
 /// The operations of the `mixed` case, cycled per caller thread: a user's pause, status
