@@ -14,6 +14,7 @@
 #include <taskorch/transition_table.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -98,6 +99,9 @@ std::string state_class(task_state s) {
   return classes.empty() ? std::string(not_allowed) : classes;
 }
 
+/// The name of an error code, from the core's table.
+std::string_view error_name(taskorch::errc e) { return taskorch::find_errc(e)->name; }
+
 std::string target_cell(const taskorch::transition& row) {
   return row.to.history ? std::string("history") : code(to_string(row.to.state));
 }
@@ -157,13 +161,15 @@ void write_transitions(std::string& out) {
   out += "## Transitions\n\n";
   out += fmt::format("Every row of the table, in table order ({} rows).\n\n",
                      taskorch::transition_table.size());
-  table t({"#", "from", "DRS status", "event", "to", "DRS status"});
+  table t({"#", "from", "DRS status", "event", "to", "DRS status", "action"});
   std::size_t n = 0;
   for (const auto& row : taskorch::transition_table) {
     const bool h = row.to.history;
     t.add({std::to_string(++n), code(to_string(row.from)), code(taskorch::drs_status(row.from)),
            code(to_string(row.on)), h ? std::string(history_text) : code(to_string(row.to.state)),
-           h ? std::string("see below") : code(taskorch::drs_status(row.to.state))});
+           h ? std::string("see below") : code(taskorch::drs_status(row.to.state)),
+           row.action == taskorch::transition_action::none ? std::string(not_allowed)
+                                                           : code(to_string(row.action))});
   }
   t.write(out);
   out += "\n";
@@ -209,49 +215,38 @@ void write_matrix(std::string& out) {
 
 void write_guards(std::string& out) {
   using taskorch::errc;
-  out += "## Rules outside the table\n\n";
-  out +=
-      "The engine applies these in `shard::apply` (`engine/shard.cpp`), on the task's strand, "
-      "in\nthis order, before and after it consults the table:\n\n";
+  out += "## Guards and actions\n\n";
   out += fmt::format(
-      "1. **Unknown task.** An id that is not registered, or a task of another project:\n"
-      "   {}. A purged task is unknown.\n",
+      "`taskorch::apply_event` applies an event to a task in this order; the engine calls it in\n"
+      "`shard::apply` (`engine/shard.cpp`), holding the task's shard gate. The guards and the\n"
+      "actions are data next to the table (`lifecycle_guards`, `transition_action`), read by the\n"
+      "engine, this page and the benchmarks.\n\n"
+      "1. **Lookup.** An id that is not registered, or a task of another project: {}. A purged "
+      "task is\n   unknown. (The shard's lookup, before the lifecycle.)\n",
       drs_of(errc::task_not_found, "task_not_found"));
+  std::size_t n = 1;
+  for (const taskorch::guard_rule& g : taskorch::lifecycle_guards) {
+    out += fmt::format("{}. **Guard `{}`**: {}. Refused with {}.\n", ++n, to_string(g.guard),
+                       g.rule, drs_of(g.refusal, error_name(g.refusal)));
+  }
+  out += fmt::format("{}. **The table.** No row for the state and event: {}.\n", ++n,
+                     drs_of(taskorch::no_row_refusal, error_name(taskorch::no_row_refusal)));
+  out += fmt::format("{}. **The row's action:**\n", ++n);
+  for (std::size_t a = 0; a < taskorch::transition_action_count; ++a) {
+    const auto action = static_cast<taskorch::transition_action>(a);
+    std::vector<std::string> rows;
+    std::size_t k = 0;
+    for (const auto& row : taskorch::transition_table) {
+      ++k;
+      if (row.action == action) rows.push_back(std::to_string(k));
+    }
+    out += fmt::format("   - `{}` (rows {}): {}.\n", to_string(action), fmt::join(rows, ", "),
+                       taskorch::transition_action_rules[a]);
+  }
   out += fmt::format(
-      "2. **Dual-active DR parent.** The parent of a family refuses every command and worker "
-      "event,\n   whatever its children's states: {}.\n"
-      "   Its forward and backward children are commanded individually.\n",
-      drs_of(errc::parent_task_forbidden, "parent_task_forbidden"));
-  out += fmt::format(
-      "3. **Deleted task.** A task in `deleted` (DRS status `{}`) answers every event with\n"
-      "   {} rather than `{}`; that is why its row\n"
-      "   above is empty. It stays until the embedder purges it (`engine::async_purge`); then "
-      "it is\n   unknown.\n",
-      taskorch::drs_status(task_state::deleted), drs_of(errc::task_deleted, "task_deleted"),
-      taskorch::http::drs_error_code(errc::invalid_state));
-  out += fmt::format("4. **The table.** No row for the state and event: {}.\n",
-                     drs_of(errc::invalid_state, "invalid_state"));
-  out +=
-      "5. **Re-pausing a paused task** (`paused + pause = paused`). The modes are ordered "
-      "`target` < `all`.\n"
-      "   Pausing again with the same mode, or with `target` after `all`, succeeds and changes "
-      "nothing\n"
-      "   (idempotent: applying the same batch twice leaves the same registry). `all` after "
-      "`target`\n"
-      "   succeeds and raises the mode to `all` (pause mode escalation): the task's version "
-      "grows by one\n"
-      "   and subscribers see a change from `paused` to `paused`. The state it was paused "
-      "from is kept.\n";
-  out +=
-      "6. **Rows that lead back to their source** (`resume` on a running task) succeed and "
-      "change\n   nothing: no new version, no notification.\n";
-  out +=
-      "7. **Leaving `paused`** (by `resume` or `stop`) forgets the pause mode and the state it "
-      "was paused\n   from.\n\n";
-  out += fmt::format(
-      "Before any of this, a whole batch is refused, with nothing applied, when it is empty, "
+      "\nBefore any of this, a whole batch is refused, with nothing applied, when it is empty, "
       "too\nlarge or names a job twice; `engine::async_report` also refuses a batch holding "
-      "`pause` or\n`resume`: {}. See [errors.md](errors.md).\n",
+      "`pause`,\n`resume` or a value outside the enum: {}. See [errors.md](errors.md).\n",
       drs_of(errc::not_a_worker_event, "not_a_worker_event"));
 }
 

@@ -52,6 +52,16 @@ enum class transition_action : std::uint8_t {
 /// The number of transition actions.
 inline constexpr std::size_t transition_action_count = 4;
 
+namespace detail {
+inline constexpr std::array<std::string_view, transition_action_count> transition_action_names{
+    "none", "enter_pause", "raise_pause", "leave_pause"};
+}  // namespace detail
+
+/// Returns the action's name in code, e.g. "enter_pause".
+constexpr std::string_view to_string(transition_action a) noexcept {
+  return detail::name_of(detail::transition_action_names, a);
+}
+
 /// What each action does, in words (docs/state-machine.md shows these).
 inline constexpr std::array<std::string_view, transition_action_count> transition_action_rules{
     "the state changes; a row that leads back to its source changes nothing (no new version, "
@@ -209,6 +219,15 @@ enum class task_guard : std::uint8_t {
   not_a_parent,  ///< the task is not the parent of a dual-active DR family
   not_deleted,   ///< the task is not deleted
 };
+
+namespace detail {
+inline constexpr std::array<std::string_view, 2> task_guard_names{"not_a_parent", "not_deleted"};
+}  // namespace detail
+
+/// Returns the guard's name in code, e.g. "not_a_parent".
+constexpr std::string_view to_string(task_guard g) noexcept {
+  return detail::name_of(detail::task_guard_names, g);
+}
 
 /// One guard: what it requires, the error when it does not hold, and the rule in words.
 struct guard_rule {

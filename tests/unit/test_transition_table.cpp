@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace taskorch {
 namespace {
@@ -14,9 +15,9 @@ namespace {
 using S = task_state;
 using E = task_event;
 
-/// What the lifecycle of behaviour.md allows: a fixed destination, or (paused + resume) the
-/// history of the paused task. Written by hand from behaviour.md and drs-api.md, not derived
-/// from the library's table.
+/// What the lifecycle of docs/behaviour.md allows: a fixed destination, or (paused + resume) the
+/// history of the paused task. Written by hand from docs/behaviour.md, not derived from the
+/// library's table.
 struct expected_target {
   task_state state;
   bool history = false;
@@ -64,7 +65,7 @@ const std::map<std::pair<task_state, task_event>, expected_target>& expected_tab
   return table;
 }
 
-/// Where resuming a task paused from `from` must lead (behaviour.md, resume).
+/// Where resuming a task paused from `from` must lead (docs/behaviour.md#resume).
 std::optional<task_state> expected_resume_from(task_state from) {
   switch (from) {
     case S::full_transfer:
@@ -202,6 +203,75 @@ TEST(TransitionTable, IsUsableAtCompileTime) {
   static_assert(next_state(S::paused, E::resume, S::full_transfer_failed) == S::full_transfer);
   static_assert(!next_state(S::deleted, E::remove));
   SUCCEED();
+}
+
+/// One task as apply_event sees it.
+struct cell {
+  task_state state = S::configuration;
+  pause_mode mode = pause_mode::target;
+  task_state paused_from = S::paused;
+  friend bool operator==(const cell&, const cell&) = default;
+};
+
+TEST(ApplyEvent, FollowsTheRulesForEveryStateEventModeAndOrigin) {
+  // Every task a lifecycle can hold (paused ones from every pausable origin and mode), every
+  // event and requested mode, as a parent or not, checked against the rules in words.
+  std::vector<cell> tasks;
+  for (task_state s : all_task_states) {
+    if (s != S::paused) tasks.push_back({s});
+  }
+  for (task_state from : all_task_states) {
+    if (expected_resume_from(from) && from != S::paused) {
+      for (pause_mode m : {pause_mode::target, pause_mode::all})
+        tasks.push_back({S::paused, m, from});
+    }
+  }
+  for (const cell& start : tasks) {
+    for (task_event e : all_task_events) {
+      for (pause_mode requested : {pause_mode::target, pause_mode::all}) {
+        const std::string what = pair_name(start.state, e);
+        cell parent = start;
+        EXPECT_EQ(apply_event(parent, true, e, requested).refusal, errc::parent_task_forbidden);
+        EXPECT_EQ(parent, start) << what;
+
+        cell t = start;
+        const step_outcome o = apply_event(t, false, e, requested);
+        const auto row = expected_table().find({start.state, e});
+        if (start.state == S::deleted) {
+          EXPECT_EQ(o.refusal, errc::task_deleted) << what;
+        } else if (row == expected_table().end()) {
+          EXPECT_EQ(o.refusal, errc::invalid_state) << what;
+        }
+        if (o.refusal != errc{}) {
+          EXPECT_EQ(t, start) << what << ": a refused event changes nothing";
+          EXPECT_FALSE(o.changed);
+          continue;
+        }
+        ASSERT_NE(row, expected_table().end()) << what;
+        cell expected = start;
+        if (e == E::pause && start.state == S::paused) {
+          if (requested == pause_mode::all) expected.mode = pause_mode::all;  // target < all
+        } else if (e == E::pause) {
+          expected = {S::paused, requested, start.state};
+        } else if (start.state == S::paused) {
+          const task_state to =
+              row->second.history ? *expected_resume_from(start.paused_from) : row->second.state;
+          expected = {to, pause_mode::target, S::paused};  // leaving paused forgets it
+        } else {
+          expected.state = row->second.state;
+        }
+        EXPECT_EQ(t, expected) << what;
+        EXPECT_EQ(o.changed, !(expected == start)) << what;
+      }
+    }
+  }
+}
+
+TEST(ApplyEvent, ValuesOutsideTheEnumsHaveNoRow) {
+  cell t{S::incremental_transfer};
+  EXPECT_EQ(apply_event(t, false, static_cast<task_event>(200), pause_mode::all).refusal,
+            errc::invalid_state);
+  EXPECT_EQ(t.state, S::incremental_transfer);
 }
 
 }  // namespace
