@@ -8,6 +8,8 @@
 #include "operations/status.hpp"
 #include <taskorch/engine.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 namespace taskorch {
@@ -53,7 +55,17 @@ void subscription::reset() noexcept {
 engine::engine(engine_options options)
     : core_(std::make_shared<detail::engine_core>(std::move(options))) {}
 
-engine::~engine() { core_->stop(); }
+engine::~engine() {
+  if (core_->on_engine_thread()) {
+    // stop() would wait for this very thread: fail loudly rather than hang.
+    std::fputs(
+        "taskorch: an engine was destroyed on one of its own threads (in a handler or a "
+        "callback); it cannot wait for itself\n",
+        stderr);
+    std::abort();
+  }
+  core_->stop();
+}
 
 void engine::stop() { core_->stop(); }
 

@@ -19,7 +19,7 @@
 //
 // Thread safety: every member function may be called concurrently from any thread, except
 // stop() and the destructor, which must not run on one of the engine's own threads (stop()
-// throws errc::would_deadlock there; the destructor terminates the program). Completion
+// throws errc::would_deadlock there; the destructor aborts the program). Completion
 // handlers without an associated executor run on an engine thread: they must not block. The
 // blocking wrappers (pause(), status(), ...) must not be called from an engine thread: they
 // fail with errc::would_deadlock there.
@@ -111,7 +111,7 @@ class engine {
   explicit engine(engine_options options = {});
 
   /// Stops the engine (see stop()) and joins its threads. On one of the engine's own
-  /// threads it cannot, and terminates the program.
+  /// threads it cannot: it says so on stderr and aborts the program.
   ~engine();
 
   engine(const engine&) = delete;
