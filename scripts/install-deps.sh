@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ clang libclang-rt-14-dev
+  cmake ninja-build g++ clang libclang-rt-14-dev clang-format clang-tidy
   libboost1.81-dev libboost-json1.81-dev libfmt-dev libsimdjson-dev
   googletest libgtest-dev libgmock-dev librapidcheck-dev
   libbenchmark-dev libtbb-dev libcuckoo-dev
