@@ -1,6 +1,5 @@
+#include "duplicate_finder.hpp"
 #include <taskorch/http/body_parser.hpp>
-
-#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <algorithm>
 #include <new>
@@ -12,6 +11,7 @@ namespace taskorch::http {
 namespace {
 
 namespace dom = simdjson::dom;
+using detail::duplicate_finder;
 
 /// True when an object, or any object inside it, repeats a key.
 bool repeats_a_key(dom::element e) {
@@ -49,16 +49,6 @@ std::optional<job_id> job_id_of(dom::element value) {
   if (!value.is_string()) return std::nullopt;
   return job_id::parse(std::string_view(value));
 }
-
-/// Detects a repeated job id, at its second occurrence.
-class duplicate_finder {
- public:
-  explicit duplicate_finder(std::size_t n) { seen_.reserve(n); }
-  bool repeated(const job_id& id) { return !seen_.insert(id).second; }
-
- private:
-  boost::unordered_flat_set<job_id, job_id_hash> seen_;
-};
 
 }  // namespace
 
