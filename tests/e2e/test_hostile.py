@@ -182,22 +182,29 @@ class HostileRequestTests(HostileCase):
     # -- JSON bombs
 
     def test_deeply_nested_json(self):
+        """Nesting is measured while the body is read, before its syntax is checked: an object
+        nested deeper than 8 levels is refused M00202 naming its top-level field, whatever
+        follows; a document that is not an object is M00200."""
         a = self.pausable_a[0]
         bodies = [
-            '{"jobs":' + "[" * 1000 + "]" * 1000 + "}",
-            '{"jobs":[' + '{"a":' * 1000 + "1" + "}" * 1000 + "]}",
-            "[" * 1000 + "]" * 1000,
-            '{"a":' * 1000 + "1" + "}" * 1000,
-            '{"jobs":[{"job_id":"%s","pause_mode":"all","x":%s%s}]}' % (a, "[" * 1000, "]" * 1000),
-            '{"jobs":["%s"],"page_req":%s1%s}' % (a, '{"x":' * 1000, "}" * 1000),
-            '{"jobs":' + "[" * 1000,
-            "[" * 100000 + "]" * 100000,
-            '{"x":' * 100000,
+            ('{"jobs":' + "[" * 1000 + "]" * 1000 + "}", "jobs"),
+            ('{"jobs":[' + '{"a":' * 1000 + "1" + "}" * 1000 + "]}", "jobs"),
+            ("[" * 1000 + "]" * 1000, None),
+            ('{"a":' * 1000 + "1" + "}" * 1000, "a"),
+            ('{"jobs":[{"job_id":"%s","pause_mode":"all","x":%s%s}]}' % (a, "[" * 1000, "]" * 1000), "jobs"),
+            ('{"jobs":["%s"],"page_req":%s1%s}' % (a, '{"x":' * 1000, "}" * 1000), "page_req"),
+            ('{"jobs":' + "[" * 1000, "jobs"),
+            ("[" * 100000 + "]" * 100000, None),
+            ('{"x":' * 100000, "x"),
         ]
         for action in (PAUSE, RETRY, STATUS):
-            for body in bodies:
+            for body, field in bodies:
                 with self.subTest(action=action, body=body[:50]):
-                    self.assertError(self.srv.post(action, body.encode()), 400, "DRS.M00200")
+                    r = self.srv.post(action, body.encode())
+                    if field is None:
+                        self.assertError(r, 400, "DRS.M00200")
+                    else:
+                        self.assertError(r, 400, "DRS.M00202", f"parameter {field} is invalid: nested deeper")
 
     def test_huge_but_valid_json_is_handled(self):
         a = self.pausable_a[0]
