@@ -160,7 +160,7 @@ class Fleet:
 
 
 def aggregate_status(forward: str, backward: str) -> str:
-    """The status of a dual-active parent, per behaviour.md."""
+    """The status of a dual-active parent, per docs/behaviour.md."""
     failed = ("START_JOB_FAILED", "FULL_TRANSFER_FAILED", "INCRE_TRANSFER_FAILED")
     if forward in failed:
         return forward

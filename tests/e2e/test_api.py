@@ -1,4 +1,4 @@
-"""End-to-end tests of the request-level rules of taskorch-server (behaviour.md).
+"""End-to-end tests of the request-level rules of taskorch-server (docs/behaviour.md).
 
 The DRS seed example, routing (404/405), authentication (401/403), Content-Type, the
 whole-request rejections of the three batch endpoints (M00200/M00201/M00202/M00301), the
