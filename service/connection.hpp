@@ -6,7 +6,7 @@
 // frame destroyed without being resumed.
 //
 //   auto conn = std::make_shared<detail::connection>(std::move(socket));
-//   auto admitted = registry.enter(conn, cap, stats);   // on the acceptor's strand
+//   auto admitted = registry.enter(conn, cap, max_refusing, stats);  // on the acceptor's strand
 //   if (admitted) co_spawn(strand, session(..., std::move(*admitted)).run(), detached);
 
 #include <taskorch/http/metrics.hpp>
@@ -67,10 +67,17 @@ struct connection {
 
 class connection_registry;
 
+/// What the registry admitted a connection as.
+enum class admission : std::uint8_t {
+  served,   ///< under the cap: its requests are served
+  refused,  ///< over the cap: answered 503, then closed after draining what the client sends
+  shed,     ///< over the cap while many are being refused: answered 503 and closed at once
+};
+
 /// A connection's place in the registry; leaves it when destroyed. Move-only.
 class registration {
  public:
-  registration(connection_registry& registry, std::shared_ptr<connection> conn, bool served,
+  registration(connection_registry& registry, std::shared_ptr<connection> conn, admission kind,
                http::metrics& stats) noexcept;
   ~registration();
   registration(registration&& other) noexcept;
@@ -78,29 +85,35 @@ class registration {
   registration(const registration&) = delete;
 
   const std::shared_ptr<connection>& conn() const noexcept { return conn_; }
-  /// False for a connection over the cap (answered 503, not counted).
-  bool served() const noexcept { return served_; }
+  admission kind() const noexcept { return kind_; }
 
  private:
   connection_registry* registry_;
   std::shared_ptr<connection> conn_;
-  bool served_;
+  admission kind_;
   http::metrics* stats_;
 };
 
-/// The open connections. Thread safety: every member may be called concurrently.
+/// The open connections. Two counts bound the descriptors they hold: the connections served
+/// (the cap) and those being refused with a drain (`max_refusing`); over both, a connection is
+/// shed. Thread safety: every member may be called concurrently.
 class connection_registry {
  public:
-  /// Registers `conn`: served when fewer than `cap` are, over the cap otherwise. Empty once
-  /// close() has run (the caller then closes the socket).
+  /// Registers `conn`. Empty once close() has run (the caller then closes the socket).
   std::optional<registration> enter(const std::shared_ptr<connection>& conn, std::size_t cap,
-                                    http::metrics& stats) {
+                                    std::size_t max_refusing, http::metrics& stats) {
     std::lock_guard lock(mutex_);
     if (closed_) return std::nullopt;
     open_.insert(conn);
-    const bool served = served_ < cap;
-    if (served) ++served_;
-    return std::optional<registration>(std::in_place, *this, conn, served, stats);
+    admission kind = admission::shed;
+    if (served_ < cap) {
+      kind = admission::served;
+      ++served_;
+    } else if (refusing_ < max_refusing) {
+      kind = admission::refused;
+      ++refusing_;
+    }
+    return std::optional<registration>(std::in_place, *this, conn, kind, stats);
   }
 
   /// Refuses every later enter() and calls `each(conn)` for every open connection.
@@ -120,36 +133,38 @@ class connection_registry {
  private:
   friend class registration;
 
-  void leave(const std::shared_ptr<connection>& conn, bool served) noexcept {
+  void leave(const std::shared_ptr<connection>& conn, admission kind) noexcept {
     std::lock_guard lock(mutex_);
     open_.erase(conn);
-    if (served) --served_;
+    if (kind == admission::served) --served_;
+    if (kind == admission::refused) --refusing_;
   }
 
   mutable std::mutex mutex_;
   std::set<std::shared_ptr<connection>> open_;
   std::size_t served_ = 0;
+  std::size_t refusing_ = 0;
   bool closed_ = false;
 };
 
 inline registration::registration(connection_registry& registry, std::shared_ptr<connection> conn,
-                                  bool served, http::metrics& stats) noexcept
-    : registry_(&registry), conn_(std::move(conn)), served_(served), stats_(&stats) {
-  if (served_) stats_->count_connection(+1);
+                                  admission kind, http::metrics& stats) noexcept
+    : registry_(&registry), conn_(std::move(conn)), kind_(kind), stats_(&stats) {
+  if (kind_ == admission::served) stats_->count_connection(+1);
 }
 
 inline registration::registration(registration&& other) noexcept
     : registry_(other.registry_),
       conn_(std::move(other.conn_)),
-      served_(other.served_),
+      kind_(other.kind_),
       stats_(other.stats_) {
   other.registry_ = nullptr;
 }
 
 inline registration::~registration() {
   if (registry_ == nullptr) return;
-  registry_->leave(conn_, served_);
-  if (served_) stats_->count_connection(-1);
+  registry_->leave(conn_, kind_);
+  if (kind_ == admission::served) stats_->count_connection(-1);
 }
 
 }  // namespace taskorch::http::detail

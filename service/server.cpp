@@ -137,7 +137,7 @@ asio::awaitable<void> server::accept_loop() {
     auto conn = std::make_shared<detail::connection>(std::move(socket));
     // Admitted on the acceptor's strand: the cap sees connections in arrival order.
     std::optional<detail::registration> admitted =
-        registry_->enter(conn, options_.max_connections, handler_.stats());
+        registry_->enter(conn, options_.max_connections, options_.max_refusing, handler_.stats());
     if (!admitted) break;  // shutting down: the socket closes with `conn`
     asio::co_spawn(strand,
                    detail::session::serve(

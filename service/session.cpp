@@ -83,7 +83,7 @@ bool is_cut_off(const boost::system::error_code& ec) {
 }  // namespace
 
 asio::awaitable<void> session::run() {
-  if (!admitted_.served()) {
+  if (admitted_.kind() != admission::served) {
     handler_.stats().count_refused_connection();
     exchange refused;
     refused.answer = refusal(request_errc::over_capacity, language::en_us);
@@ -92,7 +92,9 @@ asio::awaitable<void> session::run() {
     handler_.stats().count_request(
         endpoint::other, 503,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    co_await linger();
+    // Shed connections give their descriptor back at once: the drain is kept for a bounded
+    // number of refused ones, so that refusing never takes the server's last descriptors.
+    if (admitted_.kind() == admission::refused) co_await linger();
     close();
     co_return;
   }

@@ -137,6 +137,18 @@ TEST(Server, AnswersOverTheCapWith503AndCountsIt) {
   ASSERT_TRUE(eventually([&] { return srv.get().connections() == 0; }));
 }
 
+TEST(Server, ShedsOverTheCapWhenEnoughAreBeingRefused) {
+  throwing_handler handler;
+  running_server srv(handler,
+                     {.host = "127.0.0.1", .port = 0, .max_connections = 1, .max_refusing = 0});
+  asio::io_context io;
+  tcp::socket held(io);
+  held.connect({asio::ip::make_address("127.0.0.1"), srv.port()});
+  ASSERT_TRUE(eventually([&] { return srv.get().connections() == 1; }));
+  const std::string shed = exchange(srv.port(), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(shed.starts_with("HTTP/1.1 503 ")) << shed;
+}
+
 TEST(Server, DescriptorCapacityLeavesTheReserve) {
   const std::size_t room = server::descriptor_capacity(32);
   EXPECT_GE(room, 1U);

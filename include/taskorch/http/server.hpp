@@ -51,6 +51,9 @@ struct server_options {
   /// answered with `Connection: close`).
   std::chrono::milliseconds idle_timeout{30'000};
   std::size_t max_connections = 1024;  ///< connections served at once; 503 above
+  /// Connections over the cap answered 503 with a drain (see linger_timeout) at once; more are
+  /// answered 503 and closed without it, so that refusing holds at most this many descriptors.
+  std::size_t max_refusing = 16;
   /// At shutdown, the most a response being written may still take.
   std::chrono::milliseconds drain_timeout{1'000};
   /// Before closing a connection whose request was not read to its end (an early 401 or 413,
@@ -87,8 +90,9 @@ class server {
   boost::asio::io_context::executor_type get_executor() noexcept { return io_.get_executor(); }
 
   /// How many connections the process's file-descriptor limit (RLIMIT_NOFILE) leaves room for,
-  /// counting the descriptors open now and keeping `reserve` for the server's own (listening
-  /// socket, event loop, state file, answers to connections over the cap). At least 1.
+  /// counting the descriptors open now and keeping `reserve` for the server's own: listening
+  /// socket and its spare, event loop, state file, and the `max_refusing` connections being
+  /// refused over the cap. At least 1.
   static std::size_t descriptor_capacity(std::size_t reserve = 32);
 
  private:
