@@ -16,10 +16,11 @@ using taskorch::http::detail::duplicate_finder;
 
 constexpr std::size_t batch = 3000;
 
-/// A job id of the DRS shape made of `n` (distinct n, distinct ids).
+/// A job id of the DRS shape made of `n` < 2^36 (distinct n, distinct ids).
 job_id numbered(std::uint64_t n) {
-  return *job_id::parse(
-      fmt::format("{:08x}-{:04x}-4c1d-8e2f-{:09x}jb7", n & 0xffffffff, (n >> 32) & 0xffff, n));
+  return job_id::parse(
+             fmt::format("{:08x}-{:04x}-4c1d-8e2f-{:09x}jb7", n & 0xffffffff, (n >> 32) & 0xf, n))
+      .value();
 }
 
 /// `batch` ids whose public hash() agrees in its top 8 bits: the bits that pick the group of a
@@ -38,7 +39,7 @@ std::vector<job_id> colliding_ids() {
 std::vector<job_id> random_ids() {
   std::mt19937_64 random(20261129);
   std::vector<job_id> out;
-  for (std::size_t i = 0; i < batch; ++i) out.push_back(numbered(random() >> 16));
+  for (std::size_t i = 0; i < batch; ++i) out.push_back(numbered(random() & 0xfffffffff));
   return out;
 }
 

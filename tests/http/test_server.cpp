@@ -123,6 +123,30 @@ TEST(Server, DestroyedWithSessionsNeverResumed) {
   srv.reset();
 }
 
+// Issue 8, defect 9: a connection accepted while the shutdown runs was served as a new one and
+// held for the idle timeout. Here its accept completes after shutdown() (the io_context runs
+// only then): run() must return at once, not after the 10-minute timeouts.
+TEST(Server, ConnectionsAcceptedDuringShutdownAreClosed) {
+  throwing_handler handler;
+  server srv(handler, {.host = "127.0.0.1",
+                       .port = 0,
+                       .read_timeout = std::chrono::minutes(10),
+                       .idle_timeout = std::chrono::minutes(10)});
+  asio::io_context io;
+  tcp::socket late(io);
+  late.connect({asio::ip::make_address("127.0.0.1"), srv.local_endpoint().port()});
+  srv.shutdown();
+  auto done = std::async(std::launch::async, [&] { srv.run(); });
+  if (done.wait_for(30s) != std::future_status::ready) {
+    ADD_FAILURE() << "server::run() still running 30 s after shutdown()";
+    std::abort();
+  }
+  char byte = 0;
+  boost::system::error_code ec;
+  late.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+}
+
 TEST(Server, AnswersOverTheCapWith503AndCountsIt) {
   throwing_handler handler;
   running_server srv(handler, {.host = "127.0.0.1", .port = 0, .max_connections = 1});
