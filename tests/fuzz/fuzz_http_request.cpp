@@ -51,6 +51,10 @@ std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>&
   return std::string_view(it->value());
 }
 
+bool repeated(const bhttp::request<bhttp::string_body>& req, std::string_view name) {
+  return req.count(name) > 1;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -63,9 +67,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parser.put(boost::asio::buffer(data, size), ec);
   if (ec || !parser.is_header_done()) return 0;
   const auto& req = parser.get();
-  const taskorch::http::request_head head{req.method_string(), req.target(),
-                                          header(req, "X-Auth-Token"), header(req, "Content-Type"),
-                                          header(req, "X-Language").value_or("")};
+  const taskorch::http::request_head head{req.method_string(),
+                                          req.target(),
+                                          header(req, "X-Auth-Token"),
+                                          header(req, "Content-Type"),
+                                          header(req, "X-Language").value_or(""),
+                                          repeated(req, "X-Auth-Token"),
+                                          repeated(req, "Content-Type")};
   auto checked = f.service.check(head);
   taskorch::http::response res;
   if (auto* refusal = std::get_if<taskorch::http::response>(&checked)) {
