@@ -49,10 +49,6 @@ request_error request_error::duplicate(std::string_view param) {
   return make(request_errc::duplicate_parameter, {param});
 }
 
-request_error request_error::unsupported_content_type() {
-  return of(request_errc::content_type_invalid);
-}
-
 request_error request_error::body_too_large(std::size_t limit) {
   return make(request_errc::body_too_large, {number(limit)});
 }

@@ -161,9 +161,7 @@ asio::awaitable<session::exchange> session::serve_request() {
   done.route = match_route(req.target()).id();
   if (!transfer_encoding_acceptable(req)) {
     // The body's length cannot be known: whatever follows must not run as the next request.
-    const auto [lang, repeated] = single_header(req, "X-Language");
-    done.answer = refusal(request_errc::bad_transfer_encoding,
-                          parse_language(lang.value_or(std::string_view())));
+    done.answer = refusal(request_errc::bad_transfer_encoding, parse_language(req["X-Language"]));
     co_return done;
   }
   auto checked = check(parser);
@@ -225,15 +223,10 @@ asio::awaitable<session::step> session::read_head(parser_type& parser) {
 
 std::variant<accepted_request, response> session::check(const parser_type& parser) const {
   const auto& req = parser.get();
-  const auto [lang_header, repeated_lang] = single_header(req, "X-Language");
   const auto [token, repeated_token] = single_header(req, "X-Auth-Token");
   const auto [content_type, repeated_content_type] = single_header(req, "Content-Type");
-  const request_head head{req.method_string(),
-                          req.target(),
-                          token,
-                          content_type,
-                          lang_header.value_or(std::string_view()),
-                          repeated_token,
+  const request_head head{req.method_string(),  req.target(),      token,
+                          content_type,         req["X-Language"], repeated_token,
                           repeated_content_type};
   return handler_.check(head);
 }

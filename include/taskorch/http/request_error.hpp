@@ -43,8 +43,6 @@ struct request_error {
   static request_error too_many_jobs(std::size_t limit);
   /// DRS.M00301: the same job id twice.
   static request_error duplicate(std::string_view param);
-  /// DRS.M00202: a Content-Type other than application/json.
-  static request_error unsupported_content_type();
   /// 413 DRS.M00202: the body is larger than the server accepts.
   static request_error body_too_large(std::size_t limit);
   /// 431 TASKORCH.0431: the request line and headers are over `limit` bytes.
