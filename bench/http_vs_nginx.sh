@@ -21,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 
-server=$root/build/release/service/taskorch-server
+server=$root/build/release/server/taskorch-server
 server_cpus=1
 wrk_cpus=0
 threads=1
@@ -39,7 +39,7 @@ usage() {
   cat <<EOF
 usage: bench/http_vs_nginx.sh [options]
 
-  --server PATH          taskorch-server binary (default: build/release/service/taskorch-server)
+  --server PATH          taskorch-server binary (default: build/release/server/taskorch-server)
   --server-cpus LIST     CPUs for both servers, taskset syntax (default: $server_cpus)
   --wrk-cpus LIST        CPUs for wrk (default: $wrk_cpus)
   --threads N            taskorch HTTP threads = nginx worker_processes (default: $threads)

@@ -1,10 +1,15 @@
-# Installs taskorch::taskorch so that find_package(taskorch CONFIG) works.
+# Installs taskorch::taskorch, and taskorch::http when the service is built, so that
+# find_package(taskorch CONFIG) works.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(TASKORCH_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/taskorch)
 
-install(TARGETS taskorch EXPORT taskorch-targets
+set(TASKORCH_INSTALLED_TARGETS taskorch)
+if(TASKORCH_BUILD_SERVICE)
+  list(APPEND TASKORCH_INSTALLED_TARGETS taskorch_http)
+endif()
+install(TARGETS ${TASKORCH_INSTALLED_TARGETS} EXPORT taskorch-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target taskorch-server
-exec build/release/service/taskorch-server "$@"
+exec build/release/server/taskorch-server "$@"

@@ -1,6 +1,6 @@
+#include "body_scan.hpp"
+#include "duplicate_finder.hpp"
 #include <taskorch/http/body_parser.hpp>
-
-#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <algorithm>
 #include <new>
@@ -12,6 +12,7 @@ namespace taskorch::http {
 namespace {
 
 namespace dom = simdjson::dom;
+using detail::duplicate_finder;
 
 /// True when an object, or any object inside it, repeats a key.
 bool repeats_a_key(dom::element e) {
@@ -50,27 +51,27 @@ std::optional<job_id> job_id_of(dom::element value) {
   return job_id::parse(std::string_view(value));
 }
 
-/// Detects a repeated job id, at its second occurrence.
-class duplicate_finder {
- public:
-  explicit duplicate_finder(std::size_t n) { seen_.reserve(n); }
-  bool repeated(const job_id& id) { return !seen_.insert(id).second; }
+/// The depth the DOM parser is allocated for: the scan has already refused anything deeper than
+/// `max_depth` levels; one more for simdjson's own count of the document.
+std::size_t dom_depth(const body_limits& limits) { return limits.max_depth + 2; }
 
- private:
-  boost::unordered_flat_set<job_id, job_id_hash> seen_;
-};
+constexpr std::size_t initial_capacity = 4096;
 
 }  // namespace
 
 struct body_parser::impl {
   dom::parser parser;
+  std::string buffer;  ///< the body, with simdjson's padding, wide numbers rewritten
 
-  /// Parses the document and checks the `jobs` array; on success `jobs` is set.
+  /// Scans and parses the document and checks the `jobs` array; on success `jobs` is set.
   std::optional<request_error> open(std::string_view body, const body_limits& limits,
                                     dom::object& root, dom::array& jobs) {
+    buffer.resize(body.size() + simdjson::SIMDJSON_PADDING);
+    std::copy(body.begin(), body.end(), buffer.begin());
+    if (auto refused = detail::scan_body(buffer.data(), body.size(), limits)) return refused;
     dom::element doc;
-    if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || !doc.is_object() ||
-        repeats_a_key(doc)) {
+    if (parser.parse(buffer.data(), body.size(), false).get(doc) != simdjson::SUCCESS ||
+        !doc.is_object() || repeats_a_key(doc)) {
       return request_error::malformed_body();
     }
     root = dom::object(doc);
@@ -79,16 +80,48 @@ struct body_parser::impl {
       return request_error::empty("jobs");
     }
     jobs = dom::array(*list);
+    // The scan counted the items unless `jobs` was spelled with escapes.
     if (jobs.size() > limits.max_jobs) return request_error::too_many_jobs(limits.max_jobs);
     return std::nullopt;
   }
+
+  /// Gives back buffers grown over `keep_bytes` by a large body when a parse ends, whatever
+  /// its outcome (the parse results are copies: nothing points into the buffers).
+  class shrink_on_exit {
+   public:
+    shrink_on_exit(impl& owner, const body_limits& limits) : owner_(owner), limits_(limits) {}
+    ~shrink_on_exit() {
+      if (owner_.buffer.capacity() > limits_.keep_bytes) std::string().swap(owner_.buffer);
+      // The parser's buffers and its document's tape (8 bytes a JSON byte at worst) both
+      // grow to the largest body. Allocating less than they hold: a failure leaves them as
+      // they were, and the next parse grows them again as needed.
+      if (owner_.parser.capacity() > limits_.keep_bytes) {
+        const simdjson::error_code ignored =
+            owner_.parser.allocate(initial_capacity, dom_depth(limits_));
+        static_cast<void>(ignored);
+      }
+      if (owner_.parser.doc.capacity() > limits_.keep_bytes) {
+        const simdjson::error_code ignored = owner_.parser.doc.allocate(initial_capacity);
+        static_cast<void>(ignored);
+      }
+    }
+    shrink_on_exit(const shrink_on_exit&) = delete;
+    shrink_on_exit& operator=(const shrink_on_exit&) = delete;
+
+   private:
+    impl& owner_;
+    const body_limits& limits_;
+  };
 };
 
 body_parser::body_parser(body_limits limits) : limits_(limits), impl_(std::make_unique<impl>()) {
-  // The depth includes the document itself; allocation happens on the first parse.
-  if (impl_->parser.allocate(4096, limits_.max_depth + 1) != simdjson::SUCCESS) {
+  if (impl_->parser.allocate(initial_capacity, dom_depth(limits_)) != simdjson::SUCCESS) {
     throw std::bad_alloc();
   }
+}
+
+std::size_t body_parser::capacity() const noexcept {
+  return impl_->buffer.capacity() + impl_->parser.capacity() + impl_->parser.doc.capacity();
 }
 
 body_parser::~body_parser() = default;
@@ -96,6 +129,7 @@ body_parser::body_parser(body_parser&&) noexcept = default;
 body_parser& body_parser::operator=(body_parser&&) noexcept = default;
 
 parse_result<std::vector<pause_item>> body_parser::parse_pause(std::string_view body) {
+  const impl::shrink_on_exit shrink(*impl_, limits_);
   dom::object root;
   dom::array jobs;
   if (auto error = impl_->open(body, limits_, root, jobs)) return *std::move(error);
@@ -121,6 +155,7 @@ parse_result<std::vector<pause_item>> body_parser::parse_pause(std::string_view 
 }
 
 parse_result<std::vector<job_id>> body_parser::parse_retry(std::string_view body) {
+  const impl::shrink_on_exit shrink(*impl_, limits_);
   dom::object root;
   dom::array jobs;
   if (auto error = impl_->open(body, limits_, root, jobs)) return *std::move(error);
@@ -144,6 +179,7 @@ parse_result<std::vector<job_id>> body_parser::parse_retry(std::string_view body
 }
 
 parse_result<status_query> body_parser::parse_status(std::string_view body) {
+  const impl::shrink_on_exit shrink(*impl_, limits_);
   dom::object root;
   dom::array jobs;
   if (auto error = impl_->open(body, limits_, root, jobs)) return *std::move(error);

@@ -9,20 +9,16 @@
 
 namespace taskorch::http {
 
-std::string_view to_string(endpoint e) noexcept {
-  switch (e) {
-    case endpoint::batch_pause:
-      return "batch-pause-task";
-    case endpoint::batch_retry:
-      return "batch-retry-task";
-    case endpoint::batch_status:
-      return "batch-status";
-    case endpoint::metrics:
-      return "metrics";
-    case endpoint::other:
-      break;
-  }
-  return "other";
+void metrics::count_connection(int delta) noexcept {
+  connections_.fetch_add(delta, std::memory_order_relaxed);
+}
+
+void metrics::count_refused_connection() noexcept {
+  refused_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void metrics::count_accept_failure(accept_failure why) noexcept {
+  accept_failures_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void metrics::count_request(endpoint e, unsigned status, double seconds) noexcept {
@@ -71,6 +67,21 @@ std::string metrics::render(const state_counts& tasks) const {
       put("taskorch_batch_items_total{{endpoint=\"{}\",outcome=\"{}\"}} {}\n",
           to_string(static_cast<endpoint>(e)), outcomes[o], n);
     }
+  }
+
+  put("# HELP taskorch_http_connections Connections being served (not those refused).\n");
+  put("# TYPE taskorch_http_connections gauge\n");
+  put("taskorch_http_connections {}\n", connections_.load(std::memory_order_relaxed));
+  put("# HELP taskorch_http_connections_refused_total Connections answered 503 over "
+      "--max-connections, or shed at the file-descriptor limit.\n");
+  put("# TYPE taskorch_http_connections_refused_total counter\n");
+  put("taskorch_http_connections_refused_total {}\n", refused_.load(std::memory_order_relaxed));
+  put("# HELP taskorch_http_accept_errors_total Failed accepts, by reason; the server backs off "
+      "after descriptor and memory failures.\n");
+  put("# TYPE taskorch_http_accept_errors_total counter\n");
+  for (std::size_t r = 0; r < accept_failures.size(); ++r) {
+    put("taskorch_http_accept_errors_total{{reason=\"{}\"}} {}\n", accept_failures[r],
+        accept_failures_[r].load(std::memory_order_relaxed));
   }
 
   put("# HELP taskorch_tasks Tasks in the registry, by DRS status (dual-active parents by "

@@ -1,57 +1,60 @@
 #include <taskorch/http/request_error.hpp>
 
+#include <fmt/args.h>
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
+#include <cassert>
+#include <initializer_list>
+#include <string>
 
 namespace taskorch::http {
 
-language parse_language(std::string_view header) noexcept {
-  constexpr std::string_view zh = "zh-cn";
-  if (header.size() != zh.size()) return language::en_us;
-  for (std::size_t i = 0; i < zh.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != zh[i]) return language::en_us;
-  }
-  return language::zh_cn;
+namespace {
+
+/// Fills the row's message templates with `values`.
+request_error make(request_errc kind, std::initializer_list<std::string_view> values) {
+  const request_error_row& row = describe(kind);
+  assert(values.size() == row.arguments);
+  fmt::dynamic_format_arg_store<fmt::format_context> args;
+  for (std::string_view v : values) args.push_back(v);
+  return {kind, row.wire.status, std::string(row.wire.drs_code), fmt::vformat(row.wire.en, args),
+          fmt::vformat(row.wire.zh, args)};
 }
 
-request_error request_error::malformed_body() {
-  return {400, "DRS.M00200", "Parameter error: the request body is not a valid JSON object.",
-          "参数错误：请求体不是合法的JSON对象。"};
-}
+std::string number(std::size_t n) { return fmt::format("{}", n); }
+
+}  // namespace
+
+request_error request_error::of(request_errc kind) { return make(kind, {}); }
+
+request_error request_error::malformed_body() { return of(request_errc::malformed_body); }
 
 request_error request_error::empty(std::string_view param) {
-  return {400, "DRS.M00201", fmt::format("The parameter {} is empty.", param),
-          fmt::format("参数{}为空。", param)};
+  return make(request_errc::empty_parameter, {param});
 }
 
 request_error request_error::invalid(std::string_view param) {
-  return {400, "DRS.M00202", fmt::format("The value of parameter {} is invalid.", param),
-          fmt::format("参数{}的值无效。", param)};
+  return make(request_errc::invalid_parameter, {param});
+}
+
+request_error request_error::too_deep(std::string_view param, std::size_t limit) {
+  return make(request_errc::nested_too_deep, {param, number(limit)});
 }
 
 request_error request_error::too_many_jobs(std::size_t limit) {
-  return {
-      400, "DRS.M00202",
-      fmt::format("The value of parameter jobs is invalid: at most {} jobs per request.", limit),
-      fmt::format("参数jobs的值无效：每个请求最多{}个任务。", limit)};
+  return make(request_errc::too_many_jobs, {number(limit)});
 }
 
 request_error request_error::duplicate(std::string_view param) {
-  return {400, "DRS.M00301", fmt::format("There are duplicate {} in request.", param),
-          fmt::format("请求中存在重复的{}。", param)};
-}
-
-request_error request_error::unsupported_content_type() {
-  return {400, "DRS.M00202",
-          "The value of parameter Content-Type is invalid: use application/json.",
-          "参数Content-Type的值无效：请使用application/json。"};
+  return make(request_errc::duplicate_parameter, {param});
 }
 
 request_error request_error::body_too_large(std::size_t limit) {
-  return {413, "DRS.M00202", fmt::format("The request body is too large: at most {} bytes.", limit),
-          fmt::format("请求体过大：最多{}字节。", limit)};
+  return make(request_errc::body_too_large, {number(limit)});
+}
+
+request_error request_error::header_too_large(std::size_t limit) {
+  return make(request_errc::header_too_large, {number(limit)});
 }
 
 }  // namespace taskorch::http

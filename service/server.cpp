@@ -1,4 +1,7 @@
-#include <taskorch/http/response_writer.hpp>
+#include "connection.hpp"
+#include "session.hpp"
+#include <taskorch/http/json_writer.hpp>
+#include <taskorch/http/metrics.hpp>
 #include <taskorch/http/server.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -8,63 +11,85 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
+#include <fcntl.h>
+#include <filesystem>
+#include <limits>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <system_error>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace taskorch::http {
 
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = boost::asio::ip::tcp;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::milliseconds first_backoff{10};
+constexpr std::chrono::milliseconds last_backoff{1000};
 
-std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>& req,
-                                       std::string_view name) {
-  auto it = req.find(name);
-  if (it == req.end()) return std::nullopt;
-  return std::string_view(it->value());
+/// The address to bind: `host` as an address, or its first IPv4 address, else its first one.
+tcp::endpoint resolve(const std::string& host, unsigned short port) {
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  if (!ec) return {address, port};
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  const auto results = resolver.resolve(host, std::to_string(port),
+                                        tcp::resolver::numeric_service | tcp::resolver::passive);
+  if (results.empty()) throw boost::system::system_error(asio::error::host_not_found);
+  for (const auto& entry : results) {
+    if (entry.endpoint().address().is_v4()) return entry.endpoint();
+  }
+  return results.begin()->endpoint();
 }
 
-response plain_error(unsigned status, std::string_view code, std::string_view message) {
-  response r;
-  r.status = status;
-  write_error(r.body, code, message);
-  return r;
+/// The whole 503 response sent to a connection shed at the descriptor limit.
+std::string shed_answer() {
+  const request_error e = request_error::of(request_errc::over_capacity);
+  std::string body;
+  write_error(body, e.code, e.en);
+  return fmt::format(
+      "HTTP/1.1 503 Service Unavailable\r\nServer: taskorch\r\nContent-Type: application/json\r\n"
+      "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+      body.size(), body);
 }
+
+int open_spare_descriptor() noexcept { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 }  // namespace
 
-/// One open connection, as the server sees it from outside its session.
-struct server::connection {
-  explicit connection(boost::asio::strand<boost::asio::io_context::executor_type> s)
-      : strand(std::move(s)) {}
-  boost::asio::strand<boost::asio::io_context::executor_type> strand;
-  beast::tcp_stream* stream = nullptr;  // on `strand` only
-  bool busy = false;                    // on `strand` only: between a request and its response
-};
-
-server::server(api& service, server_options options)
-    : api_(service),
+server::server(request_handler& handler, server_options options)
+    : handler_(handler),
       options_(std::move(options)),
+      shed_answer_(shed_answer()),
+      registry_(std::make_unique<detail::connection_registry>()),
       io_(static_cast<int>(std::max<std::size_t>(1, options_.threads))),
-      acceptor_(boost::asio::make_strand(io_)) {
-  const tcp::endpoint where(boost::asio::ip::make_address(options_.host), options_.port);
+      acceptor_(asio::make_strand(io_)),
+      backoff_(acceptor_.get_executor()) {
+  const tcp::endpoint where = resolve(options_.host, options_.port);
   acceptor_.open(where.protocol());
-  acceptor_.set_option(boost::asio::socket_base::reuse_address(true));
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(where);
-  acceptor_.listen(boost::asio::socket_base::max_listen_connections);
-  boost::asio::co_spawn(acceptor_.get_executor(), accept_loop(), boost::asio::detached);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  spare_descriptor_ = open_spare_descriptor();
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
 }
 
-server::~server() = default;
+server::~server() {
+  if (spare_descriptor_ >= 0) ::close(spare_descriptor_);
+}
 
 tcp::endpoint server::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+std::size_t server::connections() const noexcept { return registry_->served(); }
 
 void server::run() {
   std::vector<std::thread> helpers;
@@ -75,141 +100,88 @@ void server::run() {
 
 void server::shutdown() {
   if (stopping_.exchange(true)) return;
-  boost::asio::post(acceptor_.get_executor(), [this] {
+  asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    backoff_.cancel();
   });
-  std::lock_guard lock(connections_mutex_);
-  for (const std::shared_ptr<connection>& c : open_) {
-    boost::asio::post(c->strand, [c] {
-      if (!c->busy && c->stream != nullptr) c->stream->cancel();
-    });
-  }
+  // Connections accepted from now on are refused by the registry, so none escapes this.
+  registry_->close([drain = options_.drain_timeout](const std::shared_ptr<detail::connection>& c) {
+    asio::post(c->stream.get_executor(), [c, drain] { c->on_shutdown(c, drain); });
+  });
 }
 
-boost::asio::awaitable<void> server::accept_loop() {
+asio::awaitable<void> server::accept_loop() {
+  std::chrono::milliseconds delay = first_backoff;
   while (!stopping_) {
-    auto strand = boost::asio::make_strand(io_);
+    auto strand = asio::make_strand(io_);
     auto [ec, socket] = co_await acceptor_.async_accept(strand, use_tuple);
     if (ec) {
-      if (stopping_ || ec == boost::asio::error::operation_aborted) break;
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      if (ec == asio::error::no_descriptors ||
+          ec == boost::system::errc::too_many_files_open_in_system) {
+        // No descriptor for a new connection: answer one waiting client 503 through the spare
+        // descriptor, then wait before trying again rather than spinning on the error.
+        handler_.stats().count_accept_failure(accept_failure::descriptors);
+        shed_one_connection();
+        co_await back_off(delay);
+      } else if (ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+        handler_.stats().count_accept_failure(accept_failure::memory);
+        co_await back_off(delay);
+      } else {
+        handler_.stats().count_accept_failure(accept_failure::other);
+      }
       continue;
     }
-    auto conn = std::make_shared<connection>(strand);
-    // Counted at accept, on the acceptor's strand: the cap sees connections in arrival order.
-    const bool over_capacity = connections_.fetch_add(1) >= options_.max_connections;
-    {
-      std::lock_guard lock(connections_mutex_);
-      open_.insert(conn);
-    }
-    boost::asio::co_spawn(strand, serve(conn, std::move(socket), over_capacity),
-                          boost::asio::detached);
+    delay = first_backoff;
+    auto conn = std::make_shared<detail::connection>(std::move(socket));
+    // Admitted on the acceptor's strand: the cap sees connections in arrival order.
+    std::optional<detail::registration> admitted =
+        registry_->enter(conn, options_.max_connections, options_.max_refusing, handler_.stats());
+    if (!admitted) break;  // shutting down: the socket closes with `conn`
+    asio::co_spawn(strand,
+                   detail::session::serve(
+                       detail::session(handler_, options_, stopping_, std::move(*admitted))),
+                   asio::detached);
   }
 }
 
-boost::asio::awaitable<void> server::serve(std::shared_ptr<connection> conn, tcp::socket socket,
-                                           bool over_capacity) {
-  beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
-  conn->stream = &stream;
+asio::awaitable<void> server::back_off(std::chrono::milliseconds& delay) {
+  backoff_.expires_after(delay);
+  co_await backoff_.async_wait(asio::as_tuple(asio::use_awaitable));
+  delay = std::min(delay * 2, last_backoff);
+}
 
-  for (bool first = true;; first = false) {
-    conn->busy = false;
-    if (stopping_ && !first) break;
-    if (!over_capacity && buffer.size() == 0) {
-      // Wait for the next request under the idle timeout.
-      stream.expires_after(options_.idle_timeout);
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
-      if (ec) break;
-      buffer.commit(n);
-    }
-    conn->busy = true;
-    const auto started = std::chrono::steady_clock::now();
-
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
-    parser.body_limit(boost::none);  // the body's limit is checked after the head is accepted
-    response res;
-    endpoint route = endpoint::other;
-    bool keep_alive = false;
-    unsigned version = 11;
-
-    if (over_capacity) {
-      res = plain_error(503, "TASKORCH.0503", "Too many connections; try again later.");
-    } else {
-      stream.expires_after(options_.read_timeout);
-      auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
-      if (hec == bhttp::error::header_limit) {
-        res = plain_error(431, "TASKORCH.0431", "The request header is too large.");
-      } else if (hec) {
-        if (hec == beast::error::timeout || hec == bhttp::error::end_of_stream ||
-            hec == boost::asio::error::operation_aborted || hec == boost::asio::error::eof) {
-          break;  // cut off: a slow, silent or vanished client gets no answer
-        }
-        res = plain_error(400, "TASKORCH.0400", "The request is not valid HTTP/1.1.");
-      } else {
-        const auto& req = parser.get();
-        version = req.version();
-        keep_alive = req.keep_alive();
-        route = api::route_of(req.target());
-        const request_head head{req.method_string(), req.target(), header(req, "X-Auth-Token"),
-                                header(req, "Content-Type"),
-                                header(req, "X-Language").value_or(std::string_view())};
-        auto checked = api_.check(head);
-        if (auto* refusal = std::get_if<response>(&checked)) {
-          res = std::move(*refusal);
-          keep_alive = keep_alive && parser.is_done();  // an unread body ends the connection
-        } else {
-          const auto limit = api_.limits().max_body;
-          const auto too_large = [&] {
-            keep_alive = false;
-            return api::error_response(request_error::body_too_large(limit),
-                                       std::get<accepted_request>(checked).lang);
-          };
-          if (parser.content_length() && *parser.content_length() > limit) {
-            res = too_large();
-          } else {
-            parser.body_limit(limit);
-            auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-            if (bec == bhttp::error::body_limit) {
-              res = too_large();
-            } else if (bec) {
-              break;  // cut off mid-body
-            } else {
-              accepted_request accepted = std::get<accepted_request>(checked);
-              std::string body = std::move(parser.get().body());
-              res =
-                  co_await api_.async_handle(accepted, std::move(body), boost::asio::use_awaitable);
-            }
-          }
-        }
-      }
-    }
-
-    bhttp::response<bhttp::string_body> out(static_cast<bhttp::status>(res.status), version);
-    out.set(bhttp::field::server, "taskorch");
-    out.set(bhttp::field::content_type, res.content_type);
-    if (!res.allow.empty()) out.set(bhttp::field::allow, res.allow);
-    out.body() = std::move(res.body);
-    out.keep_alive(keep_alive && !stopping_);
-    out.prepare_payload();
-    stream.expires_after(options_.read_timeout);
-    auto [wec, wn] = co_await bhttp::async_write(stream, out, use_tuple);
-    api_.stats().count_request(
-        route, res.status,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (wec || !out.keep_alive()) break;
+void server::shed_one_connection() noexcept {
+  if (spare_descriptor_ >= 0) {
+    ::close(spare_descriptor_);
+    spare_descriptor_ = -1;
   }
-
-  boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close();
-  conn->stream = nullptr;
-  {
-    std::lock_guard lock(connections_mutex_);
-    open_.erase(conn);
+  const int fd =
+      ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    static_cast<void>(::send(fd, shed_answer_.data(), shed_answer_.size(), MSG_NOSIGNAL));
+    ::shutdown(fd, SHUT_WR);
+    ::close(fd);
+    handler_.stats().count_refused_connection();
   }
-  connections_.fetch_sub(1);
+  spare_descriptor_ = open_spare_descriptor();
+}
+
+std::size_t server::descriptor_capacity(std::size_t reserve) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return std::numeric_limits<std::size_t>::max();
+  }
+  std::size_t open = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    ++open;
+  }
+  if (ec || open == 0) open = 3;  // no /proc: count the standard streams only
+  const auto soft = static_cast<std::size_t>(limit.rlim_cur);
+  return soft > open + reserve ? soft - open - reserve : 1;
 }
 
 }  // namespace taskorch::http

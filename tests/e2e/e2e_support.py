@@ -5,7 +5,7 @@ The tests start the REAL binary on 127.0.0.1 with `--listen 127.0.0.1:0` and exp
 HTTP/1.1 to it over loopback and stop it with SIGTERM (exit code 0 expected).
 
 The binary is taken from the environment variable TASKORCH_SERVER (ctest sets it, see
-CMakeLists.txt). When it is unset, the newest build/*/service/taskorch-server of the source
+CMakeLists.txt). When it is unset, the newest build/*/server/taskorch-server of the source
 tree is used, so that `python3 -m unittest -v test_api` works from this folder after a build.
 
 Nothing here depends on timing except cut-offs: every wait has a generous limit so that the
@@ -28,7 +28,7 @@ import threading
 import time
 import unittest
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 PROJECT_A = "054ba152d480d55b2f5dc0069e7ddef0"  # the DRS example's project (and the demo's)
 PROJECT_B = "6a1f0c8e2b4d4f7e9c3a5b7d9e1f2a3b"  # a neighbour project
@@ -82,7 +82,7 @@ def server_binary() -> str:
         return path
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
-    found = [p for p in glob.glob(os.path.join(root, "build", "*", "service", "taskorch-server"))
+    found = [p for p in glob.glob(os.path.join(root, "build", "*", "server", "taskorch-server"))
              if os.access(p, os.X_OK)]
     if not found:
         raise RuntimeError("set TASKORCH_SERVER to the taskorch-server binary (none found under build/)")
@@ -160,7 +160,7 @@ class Fleet:
 
 
 def aggregate_status(forward: str, backward: str) -> str:
-    """The status of a dual-active parent, per behaviour.md."""
+    """The status of a dual-active parent, per docs/behaviour.md."""
     failed = ("START_JOB_FAILED", "FULL_TRANSFER_FAILED", "INCRE_TRANSFER_FAILED")
     if forward in failed:
         return forward
@@ -264,12 +264,13 @@ def read_response(sock: socket.socket, method: str = "POST") -> Response:
     return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, raw)
 
 
-def read_responses(sock: socket.socket, count: int) -> list[Response]:
-    """Reads `count` pipelined responses (each with a Content-Length) from one socket."""
+def read_responses(sock: socket.socket, count: int, heads: Iterable[int] = ()) -> list[Response]:
+    """Reads `count` pipelined responses (each with a Content-Length) from one socket; the
+    responses whose index is in `heads` answer HEAD requests: they have no body."""
     f = sock.makefile("rb")
     out = []
     try:
-        for _ in range(count):
+        for n in range(count):
             line = f.readline()
             m = re.match(rb"HTTP/1\.[01] (\d{3})", line)
             if not m:
@@ -281,11 +282,53 @@ def read_responses(sock: socket.socket, count: int) -> list[Response]:
                     break
                 name, _, value = h.decode("latin-1").partition(":")
                 headers[name.strip().lower()] = value.strip()
-            body = f.read(int(headers.get("content-length", "0")))
+            body = b"" if n in heads else f.read(int(headers.get("content-length", "0")))
             out.append(Response(int(m.group(1)), headers, body))
     finally:
         f.close()
     return out
+
+
+def parse_responses(raw: bytes) -> list[Response]:
+    """Splits the bytes a server sent on one connection into responses (Content-Length bodies)."""
+    out = []
+    while raw:
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        if not sep:
+            raise AssertionError(f"an incomplete response: {raw[:300]!r}")
+        lines = head.decode("latin-1").split("\r\n")
+        m = re.match(r"HTTP/1\.[01] (\d{3}) ", lines[0])
+        if not m:
+            raise AssertionError(f"not a status line: {lines[0]!r}")
+        headers = {}
+        for h in lines[1:]:
+            name, _, value = h.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        out.append(Response(int(m.group(1)), headers, rest[:length]))
+        raw = rest[length:]
+    return out
+
+
+def read_until(sock: socket.socket, marker: bytes, limit: float) -> bytes:
+    """Reads until `marker` has arrived, the peer closes or `limit` seconds pass."""
+    got = b""
+    deadline = time.monotonic() + limit
+    while marker not in got:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(min(left, 1.0))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
 
 
 def headers_only(port: int, method: str, path: str, content_length: int,
@@ -296,8 +339,8 @@ def headers_only(port: int, method: str, path: str, content_length: int,
         return read_response(s, method)
 
 
-def connect(port: int, timeout: float = HTTP_TIMEOUT) -> socket.socket:
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port: int, timeout: float = HTTP_TIMEOUT, host: str = "127.0.0.1") -> socket.socket:
+    s = socket.create_connection((host, port), timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 
@@ -348,7 +391,8 @@ class Server:
 
     def __init__(self, tokens: Iterable[tuple[str, str]] = ((TOKEN_A, PROJECT_A), (TOKEN_B, PROJECT_B)),
                  fleet: Fleet | dict | str | None = None, state_file: str | None = None,
-                 args: Iterable[str] = (), engine_threads: int = 2) -> None:
+                 args: Iterable[str] = (), engine_threads: int = 2,
+                 preexec: Callable[[], None] | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="taskorch-e2e-")
         self.dir = self._tmp.name
         self.fleet_path: str | None = None
@@ -364,6 +408,7 @@ class Server:
         self.tokens = list(tokens)
         self.args = list(args)
         self.engine_threads = engine_threads
+        self.preexec = preexec
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.stdout_lines: list[str] = []
@@ -386,7 +431,7 @@ class Server:
     def spawn(self) -> subprocess.Popen:
         self._lines = queue.Queue()  # a restarted server reads its own first line
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, preexec_fn=self.preexec)
 
         def pump(stream, sink: list[str], lines: queue.Queue | None):
             for raw in iter(stream.readline, b""):
@@ -511,6 +556,48 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The server process, seen from /proc
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def resident_bytes(pid: int) -> int:
+    """VmRSS of the process."""
+    with open(f"/proc/{pid}/status", "r", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def sanitized(pid: int) -> bool:
+    """True when the process runs with a sanitizer runtime (its memory is not returned at once)."""
+    with open(f"/proc/{pid}/maps", "r", encoding="utf-8", errors="replace") as f:
+        maps = f.read()
+    if "libasan" in maps or "libtsan" in maps:
+        return True
+    with open(f"/proc/{pid}/exe", "rb") as f:  # statically linked sanitizer runtimes (clang)
+        import mmap
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(b"__asan_init") >= 0 or m.find(b"__tsan_init") >= 0
+
+
+def limit_descriptors(n: int) -> Callable[[], None]:
+    """A preexec_fn that sets the child's RLIMIT_NOFILE (soft and hard) to `n`."""
+    import resource
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+
+    return apply
 
 
 def load_json_file(path: str) -> Any:

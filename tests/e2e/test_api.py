@@ -1,4 +1,4 @@
-"""End-to-end tests of the request-level rules of taskorch-server (behaviour.md).
+"""End-to-end tests of the request-level rules of taskorch-server (docs/behaviour.md).
 
 The DRS seed example, routing (404/405), authentication (401/403), Content-Type, the
 whole-request rejections of the three batch endpoints (M00200/M00201/M00202/M00301), the
@@ -116,7 +116,7 @@ class RoutingAndAuthTests(SharedServerCase):
             with self.subTest(path="/metrics", method=method):
                 r = self.srv.call(method, "/metrics", GARBAGE, token=None)
                 self.assertError(r, 405, "TASKORCH.0405")
-                self.assertEqual(r.header("allow"), "GET")
+                self.assertEqual(r.header("allow"), "GET, HEAD")
         self.assertRegistryUntouched()
 
     def test_missing_or_unknown_token_is_401_before_the_body(self):
@@ -464,8 +464,11 @@ class LimitTests(SharedServerCase):
                 self.assertRegex(msg, r"\b3\b", "the message names the limit")
                 zh = self.assertError(self.srv.post(action, body, lang="zh-cn"), 400, "DRS.M00202")["error_msg"]
                 self.assertRegex(zh, r"3")
-        # A broken document is still M00200 and an empty list M00201 (they come first).
-        self.assertError(self.srv.post(STATUS, b'{"jobs":[1,2,3,4'), 400, "DRS.M00200")
+        # The limit is enforced while the body is read: a document that breaks after the item
+        # past the limit is refused for the limit; one that breaks before it is M00200, and an
+        # empty list M00201.
+        self.assertError(self.srv.post(STATUS, b'{"jobs":[1,2,3,4'), 400, "DRS.M00202")
+        self.assertError(self.srv.post(STATUS, b'{"jobs":[1,2,3'), 400, "DRS.M00200")
         self.assertError(self.srv.post(STATUS, {"jobs": []}), 400, "DRS.M00201")
         self.assertRegistryUntouched()
 

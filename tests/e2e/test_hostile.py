@@ -20,8 +20,8 @@ import time
 import unittest
 
 from e2e_support import (PAUSE, PROJECT_A, PROJECT_B, RETRY, STATUS, TOKEN_A, TOKEN_B, E2ECase, Fleet, Server,
-                         api_path, connect, head_of, headers_only, load_json_file, read_response, read_responses,
-                         request_bytes, snapshot_by_id, wait_closed)
+                         api_path, connect, head_of, headers_only, load_json_file, parse_responses, read_response,
+                         read_responses, read_until, request_bytes, snapshot_by_id, wait_closed)
 
 READ_TIMEOUT_MS = 1000
 IDLE_TIMEOUT_MS = 3000
@@ -179,25 +179,182 @@ class HostileRequestTests(HostileCase):
                 self.assertIsNotNone(result, "the client thread hung")
                 self.assertAnsweredOrCut(*result, repr(data[:60]))
 
+    # -- request smuggling and other framing (issue 8, defect 10)
+
+    def test_transfer_encoding_that_is_not_just_chunked_is_400_and_closes(self):
+        """RFC 9112 §6.3: a request whose Transfer-Encoding does not end in chunked has no
+        knowable length. Its body here is a whole pause request: it must not run as the next
+        request (the registry check of tearDown proves it was not applied)."""
+        target = self.pausable_a[0]
+        hidden = request_bytes("POST", api_path(PROJECT_A, PAUSE), pause_body([target]),
+                               {"X-Auth-Token": TOKEN_A, "Content-Type": "application/json"})
+        for codings in (["identity"], ["xchunked"], ["chunked, identity"], ["gzip, chunked"],
+                        ["chunked, chunked"], ["gzip", "chunked"], ["chunked", "identity"]):
+            with self.subTest(codings=codings):
+                head = (f"POST {api_path(PROJECT_A, STATUS)} HTTP/1.1\r\nHost: x\r\n"
+                        f"X-Auth-Token: {TOKEN_A}\r\nContent-Type: application/json\r\n"
+                        + "".join(f"Transfer-Encoding: {c}\r\n" for c in codings) + "\r\n").encode()
+                closed, got = exchange(self.srv.port, head + hidden, SLACK)
+                self.assertTrue(closed, "the connection stayed open")
+                answers = parse_responses(got)
+                self.assertEqual(len(answers), 1, got[:600])
+                self.assertError(answers[0], 400, "TASKORCH.0400")
+                self.assertEqual(self.srv.statuses([target]), {target: self.baseline[target]})
+
+    def test_malformed_chunked_body_is_400(self):
+        head = (f"POST {api_path(PROJECT_A, STATUS)} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {TOKEN_A}\r\n"
+                f"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+        for chunks in (b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n", b"-1\r\n{}\r\n0\r\n\r\n",
+                       b"2;\x01\r\n{}\r\n0\r\n\r\n", b"fffffffffffffffffff\r\n{}\r\n0\r\n\r\n"):
+            with self.subTest(chunks=chunks):
+                closed, got = exchange(self.srv.port, head + chunks, SLACK)
+                self.assertTrue(closed)
+                answers = parse_responses(got)
+                self.assertEqual(len(answers), 1, got[:600])
+                self.assertError(answers[0], 400, "TASKORCH.0400")
+
+    def test_expect_100_continue(self):
+        a = self.pausable_a[0]
+        body = json.dumps({"jobs": [a]}).encode()
+        heads = {"X-Auth-Token": TOKEN_A, "Content-Type": "application/json", "Expect": "100-continue"}
+        with connect(self.srv.port) as s:
+            s.sendall(request_bytes("POST", api_path(PROJECT_A, STATUS), b"", heads, content_length=len(body)))
+            interim = read_until(s, b"\r\n\r\n", SLACK)
+            self.assertTrue(interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim)
+            s.sendall(body)
+            r = read_response(s)
+        self.assertEqual(r.json, {"results": [{"id": a, "status": self.baseline[a]}], "count": 1})
+        # Refused at the head (401; 413 by Content-Length): the final answer at once, without
+        # 100 Continue, and the connection closes (the client then never sends the body).
+        for token, length, status in (("wrong-token", len(body), 401), (TOKEN_A, MAX_BODY + 1, 413)):
+            with self.subTest(status=status), connect(self.srv.port) as s:
+                s.sendall(request_bytes("POST", api_path(PROJECT_A, STATUS), b"",
+                                        {**heads, "X-Auth-Token": token}, content_length=length))
+                closed, got = wait_closed(s, SLACK)
+                self.assertTrue(closed)
+                self.assertTrue(got.startswith(f"HTTP/1.1 {status} ".encode()), got[:300])
+                self.assertNotIn(b"100 Continue", got)
+
+    def test_401_and_413_survive_an_unread_body(self):
+        """The server answers before the body has arrived. A client that sends its whole request
+        before reading (as curl and most clients do) must be able to finish sending and then read
+        the answer: closing with the body unread would reset the connection under the client's
+        send, and the answer would never be read."""
+        body = ('{"jobs":["%s"],"pad":"%s"}' % (self.pausable_a[0], "p" * 4_000_000)).encode()
+        bigger = ('{"jobs":["%s"],"pad":"%s"}' % (self.pausable_a[0], "p" * (MAX_BODY + 2_000_000))).encode()
+        for attempt in range(3):
+            for token, data, status, code in (("wrong-token", body, 401, "APIGW.0301"),
+                                              (TOKEN_A, bigger, 413, "DRS.M00202")):
+                with self.subTest(attempt=attempt, status=status), connect(self.srv.port) as s:
+                    request = request_bytes("POST", api_path(PROJECT_A, STATUS), data,
+                                            {"X-Auth-Token": token, "Content-Type": "application/json"})
+                    try:
+                        s.sendall(request)
+                    except (BrokenPipeError, ConnectionResetError) as e:
+                        self.fail(f"the server reset the connection while the request was sent: {e!r}")
+                    self.assertError(read_response(s), status, code)
+
+    def test_head_has_no_body_and_metrics_accepts_it(self):
+        with connect(self.srv.port) as s:
+            s.sendall(b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"HEAD " + api_path(PROJECT_A, PAUSE).encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"HEAD /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
+            metrics, pause, unknown, last = read_responses(s, 4, heads={0, 1, 2})
+        self.assertEqual(metrics.status, 200, str(metrics))
+        self.assertTrue(metrics.header("content-type").startswith("text/plain"))
+        self.assertGreater(int(metrics.header("content-length")), 0)
+        self.assertEqual(pause.status, 405)
+        self.assertEqual(pause.header("allow"), "POST")
+        self.assertEqual(unknown.status, 404)
+        # The fourth answer comes right after the three heads: they carried no body.
+        self.assertError(last, 404, "TASKORCH.0404")
+        r = self.srv.call("POST", "/metrics", b"{}")
+        self.assertError(r, 405, "TASKORCH.0405")
+        self.assertEqual(r.header("allow"), "GET, HEAD")
+
+    def test_header_limit_is_exactly_8_kib(self):
+        """The request line and the header fields, each with its CRLF, and the empty line."""
+        body = json.dumps({"jobs": [self.pausable_a[0]]}).encode()
+
+        def request_with_head_of(size: int) -> bytes:
+            bare = request_bytes("POST", api_path(PROJECT_A, STATUS), b"",
+                                 {"X-Auth-Token": TOKEN_A, "Content-Type": "application/json", "X-Pad": ""},
+                                 content_length=len(body))
+            pad = size - len(bare)
+            self.assertGreater(pad, 0)
+            data = request_bytes("POST", api_path(PROJECT_A, STATUS), body,
+                                 {"X-Auth-Token": TOKEN_A, "Content-Type": "application/json", "X-Pad": "p" * pad})
+            self.assertEqual(data.index(b"\r\n\r\n") + 4, size)
+            return data
+
+        for size, status in ((8192, 200), (8193, 431)):
+            with self.subTest(size=size), connect(self.srv.port) as s:
+                s.sendall(request_with_head_of(size))
+                self.assertEqual(read_response(s).status, status)
+
+    def test_two_auth_token_headers_are_refused(self):
+        body = json.dumps({"jobs": [self.pausable_a[0]]}).encode()
+        for first, second in ((TOKEN_A, TOKEN_A), (TOKEN_A, "wrong-token"), ("wrong-token", TOKEN_A)):
+            with self.subTest(first=first, second=second), connect(self.srv.port) as s:
+                s.sendall((f"POST {api_path(PROJECT_A, STATUS)} HTTP/1.1\r\nHost: x\r\n"
+                           f"X-Auth-Token: {first}\r\nX-Auth-Token: {second}\r\n"
+                           f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+                self.assertError(read_response(s), 401, "APIGW.0301", "more than once")
+
+    # -- valid JSON is not "not JSON" (issue 8, defect 10)
+
+    def test_numbers_beyond_64_bits_are_not_malformed_json(self):
+        a = self.pausable_a[0]
+        for extra in ('"x":123456789012345678901234567890', '"x":-98765432109876543210987',
+                      '"x":[18446744073709551616,1e999,-1e999,1e-999]', '"x":{"y":%s}' % ("9" * 5000)):
+            with self.subTest(extra=extra[:40]):
+                r = self.srv.post(STATUS, ('{"jobs":["%s"],%s}' % (a, extra)).encode())
+                self.assertEqual(r.status, 200, str(r))
+        for field, value in (("cur_page", str(2 ** 70)), ("per_page", str(2 ** 70)), ("cur_page", "-" + str(2 ** 70)),
+                             ("cur_page", "1e999")):
+            with self.subTest(field=field, value=value):
+                r = self.srv.post(STATUS, ('{"jobs":["%s"],"page_req":{"%s":%s}}' % (a, field, value)).encode())
+                self.assertError(r, 400, "DRS.M00202", field)
+        r = self.srv.post(PAUSE, ('{"jobs":[{"job_id":"%s","pause_mode":%s}]}' % (a, "1" * 30)).encode())
+        self.assertError(r, 400, "DRS.M00202", "pause_mode")
+
+    def test_nesting_deeper_than_the_limit_names_the_field(self):
+        a = self.pausable_a[0]
+        r = self.srv.post(STATUS, ('{"jobs":["%s"],"x":%s1%s}' % (a, "[" * 7, "]" * 7)).encode())
+        self.assertEqual(r.status, 200, str(r))  # 8 levels: the limit itself
+        for body, field in (('{"jobs":["%s"],"x":%s1%s}' % (a, "[" * 8, "]" * 8), "x"),
+                            ('{"jobs":["%s"],"page_req":{"cur_page":%s1%s}}' % (a, "[" * 7, "]" * 7), "page_req")):
+            with self.subTest(field=field):
+                self.assertError(self.srv.post(STATUS, body.encode()), 400, "DRS.M00202",
+                                 f"parameter {field} is invalid: nested deeper than 8 levels")
+
     # -- JSON bombs
 
     def test_deeply_nested_json(self):
+        """Nesting is measured while the body is read, before its syntax is checked: an object
+        nested deeper than 8 levels is refused M00202 naming its top-level field, whatever
+        follows; a document that is not an object is M00200."""
         a = self.pausable_a[0]
         bodies = [
-            '{"jobs":' + "[" * 1000 + "]" * 1000 + "}",
-            '{"jobs":[' + '{"a":' * 1000 + "1" + "}" * 1000 + "]}",
-            "[" * 1000 + "]" * 1000,
-            '{"a":' * 1000 + "1" + "}" * 1000,
-            '{"jobs":[{"job_id":"%s","pause_mode":"all","x":%s%s}]}' % (a, "[" * 1000, "]" * 1000),
-            '{"jobs":["%s"],"page_req":%s1%s}' % (a, '{"x":' * 1000, "}" * 1000),
-            '{"jobs":' + "[" * 1000,
-            "[" * 100000 + "]" * 100000,
-            '{"x":' * 100000,
+            ('{"jobs":' + "[" * 1000 + "]" * 1000 + "}", "jobs"),
+            ('{"jobs":[' + '{"a":' * 1000 + "1" + "}" * 1000 + "]}", "jobs"),
+            ("[" * 1000 + "]" * 1000, None),
+            ('{"a":' * 1000 + "1" + "}" * 1000, "a"),
+            ('{"jobs":[{"job_id":"%s","pause_mode":"all","x":%s%s}]}' % (a, "[" * 1000, "]" * 1000), "jobs"),
+            ('{"jobs":["%s"],"page_req":%s1%s}' % (a, '{"x":' * 1000, "}" * 1000), "page_req"),
+            ('{"jobs":' + "[" * 1000, "jobs"),
+            ("[" * 100000 + "]" * 100000, None),
+            ('{"x":' * 100000, "x"),
         ]
         for action in (PAUSE, RETRY, STATUS):
-            for body in bodies:
+            for body, field in bodies:
                 with self.subTest(action=action, body=body[:50]):
-                    self.assertError(self.srv.post(action, body.encode()), 400, "DRS.M00200")
+                    r = self.srv.post(action, body.encode())
+                    if field is None:
+                        self.assertError(r, 400, "DRS.M00200")
+                    else:
+                        self.assertError(r, 400, "DRS.M00202", f"parameter {field} is invalid: nested deeper")
 
     def test_huge_but_valid_json_is_handled(self):
         a = self.pausable_a[0]
@@ -246,6 +403,10 @@ class HostileRequestTests(HostileCase):
             r = None
         if r is not None:
             self.assertError(r, 413, "DRS.M00202")
+        # The item limit is enforced while the body is read: what follows the item past it
+        # (here, not even JSON) is never looked at.
+        r = self.srv.post(STATUS, (json.dumps({"jobs": ids[:10_001]})[:-2] + ', garbage ' * 1000).encode())
+        self.assertIn("10000", self.assertError(r, 400, "DRS.M00202")["error_msg"])
         # The limit itself: 10000 items are fine.
         r = self.srv.post(STATUS, json.dumps({"jobs": ids[:10_000]}).encode())
         self.assertEqual(r.status, 200, str(r))
@@ -472,6 +633,25 @@ class ConnectionLimitTests(HostileCase):
         finally:
             conn.close()
 
+    def test_closed_connections_do_not_count_against_the_cap(self):
+        """Connections refused with 503 and connections their clients closed give their slot back:
+        once the clients of a full house have gone, a full house can be served again."""
+        self.serving_again()
+        for round_ in range(3):
+            with self.subTest(round=round_):
+                held = [connect(self.srv.port) for _ in range(self.MAX)]
+                for s in held:  # one answered request each: all of them are being served
+                    s.sendall(request_bytes("POST", api_path(PROJECT_A, STATUS),
+                                            json.dumps({"jobs": list(self.baseline)[:1]}).encode(),
+                                            {"X-Auth-Token": TOKEN_A}))
+                    self.assertEqual(read_response(s).status, 200)
+                for _ in range(5):  # over the cap while they are held
+                    closed, got = exchange(self.srv.port, b"", SLACK, shut_write=True)
+                    self.assertEqual(head_of(got), 503, got[:300])
+                for s in held:
+                    s.close()
+                self.serving_again()
+
     def test_many_connections_at_once(self):
         self.serving_again()
         results = []
@@ -503,6 +683,45 @@ class ConnectionLimitTests(HostileCase):
                 continue
             self.assertTrue(closed)
             self.assertIn(status, (200, 503, None))
+
+
+class TimeoutTests(HostileCase):
+    """--read-timeout-ms 1000 with --idle-timeout-ms 600000, and --idle-timeout-ms 0."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fleet = hostile_fleet()
+        cls.srv = Server(fleet=cls.fleet, args=["--read-timeout-ms", str(READ_TIMEOUT_MS), "--idle-timeout-ms", "600000"])
+        cls.srv.start()
+        cls.baseline = cls.srv.registry_view(cls.fleet)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def test_a_connection_that_never_sends_a_byte_gets_the_read_timeout(self):
+        """Not the idle timeout (10 minutes here): the first request is read under the read timeout."""
+        with connect(self.srv.port) as s:
+            closed, got = wait_closed(s, READ_TIMEOUT_MS / 1000 + SLACK)
+        self.assertTrue(closed, "a silent connection was held beyond the read timeout")
+        self.assertEqual(got, b"")
+
+    def test_idle_timeout_zero_means_one_request_per_connection(self):
+        srv = self.start_server(fleet=self.fleet, args=["--idle-timeout-ms", "0"])
+        a = self.pausable_ids()[0]
+        for _ in range(3):
+            with connect(srv.port) as s:
+                s.sendall(request_bytes("POST", api_path(PROJECT_A, STATUS), json.dumps({"jobs": [a]}).encode(),
+                                        {"X-Auth-Token": TOKEN_A, "Content-Type": "application/json"}))
+                closed, got = wait_closed(s, SLACK)
+            self.assertTrue(closed, "the connection was kept open with --idle-timeout-ms 0")
+            answers = parse_responses(got)
+            self.assertEqual([r.status for r in answers], [200], got[:300])
+            self.assertEqual(answers[0].header("connection"), "close")
+        self.stop_ok(srv)
+
+    def pausable_ids(self):
+        return [i for i, st in self.baseline.items() if self.fleet.owner[i] == PROJECT_A and st == "INCRE_TRANSFER_STARTED"]
 
 
 if __name__ == "__main__":

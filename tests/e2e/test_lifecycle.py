@@ -1,4 +1,4 @@
-"""End-to-end tests of what the batch endpoints do to tasks (behaviour.md).
+"""End-to-end tests of what the batch endpoints do to tasks (docs/behaviour.md).
 
 Per-item results of batch-pause-task and batch-retry-task (M00304, M00307, M05003, M05004),
 request order and count, the token x path project x job owner matrix, dual-active families,
@@ -17,7 +17,7 @@ from e2e_support import (PAUSABLE, PAUSE, PROJECT_A, PROJECT_B, RETRY, STATUS, T
 UNKNOWN_ID = "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"
 NOT_PAUSABLE = ["CONFIGURATION", "STARTJOBING", "START_JOB_FAILED", "RELEASE_RESOURCE_STARTED",
                 "RELEASE_RESOURCE_COMPLETE"]
-# What a resume does, per behaviour.md (None: no change; a code: the item fails).
+# What a resume does, per docs/behaviour.md (None: no change; a code: the item fails).
 RESUME_OF = {
     "START_JOB_FAILED": "STARTJOBING",
     "FULL_TRANSFER_FAILED": "FULL_TRANSFER_STARTED",

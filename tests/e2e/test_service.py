@@ -391,6 +391,69 @@ class ShutdownTests(E2ECase):
                 pass
 
 
+    def test_sigterm_does_not_wait_for_slow_clients(self):
+        """A client dripping its request, and one that does not read its (large) response, with
+        read and idle timeouts of 10 minutes: SIGTERM cuts the first at once and gives the second
+        a short grace, not the read timeout."""
+        fleet = Fleet("shu0")
+        ids = [fleet.task("INCRE_TRANSFER_STARTED") for _ in range(3000)]
+        srv = self.start_server(fleet=fleet, args=["--idle-timeout-ms", "600000", "--read-timeout-ms", "600000"],
+                                tokens=[(TOKEN_A, PROJECT_A)])
+        body = json.dumps({"jobs": ids}).encode()
+        head = (f"POST {api_path(PROJECT_A, STATUS)} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {TOKEN_A}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        dripping = socket.create_connection(("127.0.0.1", srv.port), timeout=60)
+        self.addCleanup(dripping.close)
+        dripping.sendall(head + body[:10])
+        # The non-reader asks for the statuses of 3000 tasks many times over, reading nothing.
+        deaf = socket.create_connection(("127.0.0.1", srv.port), timeout=60)
+        self.addCleanup(deaf.close)
+        deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        deaf.setblocking(False)
+        request = head + body
+        sent = 0
+        deadline = time.monotonic() + 30
+        while sent < 200 * len(request) and time.monotonic() < deadline:
+            try:
+                sent += deaf.send(request[sent % len(request):])
+            except BlockingIOError:
+                break  # its buffers are full: the server is blocked writing to it
+        time.sleep(0.5)
+        started = time.monotonic()
+        self.stop_ok(srv)  # fails if the process does not exit within STOP_TIMEOUT (60 s)
+        self.assertLess(time.monotonic() - started, 30)
+
+    def test_sigterm_while_connections_keep_arriving(self):
+        """Connections accepted while the shutdown runs are closed too, not held for the idle
+        timeout (10 minutes here)."""
+        for round_ in range(4):
+            with self.subTest(round=round_):
+                srv = self.start_server(args=["--idle-timeout-ms", "600000", "--read-timeout-ms", "600000"],
+                                        tokens=[(TOKEN_A, PROJECT_A)])
+                stop = threading.Event()
+                opened = []
+
+                def hammer():
+                    while not stop.is_set():
+                        try:
+                            opened.append(socket.create_connection(("127.0.0.1", srv.port), timeout=5))
+                        except OSError:
+                            return
+
+                clients = [threading.Thread(target=hammer) for _ in range(4)]
+                for t in clients:
+                    t.start()
+                time.sleep(0.3)
+                try:
+                    self.stop_ok(srv)
+                finally:
+                    stop.set()
+                    for t in clients:
+                        t.join()
+                    for s in opened:
+                        s.close()
+
+
 class FleetFileErrorTests(E2ECase):
     """A malformed fleet (or state) file stops the start: non-zero exit, never "listening on"."""
 

@@ -1,9 +1,9 @@
 // libFuzzer target: whole HTTP requests, parsed by Beast and handled by the API over a live
-// engine holding the demo fleet, as the server does (without the socket). Every request
-// that parses gets a response with a JSON body (or the metrics text) and a known status.
+// engine holding a few tasks of the demo project (the DRS example job among them), as the
+// server does (without the socket). Every request that parses gets a response with a JSON body
+// (or the metrics text) and a known status.
 #include <taskorch/engine.hpp>
 #include <taskorch/http/api.hpp>
-#include <taskorch/http/fleet_file.hpp>
 
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/core/buffers_prefix.hpp>
@@ -18,7 +18,22 @@ namespace bhttp = boost::beast::http;
 
 struct fixture {
   fixture() : eng({.threads = 2}), service(eng, tokens(), {.max_jobs = 64, .max_body = 4096}) {
-    eng.register_tasks(taskorch::http::demo_fleet());
+    const auto project = *taskorch::project_id::parse("054ba152d480d55b2f5dc0069e7ddef0");
+    std::vector<taskorch::registration> tasks{
+        taskorch::task_spec{.id = *taskorch::job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502"),
+                            .project = project,
+                            .state = taskorch::task_state::full_transfer}};
+    for (std::size_t i = 0; i < 32; ++i) {
+      const taskorch::task_state state = taskorch::all_task_states[i % taskorch::task_state_count];
+      std::optional<taskorch::pause_info> pause;
+      if (state == taskorch::task_state::paused) {
+        pause =
+            taskorch::pause_info{taskorch::pause_mode::target, taskorch::task_state::full_transfer};
+      }
+      tasks.push_back(taskorch::task_spec{
+          .id = taskorch::job_id::mint(), .project = project, .state = state, .pause = pause});
+    }
+    eng.register_tasks(std::move(tasks));
   }
   static taskorch::http::token_table tokens() {
     taskorch::http::token_table t;
@@ -36,6 +51,10 @@ std::optional<std::string_view> header(const bhttp::request<bhttp::string_body>&
   return std::string_view(it->value());
 }
 
+bool repeated(const bhttp::request<bhttp::string_body>& req, std::string_view name) {
+  return req.count(name) > 1;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -48,9 +67,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parser.put(boost::asio::buffer(data, size), ec);
   if (ec || !parser.is_header_done()) return 0;
   const auto& req = parser.get();
-  const taskorch::http::request_head head{req.method_string(), req.target(),
-                                          header(req, "X-Auth-Token"), header(req, "Content-Type"),
-                                          header(req, "X-Language").value_or("")};
+  const taskorch::http::request_head head{req.method_string(),
+                                          req.target(),
+                                          header(req, "X-Auth-Token"),
+                                          header(req, "Content-Type"),
+                                          header(req, "X-Language").value_or(""),
+                                          repeated(req, "X-Auth-Token"),
+                                          repeated(req, "Content-Type")};
   auto checked = f.service.check(head);
   taskorch::http::response res;
   if (auto* refusal = std::get_if<taskorch::http::response>(&checked)) {

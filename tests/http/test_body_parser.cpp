@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 namespace {
@@ -68,12 +69,21 @@ TEST(BodyParser, RefusesARepeatedKeyAnywhere) {
   EXPECT_EQ(pause_error(R"({"jobs":[],"x":{"a":1,"\u0061":2}})").substr(0, 10), "DRS.M00200");
 }
 
-TEST(BodyParser, RefusesTooDeepBodies) {
-  std::string deep = R"({"jobs":[],"x":)";
-  for (int i = 0; i < 20; ++i) deep += "[";
-  for (int i = 0; i < 20; ++i) deep += "]";
-  deep += "}";
-  EXPECT_EQ(pause_error(deep).substr(0, 10), "DRS.M00200");
+TEST(BodyParser, RefusesTooDeepBodiesNamingTheField) {
+  const auto nested = [](int levels) {
+    return R"({"jobs":[],"x":)" + std::string(levels, '[') + std::string(levels, ']') + "}";
+  };
+  // The body's own object is level 1: 7 arrays inside it make 8 levels, the limit.
+  EXPECT_EQ(pause_error(nested(7)), "DRS.M00201|The parameter jobs is empty.");
+  EXPECT_EQ(pause_error(nested(8)),
+            "DRS.M00202|The value of parameter x is invalid: nested deeper than 8 levels.");
+  EXPECT_EQ(pause_error(nested(20)),
+            "DRS.M00202|The value of parameter x is invalid: nested deeper than 8 levels.");
+  // Found while reading: what follows is not looked at.
+  EXPECT_EQ(pause_error(R"({"jobs":[[[[[[[[[ not json)"),
+            "DRS.M00202|The value of parameter jobs is invalid: nested deeper than 8 levels.");
+  // A document that is not an object is not JSON for this API, however deep.
+  EXPECT_EQ(pause_error(std::string(100, '[') + std::string(100, ']')).substr(0, 10), "DRS.M00200");
 }
 
 TEST(BodyParser, RefusesMissingOrEmptyJobs) {
@@ -206,7 +216,70 @@ TEST(BodyParser, IsReusableAcrossBodiesOfGrowingSize) {
   // The depth limit still holds after the parser grew its buffers.
   std::string deep = R"({"jobs":[[[[[[[[[[[[]]]]]]]]]]]]})";
   auto refused = parser.parse_pause(deep);
-  EXPECT_EQ(std::get<request_error>(refused).code, "DRS.M00200");
+  EXPECT_EQ(std::get<request_error>(refused).code, "DRS.M00202");
+}
+
+// Issue 8, defect 10: the whole body was parsed before the item limit was checked.
+TEST(BodyParser, EnforcesTheItemLimitWhileReading) {
+  const std::string item =
+      R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","pause_mode":"all"})";
+  // Three items against a limit of two, then bytes that are not JSON: the third item is
+  // refused as soon as it starts; the rest is never looked at.
+  const std::string body = R"({"jobs":[)" + item + "," + item + "," + item + ", not json at all";
+  EXPECT_EQ(pause_error(body, {.max_jobs = 2}),
+            "DRS.M00202|The value of parameter jobs is invalid: at most 2 jobs per request.");
+  // Items that are strings (batch-status) and nested arrays count once each.
+  body_parser parser({.max_jobs = 2});
+  auto status = parser.parse_status(R"({"jobs":["a",["b",["c"]],"d" garbage)");
+  ASSERT_TRUE(std::holds_alternative<request_error>(status));
+  EXPECT_EQ(std::get<request_error>(status).en,
+            "The value of parameter jobs is invalid: at most 2 jobs per request.");
+  // At the limit, the body is parsed as usual.
+  EXPECT_EQ(pause_error(R"({"jobs":[)" + item + ",{}]}", {.max_jobs = 2}),
+            "DRS.M00201|The parameter job_id is empty.");
+}
+
+// Issue 8, defect 10: valid JSON with numbers beyond 64 bits was refused as not JSON.
+TEST(BodyParser, NumbersBeyond64BitsAreValidJson) {
+  body_parser parser;
+  for (std::string_view extra :
+       {R"("x":123456789012345678901234567890)", R"("x":-98765432109876543210987)",
+        R"("x":[18446744073709551616,1e999,-1e999,1e-999,0.5])", R"("x":{"y":1.0e+400})"}) {
+    const std::string body = std::string(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],)") +
+                             std::string(extra) + "}";
+    auto parsed = parser.parse_status(body);
+    EXPECT_TRUE(std::holds_alternative<taskorch::http::status_query>(parsed)) << body;
+  }
+  for (std::string_view page :
+       {R"({"cur_page":1180591620717411303424})", R"({"cur_page":1e999})", R"({"cur_page":2.0})"}) {
+    const std::string body =
+        std::string(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"page_req":)") +
+        std::string(page) + "}";
+    auto parsed = parser.parse_status(body);
+    ASSERT_TRUE(std::holds_alternative<request_error>(parsed)) << body;
+    EXPECT_EQ(std::get<request_error>(parsed).en, "The value of parameter cur_page is invalid.");
+  }
+  // Invalid number tokens stay invalid JSON.
+  for (std::string_view bad : {R"("x":01)", R"("x":1.)", R"("x":-)", R"("x":1e)", R"("x":.5)"}) {
+    const std::string body = std::string(R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],)") +
+                             std::string(bad) + "}";
+    auto parsed = parser.parse_status(body);
+    ASSERT_TRUE(std::holds_alternative<request_error>(parsed)) << body;
+    EXPECT_EQ(std::get<request_error>(parsed).code, "DRS.M00200") << body;
+  }
+}
+
+// Issue 8, defect 10: a huge body left its buffers allocated for good.
+TEST(BodyParser, GivesBackTheBuffersOfALargeBody) {
+  body_parser parser({.keep_bytes = 1 << 20});
+  const std::size_t small = parser.capacity();
+  const std::string huge = R"({"jobs":["8d0e8e36-a618-490d-8a46-8c61ac9jb502"],"pad":")" +
+                           std::string(8 << 20, 'p') + R"("})";
+  EXPECT_TRUE(std::holds_alternative<taskorch::http::status_query>(parser.parse_status(huge)));
+  EXPECT_LE(parser.capacity(), std::max<std::size_t>(small, 1 << 20) * 2);
+  // ...also when the body is refused.
+  EXPECT_TRUE(std::holds_alternative<request_error>(parser.parse_pause(huge)));
+  EXPECT_LE(parser.capacity(), std::max<std::size_t>(small, 1 << 20) * 2);
 }
 
 }  // namespace

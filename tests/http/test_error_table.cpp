@@ -1,4 +1,6 @@
+#include <taskorch/http/endpoint.hpp>
 #include <taskorch/http/error_table.hpp>
+#include <taskorch/http/request_error.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/system/errc.hpp>
@@ -49,6 +51,75 @@ TEST(ErrorTable, ForeignErrorsAreServiceAbnormal) {
   EXPECT_EQ(drs_error_code(error_code(1, boost::system::generic_category())), "DRS.M00004");
   EXPECT_EQ(drs_error_code(error_code(999, error_category())), "DRS.M00004");
   EXPECT_EQ(describe(boost::asio::error::operation_aborted).status, 500U);
+}
+
+TEST(ErrorTable, RequestErrorsAreFilledFromTheirRow) {
+  const request_error empty = request_error::empty("jobs");
+  EXPECT_EQ(empty.kind, request_errc::empty_parameter);
+  EXPECT_EQ(empty.status, 400U);
+  EXPECT_EQ(empty.code, "DRS.M00201");
+  EXPECT_EQ(empty.en, "The parameter jobs is empty.");
+  EXPECT_EQ(empty.message(language::zh_cn), "参数jobs为空。");
+  const request_error deep = request_error::too_deep("x", 8);
+  EXPECT_EQ(deep.en, "The value of parameter x is invalid: nested deeper than 8 levels.");
+  EXPECT_EQ(deep.zh, "参数x的值无效：嵌套超过8层。");
+  EXPECT_EQ(request_error::body_too_large(1024).status, 413U);
+  EXPECT_EQ(request_error::header_too_large(8192).en,
+            "The request header is too large: at most 8192 bytes.");
+  // Every row without arguments can be made with of(), in both languages.
+  for (const request_error_row& row : request_error_table) {
+    EXPECT_FALSE(row.name.empty());
+    EXPECT_FALSE(row.when.empty());
+    if (row.arguments != 0) continue;
+    const request_error e = request_error::of(row.code);
+    EXPECT_EQ(e.status, row.wire.status) << row.name;
+    EXPECT_EQ(e.code, row.wire.drs_code) << row.name;
+    EXPECT_EQ(e.en, row.wire.en) << row.name;
+    EXPECT_EQ(e.zh, row.wire.zh) << row.name;
+  }
+}
+
+TEST(ErrorTable, TransportErrorsHaveTheirStatus) {
+  // Written from the HTTP semantics, not read from the table.
+  EXPECT_EQ(describe(request_errc::not_found).wire.status, 404U);
+  EXPECT_EQ(describe(request_errc::method_not_allowed).wire.status, 405U);
+  EXPECT_EQ(describe(request_errc::token_missing).wire.status, 401U);
+  EXPECT_EQ(describe(request_errc::token_repeated).wire.status, 401U);
+  EXPECT_EQ(describe(request_errc::project_mismatch).wire.status, 403U);
+  EXPECT_EQ(describe(request_errc::body_too_large).wire.status, 413U);
+  EXPECT_EQ(describe(request_errc::header_too_large).wire.status, 431U);
+  EXPECT_EQ(describe(request_errc::over_capacity).wire.status, 503U);
+  EXPECT_EQ(describe(request_errc::bad_transfer_encoding).wire.status, 400U);
+  EXPECT_EQ(describe(request_errc::service_abnormal).wire.status, 500U);
+}
+
+TEST(Language, OnlyZhCnInAnyCaseIsChinese) {
+  EXPECT_EQ(parse_language("zh-cn"), language::zh_cn);
+  EXPECT_EQ(parse_language("ZH-CN"), language::zh_cn);
+  EXPECT_EQ(parse_language("zh-tw"), language::en_us);
+  EXPECT_EQ(parse_language(""), language::en_us);
+  EXPECT_EQ(parse_language("zh-cn "), language::en_us);
+}
+
+TEST(Endpoint, MatchesTheRouteTable) {
+  const route_match pause =
+      match_route("/v3/054ba152d480d55b2f5dc0069e7ddef0/jobs/batch-pause-task");
+  EXPECT_EQ(pause.id(), endpoint::batch_pause);
+  EXPECT_EQ(pause.project, "054ba152d480d55b2f5dc0069e7ddef0");
+  EXPECT_EQ(match_route("/v3/x/jobs/batch-status?a=b").id(), endpoint::batch_status);
+  EXPECT_EQ(match_route("/metrics?format=text").id(), endpoint::metrics);
+  for (std::string_view unknown :
+       {"/", "/metrics/", "/v3//jobs/batch-status", "/v3/a/b/jobs/batch-status",
+        "/v2/x/jobs/batch-status", "/v3/x/jobs/batch-status/"}) {
+    EXPECT_EQ(match_route(unknown).found, nullptr) << unknown;
+  }
+  EXPECT_TRUE(allows(routes[0], "POST"));
+  EXPECT_FALSE(allows(routes[0], "GET"));
+  EXPECT_TRUE(allows(routes[3], "GET"));
+  EXPECT_TRUE(allows(routes[3], "HEAD"));
+  EXPECT_FALSE(allows(routes[3], "GE"));
+  EXPECT_EQ(to_string(endpoint::other), "other");
+  EXPECT_EQ(to_string(endpoint::batch_retry), "batch-retry-task");
 }
 
 }  // namespace

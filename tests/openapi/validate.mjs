@@ -1,6 +1,6 @@
 // Validates real responses of taskorch-server against docs/api/openapi.yaml.
 //
-//   TASKORCH_SERVER=build/dev/service/taskorch-server node tests/openapi/validate.mjs
+//   TASKORCH_SERVER=build/dev/server/taskorch-server node tests/openapi/validate.mjs
 //
 // 1. Loads the OpenAPI file with @apidevtools/swagger-parser (validate, then dereference) and
 //    checks every example in it against its schema.
@@ -10,8 +10,8 @@
 //    and checks each response: the status is documented for the operation (or, for an unknown
 //    path or another method, the NotFound / MethodNotAllowed component response), its media
 //    type is documented, its body validates (ajv, JSON Schema 2020-12 + ajv-formats), required
-//    headers are there, and what behaviour.md requires (status, error code, per-item results,
-//    language of messages).
+//    headers are there, and what docs/behaviour.md requires (status, error code, per-item
+//    results, language of messages). A response to HEAD must have no body.
 // 4. Stops both servers with SIGTERM (they must exit 0), prints the number of responses
 //    validated and exits 1 on any mismatch.
 //
@@ -138,11 +138,12 @@ function connect(port) {
   });
 }
 
-/// Reads one response from `conn`; resolves null when the connection ends without one.
-async function readResponse(conn, timeoutMs = 10000) {
+/// Reads one response from `conn` (to a HEAD request when `head`: no body follows its head);
+/// resolves null when the connection ends without one.
+async function readResponse(conn, head = false, timeoutMs = 10000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const parsed = parseResponse(conn.buffer, conn.ended);
+    const parsed = parseResponse(conn.buffer, conn.ended, head);
     if (parsed) {
       conn.buffer = conn.buffer.subarray(parsed.consumed);
       return parsed.response;
@@ -160,7 +161,7 @@ async function readResponse(conn, timeoutMs = 10000) {
   }
 }
 
-function parseResponse(buffer, ended) {
+function parseResponse(buffer, ended, head) {
   const headEnd = buffer.indexOf('\r\n\r\n');
   if (headEnd < 0) return null;
   const lines = buffer.subarray(0, headEnd).toString('latin1').split('\r\n');
@@ -173,7 +174,9 @@ function parseResponse(buffer, ended) {
   }
   const bodyStart = headEnd + 4;
   let bodyEnd;
-  if (headers['content-length'] !== undefined) {
+  if (head) {
+    bodyEnd = bodyStart;
+  } else if (headers['content-length'] !== undefined) {
     bodyEnd = bodyStart + Number(headers['content-length']);
     if (buffer.length < bodyEnd) return null;
   } else if (ended) {
@@ -202,10 +205,10 @@ function buildRequest(port, { method, target, headers, body, keepAlive = false }
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${payload}`, 'utf8');
 }
 
-async function exchange(port, bytes) {
+async function exchange(port, bytes, head = false) {
   const conn = await connect(port);
   conn.socket.write(bytes);
-  const response = await readResponse(conn);
+  const response = await readResponse(conn, head);
   conn.socket.destroy();
   if (!response) throw new Error('the server closed the connection without a response');
   return response;
@@ -366,7 +369,11 @@ function check(c, res, specMethod, specTarget) {
   }
 
   let json;
-  if (responseObject) {
+  if (specMethod === 'HEAD') {
+    // The head of the answer GET would give, without its body.
+    if (res.body.length !== 0) fail(`${where} a response to HEAD has a body: ${JSON.stringify(res.body.slice(0, 100))}`);
+    if (!(Number(res.headers['content-length']) > 0)) fail(`${where} no Content-Length in a response to HEAD`);
+  } else if (responseObject) {
     for (const [name, header] of Object.entries(responseObject.headers ?? {})) {
       const value = res.headers[name.toLowerCase()];
       if (value === undefined) {
@@ -399,7 +406,7 @@ function check(c, res, specMethod, specTarget) {
   }
   validated++;
 
-  // What behaviour.md requires of this response.
+  // What docs/behaviour.md requires of this response.
   if (json === undefined && /^application\/json/i.test(res.headers['content-type'] ?? '')) {
     try {
       json = JSON.parse(res.body);
@@ -578,7 +585,10 @@ const mainCases = [
   pauseCase('body not JSON', 'not json', bad('DRS.M00200'), { requestValid: false }),
   pauseCase('body a JSON array', '[]', bad('DRS.M00200'), { requestValid: false }),
   pauseCase('a key twice', `{"jobs":[${JSON.stringify(pause(J.seed))}],"jobs":[]}`, bad('DRS.M00200')),
-  pauseCase('nested too deep', { jobs: [{ ...pause(J.seed), x: deep(12) }] }, bad('DRS.M00200')),
+  pauseCase('nested too deep', { jobs: [{ ...pause(J.seed), x: deep(12) }] }, bad('DRS.M00202', { messageIncludes: 'nested deeper than 8 levels' })),
+  pauseCase('a number beyond 64 bits in an ignored field', `{"jobs":[${JSON.stringify(pause(J.stopped))}],"x":123456789012345678901234567890}`,
+    { status: 200, items: [[J.stopped, 'DRS.M00304']] }),
+  statusCase('cur_page 2^70', `{"jobs":["${J.seed}"],"page_req":{"cur_page":1180591620717411303424}}`, bad('DRS.M00202', { messageIncludes: 'cur_page' })),
   pauseCase('jobs missing', {}, bad('DRS.M00201'), { requestValid: false }),
   pauseCase('jobs empty', { jobs: [] }, bad('DRS.M00201'), { requestValid: false }),
   pauseCase('jobs null', { jobs: null }, bad('DRS.M00201'), { requestValid: false }),
@@ -626,6 +636,12 @@ const mainCases = [
     method: 'POST', target: P(), expect: bad('TASKORCH.0400') },
   { name: 'metrics: a header line without a colon', raw: (port) => `GET /metrics HTTP/1.1\r\nHost: ${HOST}:${port}\r\nnot a header\r\n\r\n`,
     method: 'GET', target: '/metrics', expect: bad('TASKORCH.0400') },
+  { name: 'HEAD metrics: a header line without a colon', raw: (port) => `HEAD /metrics HTTP/1.1\r\nHost: ${HOST}:${port}\r\nnot a header\r\n\r\n`,
+    method: 'HEAD', target: '/metrics', expect: { status: 400 } },
+  { name: 'pause: a Transfer-Encoding other than chunked (smuggling)', raw: (port) => `POST ${P()} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${tokenA}\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+    method: 'POST', target: P(), expect: bad('TASKORCH.0400', { messageIncludes: 'chunked' }) },
+  { name: 'status: a malformed chunked body', raw: (port) => `POST ${S()} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${tokenA}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+    method: 'POST', target: S(), expect: bad('TASKORCH.0400', { messageIncludes: 'chunked' }) },
 
   // ---- 401
   pauseCase('no X-Auth-Token', { jobs: [pause(J.seed)] }, { status: 401, error_code: 'APIGW.0301', language: 'en' }, { headers: json }),
@@ -633,6 +649,8 @@ const mainCases = [
   statusCase('zh-cn 401', { jobs: [J.seed] }, { status: 401, error_code: 'APIGW.0301', language: 'zh' }, { headers: [...json, ...zh] }),
   post('status: token checked before project', S('not-a-project'), { jobs: [J.seed] }, { status: 401, error_code: 'APIGW.0301' }, { headers: json }),
   pauseCase('token checked before Content-Type and body', 'garbage', { status: 401, error_code: 'APIGW.0301' }, { headers: [['Content-Type', 'text/plain']] }),
+  statusCase('X-Auth-Token twice', { jobs: [J.seed] }, { status: 401, error_code: 'APIGW.0301', messageIncludes: 'more than once' },
+    { headers: [...auth(), ...auth(), ...json] }),
   // ---- 403
   post('pause: a token of another project', P(A), { jobs: [pause(J.seed)] }, { status: 403, error_code: 'DRS.M00261', language: 'en' }, { headers: [...auth(tokenB), ...json] }),
   post('retry: a path of another project', R(B), { jobs: [{ job_id: J.neighbour }] }, { status: 403, error_code: 'DRS.M00261' }),
@@ -653,6 +671,7 @@ const mainCases = [
   { name: 'PUT on batch-retry-task', method: 'PUT', target: R(), headers: [...auth(), ...json], body: '{}', expect: { status: 405, error_code: 'TASKORCH.0405' } },
   { name: 'DELETE on batch-status, zh-cn', method: 'DELETE', target: S(), headers: [...auth(), ...zh], expect: { status: 405, error_code: 'TASKORCH.0405', language: 'zh' } },
   { name: 'POST on /metrics', method: 'POST', target: '/metrics', headers: json, body: '{}', expect: { status: 405, error_code: 'TASKORCH.0405' } },
+  { name: 'HEAD on batch-status', method: 'HEAD', target: S(), headers: [], expect: { status: 405 } },
   // ---- 413 (Content-Length over --max-body; the body is never sent)
   ...[['pause', P()], ['retry', R()], ['status', S()]].map(([op, target]) => ({
     name: `${op}: Content-Length over --max-body`,
@@ -665,8 +684,9 @@ const mainCases = [
   ...[['pause', 'POST', P()], ['retry', 'POST', R()], ['status', 'POST', S()], ['metrics', 'GET', '/metrics']].map(([op, method, target]) => ({
     name: `${op}: a header over 8 KiB`, method, target,
     headers: [...auth(), ['X-Padding', 'p'.repeat(9000)]], body: method === 'POST' ? '{}' : undefined,
-    expect: { status: 431, error_code: 'TASKORCH.0431', language: 'en' },
+    expect: { status: 431, error_code: 'TASKORCH.0431', language: 'en', messageIncludes: '8192' },
   })),
+  { name: 'HEAD metrics: a header over 8 KiB', method: 'HEAD', target: '/metrics', headers: [['X-Padding', 'p'.repeat(9000)]], expect: { status: 431 } },
   // ---- /metrics: 200
   { name: 'metrics: no token needed', method: 'GET', target: '/metrics', headers: [], expect: {
     status: 200,
@@ -686,6 +706,10 @@ const mainCases = [
     },
   } },
   { name: 'metrics: the query string is ignored', method: 'GET', target: '/metrics?format=text', headers: [['X-Auth-Token', 'anything']], expect: { status: 200 } },
+  { name: 'HEAD metrics: the head of GET, no body', method: 'HEAD', target: '/metrics', headers: [], expect: {
+    status: 200,
+    custom: (res) => (/^text\/plain; version=0\.0\.4/.test(res.headers['content-type'] ?? '') ? [] : [`Content-Type ${res.headers['content-type']}`]),
+  } },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -713,7 +737,7 @@ try {
     }
     let res;
     try {
-      res = await exchange(main.port, bytes);
+      res = await exchange(main.port, bytes, c.method === 'HEAD');
     } catch (e) {
       fail(`[${c.name}] ${e.message}`);
       continue;
@@ -748,6 +772,8 @@ try {
     for (const [method, target] of [['POST', P()], ['POST', R()], ['POST', S()], ['GET', '/metrics']]) {
       check({ ...busyCase, name: `${busyCase.name} (as ${method} ${target})` }, busyRes, method, target);
     }
+    // As the answer to a HEAD /metrics: the same head (its body is the client's to ignore).
+    seen.get('headMetrics')?.add('503') ?? seen.set('headMetrics', new Set(['503']));
     validated -= 3;
   }
   held.socket.destroy();
@@ -781,4 +807,4 @@ if (failures.length) {
   console.log(`FAILED: ${failures.length} mismatch(es)`);
   process.exit(1);
 }
-console.log('OK: every response matches docs/api/openapi.yaml and behaviour.md');
+console.log('OK: every response matches docs/api/openapi.yaml and docs/behaviour.md');

@@ -1,15 +1,25 @@
 #pragma once
-// body_parser: validates the JSON bodies of the DRS batch endpoints, whole, before anything
-// is applied, in the order behaviour.md fixes: JSON syntax and repeated keys (M00200), the
-// `jobs` array (M00201), the item limit (M00202), then item by item in request order: empty
-// fields (M00201) before wrong values (M00202), and a repeated job id at its second
-// occurrence (M00301). Unknown fields are ignored; a field sent as null counts as absent.
+// body_parser: validates the JSON bodies of the DRS batch endpoints, whole, before anything is
+// applied, in the order docs/behaviour.md fixes, in two passes:
+//
+//   1. A scan of the raw bytes, which stops at the first of: a document that does not start
+//      as an object (M00200), nesting deeper than max_depth (M00202 naming the top-level
+//      field), more items in `jobs` than max_jobs (M00202 naming the limit). So a body over
+//      a limit costs no more than its bytes up to the point where the limit is passed.
+//   2. The DOM parse (simdjson) and the checks: JSON syntax and repeated keys (M00200), the
+//      `jobs` array (M00201), then item by item in request order: empty fields (M00201)
+//      before wrong values (M00202), and a repeated job id at its second occurrence (M00301).
+//
+// Unknown fields are ignored; a field sent as null counts as absent. No field of these bodies
+// takes a number that is not an integer of 64 bits, so such numbers (2^70, 1e999, 0.5) are
+// valid JSON here: accepted in an ignored field, M00202 in cur_page and per_page.
 //
 //   taskorch::http::body_parser parser({.max_jobs = 10000});
 //   auto parsed = parser.parse_pause(R"({"jobs":[{"job_id":"...","pause_mode":"all"}]})");
 //   if (auto* error = std::get_if<taskorch::http::request_error>(&parsed)) ...
 //
-// Thread safety: one parser per thread; it keeps its buffers between calls.
+// A parser keeps its buffers between calls, up to `keep_bytes`; after a larger body it gives
+// them back. Thread safety: one parser per thread.
 
 #include <taskorch/batch.hpp>
 #include <taskorch/http/request_error.hpp>
@@ -25,8 +35,10 @@ namespace taskorch::http {
 
 /// Limits on request bodies.
 struct body_limits {
-  std::size_t max_jobs = 10000;  ///< items per request
-  std::size_t max_depth = 8;     ///< JSON nesting depth (a batch body needs 3)
+  std::size_t max_jobs = 10000;      ///< items per request
+  std::size_t max_depth = 8;         ///< nesting levels of objects and arrays, the body's own
+                                     ///< object included (a batch body needs 3)
+  std::size_t keep_bytes = 1 << 20;  ///< buffer capacity kept between calls
 };
 
 /// A batch-status query: the ids and the DRS `page_req`.
@@ -59,6 +71,9 @@ class body_parser {
   parse_result<status_query> parse_status(std::string_view body);
 
   const body_limits& limits() const noexcept { return limits_; }
+
+  /// The bytes of buffer the parser holds now (for tests of memory return).
+  std::size_t capacity() const noexcept;
 
  private:
   struct impl;

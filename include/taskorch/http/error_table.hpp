@@ -1,17 +1,25 @@
 #pragma once
-// error_table: how the DRS HTTP API shows the engine's errors to its clients: the HTTP status
-// of a whole-batch refusal, the DRS error code and the message in English and Chinese.
+// error_table: the one table of how the DRS HTTP API answers errors: for each error, the HTTP
+// status, the DRS error code and the message in English and Chinese. Two parts:
 //
-//   const taskorch::http::wire_error& e = taskorch::http::describe(taskorch::errc::task_deleted);
-//   e.drs_code == "DRS.M05004"; e.en == "The task has been deleted or the resource has been
-//   released."
+//   - engine_error_table: the engine's errors (taskorch::errc), one row per code, in the enum's
+//     order. Per-item failures show their code and message; a whole batch the engine refuses
+//     answers with the row's status.
+//   - request_error_table: the service's own refusals of a request (request_errc): routing,
+//     authentication, HTTP framing and body validation. Messages with `{}` are fmt templates
+//     filled by request_error's factories (request_error.hpp).
 //
-// Any error the table does not list (the engine stopping, for instance) is 500 DRS.M00004,
-// "Service is abnormal".
+//   describe(taskorch::errc::task_deleted).drs_code == "DRS.M05004"
+//   describe(request_errc::not_found).status == 404
+//
+// Anything else (the engine stopping, for instance) is 500 DRS.M00004, "Service is abnormal".
+// docs/errors.md is generated from these tables and the core's errc_table (tools/errors_doc.cpp).
 
 #include <taskorch/error.hpp>
 
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace taskorch::http {
@@ -20,8 +28,8 @@ namespace taskorch::http {
 struct wire_error {
   unsigned status;            ///< the HTTP status when it refuses a whole request
   std::string_view drs_code;  ///< e.g. "DRS.M05003"
-  std::string_view en;        ///< English message
-  std::string_view zh;        ///< Chinese message
+  std::string_view en;        ///< English message (a fmt template for request errors)
+  std::string_view zh;        ///< Chinese message (likewise)
 };
 
 /// One row of the engine-error table.
@@ -59,18 +67,143 @@ static_assert(
     }(),
     "engine_error_table lists every errc once, in the enum's order");
 
-/// Service is abnormal: every error the table does not list.
-inline constexpr wire_error service_abnormal{500, "DRS.M00004", "Service is abnormal. Check logs.",
-                                             "服务异常，请检查日志。"};
+/// The service's own refusals of a request, in the order the service checks them.
+enum class request_errc : std::uint8_t {
+  over_capacity = 1,      ///< more connections than the cap
+  header_too_large,       ///< request line and headers over the limit
+  bad_request,            ///< bytes that are not an HTTP/1.1 request
+  bad_transfer_encoding,  ///< a Transfer-Encoding other than one `chunked`
+  not_found,              ///< unknown path
+  method_not_allowed,     ///< known path, wrong method
+  token_missing,          ///< X-Auth-Token missing or unknown
+  token_repeated,         ///< X-Auth-Token given more than once
+  project_mismatch,       ///< the token's project is not the path's
+  content_type_invalid,   ///< Content-Type other than application/json, or given twice
+  body_too_large,         ///< body over the size limit
+  bad_chunked_body,       ///< a chunked body that does not follow the chunked format
+  nested_too_deep,        ///< JSON nested deeper than the limit
+  too_many_jobs,          ///< more items than the limit
+  malformed_body,         ///< not JSON, not an object, or a key repeated
+  empty_parameter,        ///< a required parameter missing, null or empty
+  invalid_parameter,      ///< a parameter of the wrong value or type
+  duplicate_parameter,    ///< the same job id twice
+  service_abnormal,       ///< an error of the service itself
+};
 
-/// Returns how `ec` (a failure) is shown on the wire.
+/// One row of the request-error table.
+struct request_error_row {
+  request_errc code;
+  std::string_view name;           ///< the enumerator's name, e.g. "not_found"
+  wire_error wire;                 ///< en and zh are fmt templates with `arguments` `{}` each
+  std::uint8_t arguments;          ///< how many values the messages take
+  std::string_view arguments_are;  ///< what they are, for docs/errors.md ("" when none)
+  std::string_view when;           ///< when the service answers it, in one sentence
+};
+
+// clang-format off
+/// Every refusal of the service, in the enum's order.
+inline constexpr std::array request_error_table{
+  request_error_row{request_errc::over_capacity, "over_capacity",
+    {503, "TASKORCH.0503", "Too many connections; try again later.", "连接过多，请稍后重试。"}, 0, "",
+    "the connection is over --max-connections, or was shed at the descriptor limit; answered before the request is read, in English"},
+  request_error_row{request_errc::header_too_large, "header_too_large",
+    {431, "TASKORCH.0431", "The request header is too large: at most {} bytes.", "请求头过大：最多{}字节。"}, 1, "the limit (8192)",
+    "the request line and the header fields, with their line ends and the empty line, are over 8192 bytes; in English (the headers were not read)"},
+  request_error_row{request_errc::bad_request, "bad_request",
+    {400, "TASKORCH.0400", "The request is not valid HTTP/1.1.", "请求不是合法的HTTP/1.1请求。"}, 0, "",
+    "the bytes are not an HTTP/1.0 or HTTP/1.1 request; in English when the headers could not be read"},
+  request_error_row{request_errc::bad_transfer_encoding, "bad_transfer_encoding",
+    {400, "TASKORCH.0400", "The request is not valid HTTP/1.1: the only transfer coding accepted is chunked, once.", "请求不是合法的HTTP/1.1请求：只接受一次chunked传输编码。"}, 0, "",
+    "a Transfer-Encoding other than exactly one chunked (identity, gzip, chunked twice, chunked not last...): the body's length cannot be known (RFC 9112 §6.3); the connection is closed"},
+  request_error_row{request_errc::not_found, "not_found",
+    {404, "TASKORCH.0404", "The requested API does not exist.", "请求的接口不存在。"}, 0, "",
+    "no route has this path (the query string is ignored)"},
+  request_error_row{request_errc::method_not_allowed, "method_not_allowed",
+    {405, "TASKORCH.0405", "The method is not allowed for this API.", "该接口不支持此请求方法。"}, 0, "",
+    "the route exists but not for this method; the Allow header lists the methods it takes"},
+  request_error_row{request_errc::token_missing, "token_missing",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: the X-Auth-Token header is missing or not valid.", "IAM认证信息错误：X-Auth-Token请求头缺失或无效。"}, 0, "",
+    "X-Auth-Token is missing or bound to no project; checked before the body is read"},
+  request_error_row{request_errc::token_repeated, "token_repeated",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: the X-Auth-Token header appears more than once.", "IAM认证信息错误：X-Auth-Token请求头出现了多次。"}, 0, "",
+    "X-Auth-Token is given more than once, whatever the values"},
+  request_error_row{request_errc::project_mismatch, "project_mismatch",
+    {403, "DRS.M00261", "Invalid project ID.", "项目ID无效。"}, 0, "",
+    "the token is valid but bound to another project than the path's project_id (malformed or not)"},
+  request_error_row{request_errc::content_type_invalid, "content_type_invalid",
+    {400, "DRS.M00202", "The value of parameter Content-Type is invalid: use application/json.", "参数Content-Type的值无效：请使用application/json。"}, 0, "",
+    "Content-Type is not application/json (parameters such as charset are allowed; a missing header counts as application/json), or is given twice"},
+  request_error_row{request_errc::body_too_large, "body_too_large",
+    {413, "DRS.M00202", "The request body is too large: at most {} bytes.", "请求体过大：最多{}字节。"}, 1, "the limit (--max-body)",
+    "the body is over --max-body, by Content-Length (answered from the head) or while a chunked body is read"},
+  request_error_row{request_errc::bad_chunked_body, "bad_chunked_body",
+    {400, "TASKORCH.0400", "The request is not valid HTTP/1.1: the chunked body is malformed.", "请求不是合法的HTTP/1.1请求：chunked请求体格式错误。"}, 0, "",
+    "a chunked body whose chunk sizes, extensions or line ends are malformed; the connection is closed"},
+  request_error_row{request_errc::nested_too_deep, "nested_too_deep",
+    {400, "DRS.M00202", "The value of parameter {} is invalid: nested deeper than {} levels.", "参数{}的值无效：嵌套超过{}层。"}, 2, "the top-level field, the limit (8)",
+    "the body's objects and arrays are nested deeper than 8 levels (the body itself is level 1); found while the body is read, before its syntax is checked"},
+  request_error_row{request_errc::too_many_jobs, "too_many_jobs",
+    {400, "DRS.M00202", "The value of parameter jobs is invalid: at most {} jobs per request.", "参数jobs的值无效：每个请求最多{}个任务。"}, 1, "the limit (--max-jobs)",
+    "`jobs` holds more items than --max-jobs; found while the body is read, as soon as the item past the limit starts, before the syntax of the rest is checked"},
+  request_error_row{request_errc::malformed_body, "malformed_body",
+    {400, "DRS.M00200", "Parameter error: the request body is not a valid JSON object.", "参数错误：请求体不是合法的JSON对象。"}, 0, "",
+    "the body is not JSON, not a JSON object, or an object in it has the same key twice"},
+  request_error_row{request_errc::empty_parameter, "empty_parameter",
+    {400, "DRS.M00201", "The parameter {} is empty.", "参数{}为空。"}, 1, "the parameter",
+    "`jobs` is missing, not an array or empty; an item is not an object, is {} or lacks a required field (job_id, pause_mode), or has it null or \"\"; a batch-status item is null or \"\""},
+  request_error_row{request_errc::invalid_parameter, "invalid_parameter",
+    {400, "DRS.M00202", "The value of parameter {} is invalid.", "参数{}的值无效。"}, 1, "the parameter",
+    "a job_id of the wrong shape or type; a pause_mode other than target or all; an is_sync_re_edit that is not a boolean; a batch-status id that is not a string of the id shape; a page_req that is not an object, a cur_page that is not an integer >= 1, a per_page that is not an integer 0..100"},
+  request_error_row{request_errc::duplicate_parameter, "duplicate_parameter",
+    {400, "DRS.M00301", "There are duplicate {} in request.", "请求中存在重复的{}。"}, 1, "the parameter",
+    "the same job id twice in one request, caught at its second occurrence"},
+  request_error_row{request_errc::service_abnormal, "service_abnormal",
+    {500, "DRS.M00004", "Service is abnormal. Check logs.", "服务异常，请检查日志。"}, 0, "",
+    "the engine is stopping and did not run the request, or the service failed while answering it"},
+};
+// clang-format on
+
+namespace detail {
+
+/// The number of `{}` in `text`.
+constexpr std::size_t placeholders(std::string_view text) noexcept {
+  std::size_t n = 0;
+  for (std::size_t at = text.find("{}"); at != std::string_view::npos;
+       at = text.find("{}", at + 2)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace detail
+
+static_assert(
+    [] {
+      for (std::size_t i = 0; i < request_error_table.size(); ++i) {
+        const request_error_row& row = request_error_table[i];
+        if (static_cast<std::size_t>(row.code) != i + 1) return false;
+        if (detail::placeholders(row.wire.en) != row.arguments) return false;
+        if (detail::placeholders(row.wire.zh) != row.arguments) return false;
+      }
+      return true;
+    }(),
+    "request_error_table lists every request_errc once, in the enum's order, and each message "
+    "has one {} per argument");
+
+/// Returns the row of `e`.
+constexpr const request_error_row& describe(request_errc e) noexcept {
+  return request_error_table[static_cast<std::size_t>(e) - 1];
+}
+
+/// Returns how `ec` (a failure) is shown on the wire: its engine_error_table row, or
+/// service_abnormal for any error the table does not list.
 inline const wire_error& describe(const error_code& ec) noexcept {
   if (ec.category() == error_category()) {
     if (const errc_info* row = find_errc(static_cast<errc>(ec.value()))) {
       return engine_error_table[static_cast<std::size_t>(row->code) - 1].wire;
     }
   }
-  return service_abnormal;
+  return describe(request_errc::service_abnormal).wire;
 }
 
 /// Returns the DRS error code of `ec`, or the empty string for success.

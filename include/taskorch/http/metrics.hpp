@@ -3,12 +3,16 @@
 //
 //   taskorch_http_requests_total{endpoint="batch-pause-task",code="200"} 12
 //   taskorch_batch_items_total{endpoint="batch-pause-task",outcome="DRS.M05003"} 1
+//   taskorch_http_connections 3
+//   taskorch_http_connections_refused_total 0
+//   taskorch_http_accept_errors_total{reason="descriptors"} 0
 //   taskorch_tasks{status="PAUSING"} 3
 //   taskorch_http_request_duration_seconds_bucket{le="0.001"} 10
 //
 // Only counts: never ids or tokens. Thread safety: every member may be called concurrently.
 
 #include <taskorch/batch.hpp>
+#include <taskorch/http/endpoint.hpp>
 
 #include <array>
 #include <atomic>
@@ -18,13 +22,14 @@
 
 namespace taskorch::http {
 
-/// The routes the service knows; `other` is any unknown path.
-enum class endpoint : std::uint8_t { batch_pause, batch_retry, batch_status, metrics, other };
+/// Why accepting a connection failed.
+enum class accept_failure : std::uint8_t {
+  descriptors,  ///< no file descriptor left (EMFILE, ENFILE)
+  memory,       ///< no kernel memory (ENOBUFS, ENOMEM)
+  other,        ///< anything else (the connection was aborted before it was accepted...)
+};
 
-/// Returns the endpoint's name as used in metric labels, e.g. "batch-pause-task".
-std::string_view to_string(endpoint e) noexcept;
-
-/// Request and item counters plus a latency histogram.
+/// Request and item counters, connection counts and a latency histogram.
 class metrics {
  public:
   /// Counts one answered request and its latency.
@@ -33,15 +38,25 @@ class metrics {
   /// Counts the per-item outcomes of one batch.
   void count_items(endpoint e, const batch_result& results) noexcept;
 
+  /// Counts a connection being served (+1) or closed (-1).
+  void count_connection(int delta) noexcept;
+
+  /// Counts a connection refused (503) at the cap or shed at the descriptor limit.
+  void count_refused_connection() noexcept;
+
+  /// Counts a failed accept.
+  void count_accept_failure(accept_failure why) noexcept;
+
   /// Renders every metric; `tasks` gives the task gauges.
   std::string render(const state_counts& tasks) const;
 
  private:
-  static constexpr std::size_t endpoint_count = 5;
   static constexpr std::array<unsigned, 10> codes{200, 400, 401, 403, 404, 405, 413, 431, 500, 503};
   static constexpr std::array<std::string_view, 8> outcomes{
       "success",    "DRS.M05003", "DRS.M05004", "DRS.M00304",
       "DRS.M00307", "DRS.M00308", "DRS.M00004", "other"};
+  static constexpr std::array<std::string_view, 3> accept_failures{"descriptors", "memory",
+                                                                   "other"};
   static constexpr std::array<double, 12> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                  0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
 
@@ -49,6 +64,9 @@ class metrics {
   std::array<std::array<std::atomic<std::uint64_t>, outcomes.size()>, endpoint_count> items_{};
   std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};  // last: +Inf
   std::atomic<std::uint64_t> latency_micros_{0};
+  std::atomic<std::int64_t> connections_{0};
+  std::atomic<std::uint64_t> refused_{0};
+  std::array<std::atomic<std::uint64_t>, accept_failures.size()> accept_failures_{};
 };
 
 }  // namespace taskorch::http

@@ -1,15 +1,17 @@
 #pragma once
-// response_writer: writes the JSON bodies of the DRS endpoints straight into a string,
-// without building a document first.
+// response_writer: writes the JSON bodies of the DRS batch endpoints straight into a string.
 //
 //   {"results":[{"id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","status":"success"}],"count":1}
 //
 // Failed batch items carry `error_code` and `error_msg`; failed status items carry
-// `error_code` and `error_message` (DRS spells it so there).
+// `error_code` and `error_message` (DRS spells it so there). Codes and messages come from the
+// error table (error_table.hpp).
 
 #include <taskorch/batch.hpp>
-#include <taskorch/http/request_error.hpp>
+#include <taskorch/http/json_writer.hpp>
+#include <taskorch/http/language.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,9 +21,6 @@ namespace taskorch::http {
 /// Returns the message of a per-item error (DRS.M05003 and so on) in `lang`.
 std::string_view item_message(const error_code& ec, language lang) noexcept;
 
-/// Appends `text` as a JSON string literal, quotes included.
-void append_json_string(std::string& out, std::string_view text);
-
 /// Appends `{"results":[...],"count":n}` for a pause or retry batch.
 void write_batch_response(std::string& out, const batch_result& results, language lang);
 
@@ -29,8 +28,5 @@ void write_batch_response(std::string& out, const batch_result& results, languag
 /// page of `statuses`; `count` is the number of requested ids.
 void write_status_response(std::string& out, const std::vector<status_result>& statuses,
                            std::size_t cur_page, std::size_t per_page, language lang);
-
-/// Appends `{"error_code":"...","error_msg":"..."}`.
-void write_error(std::string& out, std::string_view code, std::string_view message);
 
 }  // namespace taskorch::http

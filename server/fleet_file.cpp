@@ -1,19 +1,21 @@
-#include <taskorch/http/fleet_file.hpp>
-#include <taskorch/http/response_writer.hpp>
+#include "fleet_file.hpp"
+
+#include <taskorch/http/json_writer.hpp>
 
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <fmt/format.h>
 
-#include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <optional>
-#include <random>
 #include <simdjson.h>
-#include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
-namespace taskorch::http {
+namespace taskorch::app {
+
+using http::append_json_string;
 
 namespace {
 
@@ -194,12 +196,43 @@ fleet_result parse_fleet(std::string_view document) {
   }
 }
 
+namespace {
+
+/// Reads the whole regular file at `path` into `out`; returns why it could not.
+std::string read_regular_file(const std::filesystem::path& path, std::string& out) {
+  // Non-blocking, so that opening a FIFO without a writer does not wait for one.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::strerror(errno);
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } const closing{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return std::strerror(errno);
+  if (!S_ISREG(info.st_mode)) return "not a regular file";
+  const auto size = static_cast<std::size_t>(info.st_size);
+  if (size > max_fleet_bytes) {
+    return fmt::format("larger than {} MiB ({} bytes)", max_fleet_bytes >> 20, size);
+  }
+  out.resize(size);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, out.data() + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::strerror(errno);
+    if (n == 0) break;  // the file shrank meanwhile
+    done += static_cast<std::size_t>(n);
+  }
+  out.resize(done);
+  return {};
+}
+
+}  // namespace
+
 fleet_result load_fleet_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fmt::format("{}: cannot be read", path.string());
-  std::ostringstream content;
-  content << in.rdbuf();
-  fleet_result result = parse_fleet(content.str());
+  std::string content;
+  std::string problem = read_regular_file(path, content);
+  fleet_result result = problem.empty() ? parse_fleet(content) : fleet_result(std::move(problem));
   if (auto* message = std::get_if<std::string>(&result)) {
     *message = fmt::format("{}: {}", path.string(), *message);
   }
@@ -259,50 +292,4 @@ std::string save_fleet_file(const std::filesystem::path& path,
   return {};
 }
 
-std::vector<registration> demo_fleet() {
-  const project_id demo = *project_id::parse("054ba152d480d55b2f5dc0069e7ddef0");
-  const project_id neighbour = *project_id::parse("6a1f0c8e2b4d4f7e9c3a5b7d9e1f2a3b");
-  std::mt19937_64 random(20261129);  // fixed: the demo fleet is the same at every start
-  auto next_id = [&random] {
-    constexpr std::string_view hex = "0123456789abcdef";
-    std::string text;
-    for (int i = 0; i < 36; ++i) {
-      if (i == 8 || i == 13 || i == 18 || i == 23) {
-        text += '-';
-      } else {
-        text += hex[random() & 15];
-      }
-    }
-    text.replace(31, 2, "jb");
-    return *job_id::parse(text);
-  };
-
-  std::vector<registration> fleet;
-  fleet.push_back(task_spec{*job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502"), demo,
-                            task_kind::migration, task_state::full_transfer, std::nullopt,
-                            "drs-example", 0});
-  constexpr std::array kinds{task_kind::migration, task_kind::sync, task_kind::cloud_data_guard};
-  constexpr std::array pausable{task_state::full_transfer, task_state::full_transfer_complete,
-                                task_state::incremental_transfer, task_state::full_transfer_failed,
-                                task_state::incremental_transfer_failed};
-  for (std::size_t i = 0; i < 3000; ++i) {
-    const task_state state = all_task_states[i % task_state_count];
-    std::optional<pause_info> pause;
-    if (state == task_state::paused) {
-      pause =
-          pause_info{i % 2 ? pause_mode::all : pause_mode::target, pausable[i % pausable.size()]};
-    }
-    fleet.push_back(task_spec{next_id(), i % 10 == 9 ? neighbour : demo, kinds[i % kinds.size()],
-                              state, pause, fmt::format("demo-{:04}", i), 0});
-  }
-  for (std::size_t i = 0; i < 4; ++i) {
-    const task_state forward = pausable[i % pausable.size()];
-    fleet.push_back(
-        family_spec{next_id(), demo, fmt::format("dual-active-{}", i),
-                    child_spec{next_id(), forward, std::nullopt, 0},
-                    child_spec{next_id(), task_state::incremental_transfer, std::nullopt, 0}});
-  }
-  return fleet;
-}
-
-}  // namespace taskorch::http
+}  // namespace taskorch::app

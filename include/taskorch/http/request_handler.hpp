@@ -1,0 +1,94 @@
+#pragma once
+// request_handler: what the HTTP server asks of the API behind it, in two steps: check() a
+// request from its head (before the body is read), then async_handle() the accepted request's
+// body. taskorch::http::api is the DRS implementation; the server knows only this interface.
+//
+//   auto checked = handler.check(head);
+//   if (auto* refusal = std::get_if<response>(&checked)) send(*refusal);
+//   else handler.async_handle(std::get<accepted_request>(checked), body, on_response);
+
+#include <taskorch/http/endpoint.hpp>
+#include <taskorch/http/language.hpp>
+#include <taskorch/http/request_error.hpp>
+#include <taskorch/project_id.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace taskorch::http {
+
+class metrics;
+
+/// What the API needs of a request before its body.
+struct request_head {
+  std::string_view method;                       ///< "POST", "GET", ...
+  std::string_view target;                       ///< path and optional query
+  std::optional<std::string_view> token;         ///< X-Auth-Token (the first when repeated)
+  std::optional<std::string_view> content_type;  ///< Content-Type (the first when repeated)
+  std::string_view language;                     ///< X-Language ("" when absent)
+  bool repeated_token = false;                   ///< X-Auth-Token appears more than once
+  bool repeated_content_type = false;            ///< Content-Type appears more than once
+};
+
+/// A response to send.
+struct response {
+  unsigned status = 200;
+  std::string body;
+  std::string_view content_type = "application/json";
+  std::string_view allow;  ///< the Allow header of a 405
+};
+
+/// A request that passed check(): its body may be read.
+struct accepted_request {
+  endpoint route = endpoint::other;
+  project_id project;
+  language lang = language::en_us;
+};
+
+/// Returns the error response for `e` in `lang`: its status and `{"error_code","error_msg"}`.
+response error_response(const request_error& e, language lang);
+
+/// The API behind a server. Thread safety: check() and async_handle() may be called
+/// concurrently; implementations say so.
+class request_handler {
+ public:
+  using handle_signature = void(response);
+
+  virtual ~request_handler() = default;
+
+  /// Checks a request from its head. Returns the response to send at once (the body is then
+  /// not needed), or the accepted request.
+  virtual std::variant<accepted_request, response> check(const request_head& head) const = 0;
+
+  /// The largest body accepted, in bytes (413 above).
+  virtual std::size_t max_body() const noexcept = 0;
+
+  /// The counters the server adds its own to.
+  virtual http::metrics& stats() noexcept = 0;
+
+  /// Handles the body of an accepted request. Signature: void(response). Never fails: every
+  /// error is a response. The handler runs on its associated executor (posted, never inside
+  /// this call).
+  template <boost::asio::completion_token_for<handle_signature> CompletionToken>
+  auto async_handle(accepted_request request, std::string body, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, handle_signature>(
+        [this](auto h, accepted_request r, std::string b) {
+          start_handle(r, std::move(b), std::move(h));
+        },
+        token, request, std::move(body));
+  }
+
+ protected:
+  using handler = boost::asio::any_completion_handler<handle_signature>;
+
+  /// Starts handling; completes `h` exactly once, through its associated executor.
+  virtual void start_handle(accepted_request request, std::string body, handler h) = 0;
+};
+
+}  // namespace taskorch::http

@@ -1,0 +1,203 @@
+#include "command_line.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <limits>
+#include <optional>
+#include <set>
+
+namespace taskorch::app {
+
+const std::string_view usage = R"(usage: taskorch-server [options]
+
+Serves the DRS batch API (batch-pause-task, batch-retry-task, batch-status, /metrics) over an
+in-memory task registry.
+
+  --listen HOST:PORT       address to listen on (default 127.0.0.1:8080): an IPv4 address, a
+                           bracketed IPv6 address ([::1]:8080) or a host name (its first IPv4
+                           address, else its first IPv6 one); port 0 picks a free port. When
+                           ready, prints "listening on http://HOST:PORT".
+  --fleet FILE             load tasks from a fleet file (JSON, a regular file of at most
+                           256 MiB); default: the built-in demo fleet (project
+                           054ba152d480d55b2f5dc0069e7ddef0).
+  --state-file FILE        load the registry from FILE when it exists (it wins over --fleet);
+                           on SIGINT/SIGTERM write the registry there atomically, then exit 0.
+                           Its folder must exist.
+  --token TOKEN:PROJECT_ID bind an X-Auth-Token to a project (repeatable, each token once).
+                           Without any, a random token is made for the demo project and a curl
+                           command is printed.
+  --threads N              HTTP threads, 1..256 (default 1)
+  --engine-threads N       engine threads, 0..1024 (default 0: one per hardware thread)
+  --max-jobs N             items per batch request, 1..1000000 (default 10000)
+  --max-body BYTES         request body size limit, 1..1073741824 (default 1048576)
+  --max-connections N      connections served at once, 1..1000000; 503 above. Default: 1024,
+                           or fewer when the file-descriptor limit (ulimit -n) leaves room for
+                           fewer; a larger value is lowered to that room, with a warning.
+  --read-timeout-ms N      time to receive a whole request, 1..86400000 (default 10000); a new
+                           connection's first request counts from the accept
+  --idle-timeout-ms N      keep-alive wait for the next request, 0..86400000 (default 30000);
+                           0: no keep-alive, one request per connection
+  --help                   print this help
+
+Every flag but --token may be given once. A bad flag or value stops the start with one line
+on stderr and exit code 2.
+)";
+
+namespace {
+
+/// The longest part of a value shown in a message.
+std::string shown(std::string_view value) {
+  constexpr std::size_t most = 120;
+  if (value.size() <= most) return fmt::format("\"{}\"", value);
+  return fmt::format("\"{}...\" ({} characters)", value.substr(0, most), value.size());
+}
+
+/// A whole number from `min` to `max`, or the refusal.
+std::variant<std::size_t, std::string> whole_number(std::string_view flag, std::string_view text,
+                                                    std::size_t min, std::size_t max) {
+  std::size_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return fmt::format("{} needs a whole number from {} to {}, got {}", flag, min, max,
+                       shown(text));
+  }
+  return value;
+}
+
+/// HOST:PORT, with an IPv6 address in brackets.
+std::optional<std::string> parse_listen(std::string_view value, http::server_options& server) {
+  const auto refuse = [&] {
+    return fmt::format(
+        "--listen needs HOST:PORT (an IPv6 address in brackets, as in [::1]:8080), got {}",
+        shown(value));
+  };
+  std::string_view host;
+  std::string_view port;
+  if (value.starts_with('[')) {
+    const std::size_t close = value.find(']');
+    if (close == std::string_view::npos || close == 1 || value.substr(close + 1, 1) != ":") {
+      return refuse();
+    }
+    host = value.substr(1, close - 1);
+    port = value.substr(close + 2);
+  } else {
+    const std::size_t colon = value.find(':');
+    if (colon == std::string_view::npos || value.find(':', colon + 1) != std::string_view::npos) {
+      return refuse();
+    }
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+  }
+  if (host.empty() || port.empty()) return refuse();
+  const auto number = whole_number("--listen", port, 0, 65535);
+  if (std::holds_alternative<std::string>(number)) {
+    return fmt::format("--listen: the port must be a whole number from 0 to 65535, got {}",
+                       shown(port));
+  }
+  server.host = std::string(host);
+  server.port = static_cast<unsigned short>(std::get<std::size_t>(number));
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_token(std::string_view value, command_line& o) {
+  const std::size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return std::string("--token needs TOKEN:PROJECT_ID");
+  }
+  const auto project = project_id::parse(value.substr(colon + 1));
+  if (!project) {
+    return std::string(
+        "--token: PROJECT_ID must be 32 lowercase hexadecimal characters (TOKEN:PROJECT_ID)");
+  }
+  const std::string token(value.substr(0, colon));
+  for (const auto& bound : o.tokens) {
+    // The token itself is never shown.
+    if (bound.first == token) return std::string("--token: the same token is given twice");
+  }
+  o.tokens.emplace_back(token, *project);
+  return std::nullopt;
+}
+
+std::chrono::milliseconds milliseconds(std::size_t n) {
+  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(n));
+}
+
+/// Applies one flag and its value; returns the refusal, if any.
+std::optional<std::string> apply(std::string_view flag, std::string_view value, command_line& o) {
+  constexpr std::size_t day_ms = 86'400'000;
+  std::size_t number_value = 0;
+  const auto number = [&](std::size_t lo, std::size_t hi) -> std::optional<std::string> {
+    auto parsed = whole_number(flag, value, lo, hi);
+    if (auto* message = std::get_if<std::string>(&parsed)) return *message;
+    number_value = std::get<std::size_t>(parsed);
+    return std::nullopt;
+  };
+
+  if (flag == "--listen") return parse_listen(value, o.server);
+  if (flag == "--fleet") {
+    o.fleet_file = value;
+  } else if (flag == "--state-file") {
+    o.state_file = value;
+  } else if (flag == "--token") {
+    return parse_token(value, o);
+  } else if (flag == "--threads") {
+    if (auto refused = number(1, 256)) return refused;
+    o.server.threads = number_value;
+  } else if (flag == "--engine-threads") {
+    if (auto refused = number(0, 1024)) return refused;
+    o.engine_threads = number_value;
+  } else if (flag == "--max-jobs") {
+    if (auto refused = number(1, 1'000'000)) return refused;
+    o.api.max_jobs = number_value;
+  } else if (flag == "--max-body") {
+    if (auto refused = number(1, std::size_t{1} << 30)) return refused;
+    o.api.max_body = number_value;
+  } else if (flag == "--max-connections") {
+    if (auto refused = number(1, 1'000'000)) return refused;
+    o.server.max_connections = number_value;
+    o.max_connections_given = true;
+  } else if (flag == "--read-timeout-ms") {
+    if (auto refused = number(1, day_ms)) return refused;
+    o.server.read_timeout = milliseconds(number_value);
+  } else if (flag == "--idle-timeout-ms") {
+    if (auto refused = number(0, day_ms)) return refused;
+    o.server.idle_timeout = milliseconds(number_value);
+  }
+  return std::nullopt;
+}
+
+constexpr std::array<std::string_view, 12> flags{
+    "--listen",          "--fleet",           "--state-file",      "--token",
+    "--threads",         "--engine-threads",  "--max-jobs",        "--max-body",
+    "--max-connections", "--read-timeout-ms", "--idle-timeout-ms", "--help"};
+
+}  // namespace
+
+std::variant<command_line, std::string> parse_command_line(int argc, const char* const* argv) {
+  command_line o;
+  std::set<std::string_view> given;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      o.help = true;
+      continue;
+    }
+    if (std::find(flags.begin(), flags.end(), flag) == flags.end()) {
+      return fmt::format("unknown option {} (see --help)", shown(flag));
+    }
+    if (flag != "--token" && !given.insert(flag).second) {
+      return fmt::format("{} is given twice", flag);
+    }
+    if (i + 1 >= argc || std::string_view(argv[i + 1]).empty()) {
+      return fmt::format("{} needs a value", flag);
+    }
+    if (auto refused = apply(flag, argv[++i], o)) return *refused;
+  }
+  return o;
+}
+
+}  // namespace taskorch::app

@@ -1,0 +1,40 @@
+#pragma once
+// command_line: the flags of taskorch-server, parsed and checked. A refusal is one line that
+// names the flag and says what is wrong; nothing is half-applied.
+//
+//   auto parsed = taskorch::app::parse_command_line(argc, argv);
+//   if (auto* refusal = std::get_if<std::string>(&parsed)) die(*refusal);
+
+#include <taskorch/http/api.hpp>
+#include <taskorch/http/server.hpp>
+#include <taskorch/project_id.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace taskorch::app {
+
+/// The text --help prints.
+extern const std::string_view usage;
+
+/// What the command line asks for.
+struct command_line {
+  bool help = false;
+  std::string fleet_file;  ///< "" : the demo fleet
+  std::string state_file;  ///< "" : none
+  std::vector<std::pair<std::string, project_id>> tokens;
+  std::size_t engine_threads = 0;  ///< 0: one per hardware thread
+  http::api_options api;
+  http::server_options server;         ///< host, port, threads, timeouts, connection cap
+  bool max_connections_given = false;  ///< --max-connections was given (else: derived)
+};
+
+/// Parses the arguments (argv[0] excluded). Returns the options, or the reason they are
+/// refused, in one line naming the flag.
+std::variant<command_line, std::string> parse_command_line(int argc, const char* const* argv);
+
+}  // namespace taskorch::app
