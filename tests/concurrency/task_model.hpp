@@ -2,7 +2,7 @@
 // task_model: the sequential specification of one task, or of one dual-active DR family,
 // as the linearizability checker needs it.
 //
-// It is written from shared/reference/behaviour.md, not from taskorch::transition_table, so
+// It is written from docs/behaviour.md, not from taskorch::transition_table, so
 // that the engine is checked against the required behaviour rather than against itself:
 //   - pause: running (any phase) or transfer failed -> paused, remembering the state left
 //     and the mode; paused again: same mode or `target` after `all` is a success without
@@ -17,8 +17,7 @@
 //   - an unknown task, or one of another project: M05003, and nothing changes;
 //   - every change raises the task's version by one; a command that changes nothing does
 //     not (state_change.hpp).
-// The worker events' transitions are not spelled out by behaviour.md beyond their names;
-// the model takes the DRS lifecycle (drs-api.md section 2) for them: start from
+// The worker events' transitions follow docs/behaviour.md#worker-events: start from
 // CONFIGURATION; start succeeded/failed from STARTJOBING; full transfer done from
 // FULL_TRANSFER_STARTED; incremental started from FULL_TRANSFER_COMPLETE; transfer failed
 // from a transfer phase that is running (full or incremental); stop from every state that

@@ -2,7 +2,7 @@
 // (pause with random modes, resume, worker events, status, get; sometimes for another
 // project) on a handful of tasks and one dual-active family, and every per-task and
 // per-family history of every round must be linearizable against the model of
-// behaviour.md (task_model.hpp).
+// docs/behaviour.md (task_model.hpp).
 //
 // Environment: TASKORCH_STRESS_ROUNDS (rounds per engine configuration; the default
 // differs under ThreadSanitizer), TASKORCH_STRESS_SEED.

@@ -2,7 +2,7 @@
 // reference_model: a plain, single-threaded model of the taskorch registry, used as the oracle
 // of the model-based property tests.
 //
-// It is written from the product rules (/work/shared/reference/behaviour.md) and the API
+// It is written from the product rules (docs/behaviour.md) and the API
 // contract of include/taskorch/engine.hpp, on purpose without taskorch::next_state(), the
 // transition table, parent_state(), merged() or the is_*() helpers of task_state.hpp: the
 // engine and the model must agree because both follow the rules, not because they share code.
@@ -13,8 +13,8 @@
 //   m.pause(p, id, pause_mode::all);      // success; the task is paused, version 1
 //   m.pause(p, id, pause_mode::target);   // success, no change: `all` is kept
 //
-// Where behaviour.md is silent (which worker event is allowed where), the model follows the
-// DRS lifecycle of drs-api.md section 2, and the choice is stated next to the rule.
+// Which worker event is allowed where follows docs/behaviour.md#worker-events, restated next
+// to each rule.
 //
 // Thread safety: none; a plain value type.
 
@@ -76,11 +76,11 @@ inline std::optional<task_state> resume_target(task_state s) {
 }
 
 /// Where a worker event moves a task; nullopt when the event is not allowed in `s`.
-/// behaviour.md lists the events; where they apply follows drs-api.md section 2:
+/// Where the events apply (docs/behaviour.md#worker-events):
 ///  - start: only a configured task (CONFIGURATION);
 ///  - start_succeeded / start_failed: only while starting;
 ///  - full_transfer_done: only in the full phase; incremental_started: only after it;
-///  - transfer_failed: only while a transfer runs in phase full or incremental (behaviour.md
+///  - transfer_failed: only while a transfer runs in phase full or incremental (docs/behaviour.md
 ///    names only these two failed phases; nothing is transferred in full_transfer_complete);
 ///  - stop: configuration, paused, running, transfer failed (the DRS Stop column), and
 ///    start_failed (otherwise a task that failed to start could never be released);
@@ -125,7 +125,7 @@ inline std::optional<task_state> worker_target(task_state s, task_event e) {
   return std::nullopt;
 }
 
-/// The aggregate DRS status of a dual-active parent (behaviour.md, "Kinds and families").
+/// The aggregate DRS status of a dual-active parent (docs/behaviour.md#kinds-and-families).
 inline task_state aggregate(task_state forward, task_state backward) {
   if (failed_status(forward)) return forward;
   if (failed_status(backward)) return backward;

@@ -1,6 +1,6 @@
 // Model-based property: random sequences of commands (register, pause, resume, worker events,
 // purge, status, get, list/count, refused batches) run against a real engine and against the
-// reference model (reference_model.hpp, written from behaviour.md); every command must give
+// reference model (reference_model.hpp, written from docs/behaviour.md); every command must give
 // the same per-item results, the same subscriber notifications and the same registry. After
 // each sequence: the export equals the model, registering the export in a fresh engine gives
 // the same registry (round trip), and a pause batch applied twice leaves the same registry as

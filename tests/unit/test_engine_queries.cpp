@@ -21,7 +21,7 @@ namespace {
 using S = task_state;
 using E = task_event;
 
-/// The parent aggregate as behaviour.md words it (written independently of parent_state()).
+/// The parent aggregate as docs/behaviour.md words it (written independently of parent_state()).
 task_state expected_aggregate(task_state forward, task_state backward) {
   auto failed = [](task_state s) {
     return s == S::start_failed || s == S::full_transfer_failed ||

@@ -15,7 +15,7 @@ namespace {
 
 using S = task_state;
 
-/// The parent aggregate as behaviour.md words it: a child's failed status (START_JOB_FAILED,
+/// The parent aggregate as docs/behaviour.md words it: a child's failed status (START_JOB_FAILED,
 /// FULL_TRANSFER_FAILED, INCRE_TRANSFER_FAILED), the forward child's when both failed; else
 /// PAUSING when both children are paused; else the forward child's status.
 task_state expected_parent_state(task_state forward, task_state backward) {

@@ -19,7 +19,7 @@ namespace {
 
 using S = task_state;
 
-// The lifecycle table of behaviour.md, written out independently of the library's arrays.
+// The lifecycle table of docs/behaviour.md, written out independently of the library's arrays.
 const std::vector<std::pair<task_state, std::string_view>>& expected_drs_statuses() {
   static const std::vector<std::pair<task_state, std::string_view>> table{
       {S::configuration, "CONFIGURATION"},
@@ -129,7 +129,7 @@ TEST(TaskState, TransferFailedStatesAreFullAndIncremental) {
 }
 
 TEST(TaskState, FailedStatesAreTheDrsFailedStatuses) {
-  // START_JOB_FAILED, FULL_TRANSFER_FAILED, INCRE_TRANSFER_FAILED (behaviour.md, families).
+  // START_JOB_FAILED, FULL_TRANSFER_FAILED, INCRE_TRANSFER_FAILED (docs/behaviour.md#kinds-and-families).
   for (task_state s : all_task_states) {
     const std::string_view status = drs_status(s);
     const bool failed = status == "START_JOB_FAILED" || status == "FULL_TRANSFER_FAILED" ||
