@@ -129,7 +129,8 @@ TEST(TaskState, TransferFailedStatesAreFullAndIncremental) {
 }
 
 TEST(TaskState, FailedStatesAreTheDrsFailedStatuses) {
-  // START_JOB_FAILED, FULL_TRANSFER_FAILED, INCRE_TRANSFER_FAILED (docs/behaviour.md#kinds-and-families).
+  // START_JOB_FAILED, FULL_TRANSFER_FAILED, INCRE_TRANSFER_FAILED
+  // (docs/behaviour.md#kinds-and-families).
   for (task_state s : all_task_states) {
     const std::string_view status = drs_status(s);
     const bool failed = status == "START_JOB_FAILED" || status == "FULL_TRANSFER_FAILED" ||
