@@ -39,6 +39,8 @@ class completion<void(Args...)> {
   /// Empty: an operation holds one until it is given the handler it will complete.
   completion() = default;
 
+  completion(const completion&) = delete;
+  completion& operator=(const completion&) = delete;
   completion(completion&&) noexcept = default;
   // Boost 1.81's any_completion_handler move assignment copies its source as an lvalue,
   // which wraps the handler in itself without end: move through a swap instead.
@@ -47,11 +49,12 @@ class completion<void(Args...)> {
     work_ = std::move(other.work_);
     return *this;
   }
+  ~completion() = default;
 
   explicit completion(handler_type handler)
       : handler_(std::move(handler)),
         work_(asio::prefer(asio::get_associated_executor(handler_, asio::system_executor()),
-                           asio::execution::outstanding_work.tracked)) {}
+                           asio::execution::outstanding_work_t::tracked)) {}
 
   /// Completes on an engine thread: dispatches to the handler's executor, or runs the
   /// handler right here when it has none (`here` is the running engine thread's executor).

@@ -51,7 +51,7 @@ class dispatcher {
       : options_(options),
         placement_(options.shards),
         shards_(options.shards),
-        gates_(std::make_unique<shard_gate[]>(options.shards)),
+        gates_(options.shards),
         admission_(admitted_ops),
         pool_(pool) {}
 
@@ -95,15 +95,17 @@ class dispatcher {
 
  private:
   step_context context(shard_index s) noexcept {
-    return {std::span<shard>(shards_), std::span<shard_gate>(gates_.get(), shards_.size()),
-            placement_, s};
+    return {std::span<shard>(shards_), std::span<shard_gate>(gates_), placement_, s};
   }
   bool may_run_inline() const noexcept;
   bool try_enter_shard(shard_index s) noexcept;
   template <class Op>
   void post_part(const std::shared_ptr<Op>& op, shard_index s,
                  std::span<const std::uint32_t> items);
+  // A part expects no exception but std::bad_alloc, which fails the item it hit; any other
+  // breaks an invariant, and ends the program here.
   template <class Op>
+  // NOLINTNEXTLINE(bugprone-exception-escape): as said above
   void run_part(const std::shared_ptr<Op>& op, shard_index s,
                 std::span<const std::uint32_t> items) noexcept;
   template <class Op>
@@ -125,7 +127,7 @@ class dispatcher {
   const engine_options& options_;
   placement placement_;
   std::vector<shard> shards_;
-  std::unique_ptr<shard_gate[]> gates_;
+  std::vector<shard_gate> gates_;  // never resized: a gate cannot move
   admission& admission_;
   strand_pool& pool_;
   std::atomic<std::size_t> subscribers_{0};
@@ -141,6 +143,7 @@ using local_array = boost::container::small_vector<T, N, huge_page_allocator<T>>
 using index_array = std::vector<std::uint32_t, huge_page_allocator<std::uint32_t>>;
 
 /// The engine whose shard gate the calling thread holds for an inline part, if any.
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): per thread, by design
 inline thread_local const dispatcher* inline_part_of = nullptr;
 
 /// An operation's items sorted by the shard of their first step: one flat array of item

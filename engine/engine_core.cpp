@@ -4,8 +4,10 @@
 
 #include <boost/system/system_error.hpp>
 
+#include <exception>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace taskorch::detail {
 
@@ -23,12 +25,21 @@ engine_options resolve(engine_options o) {
 
 }  // namespace
 
-engine_core::engine_core(const engine_options& options)
-    : options_(resolve(options)),
+engine_core::engine_core(engine_options options)
+    : options_(resolve(std::move(options))),
       dispatcher_(options_, admission_, pool_),
       pool_(options_.threads, options_.shards, options_.unhandled_exception) {}
 
-engine_core::~engine_core() { stop(); }
+engine_core::~engine_core() {
+  // engine::~engine() has stopped the engine before letting it go, so this second stop()
+  // returns at once. Should it throw all the same, a destructor cannot report it: the program
+  // terminates, as it would with the exception escaping from here.
+  try {
+    stop();
+  } catch (...) {
+    std::terminate();
+  }
+}
 
 void engine_core::stop() {
   if (on_engine_thread()) {

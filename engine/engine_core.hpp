@@ -20,7 +20,7 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   template <class Signature>
   using handler = asio::any_completion_handler<Signature>;
 
-  explicit engine_core(const engine_options& options);
+  explicit engine_core(engine_options options);
   ~engine_core();
 
   engine_core(const engine_core&) = delete;

@@ -6,6 +6,7 @@ namespace taskorch {
 
 namespace {
 
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, never deleted via a base
 class category final : public boost::system::error_category {
  public:
   const char* name() const noexcept override { return "taskorch"; }

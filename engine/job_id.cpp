@@ -52,7 +52,9 @@ std::uint64_t job_id::keyed_hash() const noexcept {
 
 std::optional<job_id> job_id::parse(std::string_view text) noexcept {
   if (text.size() != text_size) return std::nullopt;
-  std::uint64_t w0 = 0, w1 = 0, w2 = 0;
+  std::uint64_t w0 = 0;
+  std::uint64_t w1 = 0;
+  std::uint64_t w2 = 0;
   std::uint8_t bad = 0;
   for (std::size_t i = 0; i < text_size; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
@@ -74,7 +76,9 @@ std::optional<job_id> job_id::parse(std::string_view text) noexcept {
 }
 
 void job_id::write(char* out) const noexcept {
-  std::uint64_t w0 = words_[0], w1 = words_[1], w2 = words_[2];
+  std::uint64_t w0 = words_[0];
+  std::uint64_t w1 = words_[1];
+  std::uint64_t w2 = words_[2];
   for (std::size_t i = text_size; i-- > 0;) {
     if (is_hyphen_position(i)) {
       out[i] = '-';
@@ -97,13 +101,13 @@ std::string job_id::to_string() const {
 job_id job_id::mint() {
   thread_local boost::uuids::random_generator_mt19937 generator;
   const boost::uuids::uuid u = generator();
-  std::array<char, text_size> text;
+  std::array<char, text_size> text{};
   std::size_t pos = 0;
-  for (std::size_t byte = 0; byte < u.size(); ++byte) {
+  for (const std::uint8_t byte : u) {
     if (is_hyphen_position(pos)) text[pos++] = '-';
-    text[pos++] = digits[u.data[byte] >> 4];
+    text[pos++] = digits[byte >> 4];
     if (is_hyphen_position(pos)) text[pos++] = '-';
-    text[pos++] = digits[u.data[byte] & 15];
+    text[pos++] = digits[byte & 15];
   }
   text[text_size - 5] = 'j';  // DRS ids end in "jb" and three more characters
   text[text_size - 4] = 'b';

@@ -16,7 +16,7 @@ constexpr int hex_value(char c) noexcept {
 
 std::optional<project_id> project_id::parse(std::string_view text) noexcept {
   if (text.size() != text_size) return std::nullopt;
-  std::uint64_t half[2] = {0, 0};
+  std::array<std::uint64_t, 2> half{};
   for (std::size_t i = 0; i < text_size; ++i) {
     const int v = hex_value(text[i]);
     if (v < 0) return std::nullopt;

@@ -48,26 +48,31 @@ error_code validate(const registration& r) {
       r);
 }
 
-const task_record* shard::find(const project_id& project, const job_id& id, outcome& result) const {
-  const task_record* rec = tasks_.find(id);
+bool shard::visible(const project_id& project, const task_record* rec, outcome& result) const {
   if (rec == nullptr) {
     result = outcome::fail(errc::task_not_found);
-    return nullptr;
+    return false;
   }
   if (rec->redirect) {
     result = outcome::forward(rec->family_shard);
-    return nullptr;
+    return false;
   }
   if (projects_[rec->project] != project) {
     result = outcome::fail(errc::task_not_found);
-    return nullptr;
+    return false;
   }
   result = outcome::ok();
-  return rec;
+  return true;
+}
+
+const task_record* shard::find(const project_id& project, const job_id& id, outcome& result) const {
+  const task_record* rec = tasks_.find(id);
+  return visible(project, rec, result) ? rec : nullptr;
 }
 
 task_record* shard::find(const project_id& project, const job_id& id, outcome& result) {
-  return const_cast<task_record*>(std::as_const(*this).find(project, id, result));
+  task_record* rec = tasks_.find(id);
+  return visible(project, rec, result) ? rec : nullptr;
 }
 
 void shard::reserve_project() {

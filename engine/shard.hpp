@@ -120,10 +120,14 @@ class shard {
   std::size_t project_count() const noexcept { return projects_.size(); }
 
  private:
-  /// Finds `id` as seen by `project`: nullptr when absent or of another project; the
-  /// record itself (which may be a redirect) otherwise.
+  /// Finds `id` as seen by `project`, and sets `result`: nullptr when absent or of another
+  /// project (task_not_found) or a redirect stub (forward to the family's shard); the record
+  /// otherwise (ok).
   const task_record* find(const project_id& project, const job_id& id, outcome& result) const;
   task_record* find(const project_id& project, const job_id& id, outcome& result);
+  /// Sets `result` for `rec`, what the table holds for an id, as find() does; true when the
+  /// record is the task `project` asks for.
+  bool visible(const project_id& project, const task_record* rec, outcome& result) const;
 
   /// Makes room for one more project, so that project_index() cannot throw.
   void reserve_project();

@@ -24,6 +24,8 @@ class extra_gates {
   extra_gates(extra_gates&& other) noexcept : held_(other.held_), count_(other.count_) {
     other.count_ = 0;
   }
+  extra_gates(const extra_gates&) = delete;
+  extra_gates& operator=(const extra_gates&) = delete;
   extra_gates& operator=(extra_gates&&) = delete;
   ~extra_gates() {
     while (count_ > 0) held_[--count_]->unlock();

@@ -3,8 +3,11 @@
 namespace taskorch::detail {
 
 namespace {
+// The pool and the context the calling thread runs, when it is a pool thread.
+// NOLINTBEGIN(cppcoreguidelines-avoid-non-const-global-variables): per thread, by design
 thread_local const strand_pool* current_pool = nullptr;
 thread_local asio::io_context* current_context = nullptr;
+// NOLINTEND(cppcoreguidelines-avoid-non-const-global-variables)
 }  // namespace
 
 strand_pool::strand_pool(std::size_t threads, std::size_t shards, exception_hook on_exception)

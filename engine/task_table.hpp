@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -43,14 +44,12 @@ class task_table {
 
   /// The record of `id`, or nullptr.
   task_record* find(const job_id& id) noexcept {
-    for (std::size_t i = home(id);; i = (i + 1) & mask()) {
-      slot& s = slots_[i];
-      if (s.vacant()) return nullptr;
-      if (s.id == id) return &s.record;
-    }
+    const std::size_t i = position(id);
+    return i != absent ? &slots_[i].record : nullptr;
   }
   const task_record* find(const job_id& id) const noexcept {
-    return const_cast<task_table*>(this)->find(id);
+    const std::size_t i = position(id);
+    return i != absent ? &slots_[i].record : nullptr;
   }
 
   /// Makes room for `more` records beyond those held, so that inserting them cannot throw.
@@ -119,6 +118,8 @@ class task_table {
   /// A slot is vacant when its record's state holds a value no task_state has.
   static constexpr auto vacant_state = static_cast<task_state>(0xff);
   static constexpr std::size_t min_capacity = 16;
+  /// What position() returns for an id that is not held.
+  static constexpr std::size_t absent = std::numeric_limits<std::size_t>::max();
 
   struct slot {
     job_id id;
@@ -130,6 +131,14 @@ class task_table {
   std::size_t mask() const noexcept { return slots_.size() - 1; }
   // The low bits: the engine picks the shard from the high bits of the same hash.
   std::size_t home(const job_id& id) const noexcept { return id.hash() & mask(); }
+
+  /// The index of the slot that holds `id`, or `absent`.
+  std::size_t position(const job_id& id) const noexcept {
+    for (std::size_t i = home(id);; i = (i + 1) & mask()) {
+      if (slots_[i].vacant()) return absent;
+      if (slots_[i].id == id) return i;
+    }
+  }
 
   void grow() {
     slots old(2 * slots_.size());

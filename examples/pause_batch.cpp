@@ -25,7 +25,8 @@ int main() {
   engine eng({.threads = 2});
   const project_id project = *project_id::parse("054ba152d480d55b2f5dc0069e7ddef0");
   const job_id seed = *job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502");
-  const job_id syncing = job_id::mint(), starting = job_id::mint();
+  const job_id syncing = job_id::mint();
+  const job_id starting = job_id::mint();
   eng.register_tasks({
       task_spec{.id = seed, .project = project, .state = task_state::full_transfer},
       task_spec{.id = syncing,

@@ -126,8 +126,9 @@ std::chrono::milliseconds milliseconds(std::size_t n) {
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(n));
 }
 
-/// Applies one flag and its value; returns the refusal, if any.
-std::optional<std::string> apply(std::string_view flag, std::string_view value, command_line& o) {
+/// Applies one flag that takes a number, and its value; returns the refusal, if any.
+std::optional<std::string> apply_number(std::string_view flag, std::string_view value,
+                                        command_line& o) {
   constexpr std::size_t day_ms = 86'400'000;
   std::size_t number_value = 0;
   const auto number = [&](std::size_t lo, std::size_t hi) -> std::optional<std::string> {
@@ -137,14 +138,7 @@ std::optional<std::string> apply(std::string_view flag, std::string_view value, 
     return std::nullopt;
   };
 
-  if (flag == "--listen") return parse_listen(value, o.server);
-  if (flag == "--fleet") {
-    o.fleet_file = value;
-  } else if (flag == "--state-file") {
-    o.state_file = value;
-  } else if (flag == "--token") {
-    return parse_token(value, o);
-  } else if (flag == "--threads") {
+  if (flag == "--threads") {
     if (auto refused = number(1, 256)) return refused;
     o.server.threads = number_value;
   } else if (flag == "--engine-threads") {
@@ -166,6 +160,20 @@ std::optional<std::string> apply(std::string_view flag, std::string_view value, 
   } else if (flag == "--idle-timeout-ms") {
     if (auto refused = number(0, day_ms)) return refused;
     o.server.idle_timeout = milliseconds(number_value);
+  }
+  return std::nullopt;
+}
+
+/// Applies one flag and its value; returns the refusal, if any.
+std::optional<std::string> apply(std::string_view flag, std::string_view value, command_line& o) {
+  if (flag == "--listen") return parse_listen(value, o.server);
+  if (flag == "--token") return parse_token(value, o);
+  if (flag == "--fleet") {
+    o.fleet_file = value;
+  } else if (flag == "--state-file") {
+    o.state_file = value;
+  } else {
+    return apply_number(flag, value, o);
   }
   return std::nullopt;
 }

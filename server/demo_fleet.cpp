@@ -30,9 +30,9 @@ std::vector<registration> demo_fleet() {
   };
 
   std::vector<registration> fleet;
-  fleet.push_back(task_spec{*job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502"), demo,
-                            task_kind::migration, task_state::full_transfer, std::nullopt,
-                            "drs-example", 0});
+  fleet.emplace_back(task_spec{*job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502"), demo,
+                               task_kind::migration, task_state::full_transfer, std::nullopt,
+                               "drs-example", 0});
   constexpr std::array kinds{task_kind::migration, task_kind::sync, task_kind::cloud_data_guard};
   constexpr std::array pausable{task_state::full_transfer, task_state::full_transfer_complete,
                                 task_state::incremental_transfer, task_state::full_transfer_failed,
@@ -41,15 +41,15 @@ std::vector<registration> demo_fleet() {
     const task_state state = all_task_states[i % task_state_count];
     std::optional<pause_info> pause;
     if (state == task_state::paused) {
-      pause =
-          pause_info{i % 2 ? pause_mode::all : pause_mode::target, pausable[i % pausable.size()]};
+      pause = pause_info{i % 2 != 0 ? pause_mode::all : pause_mode::target,
+                         pausable[i % pausable.size()]};
     }
-    fleet.push_back(task_spec{next_id(), i % 10 == 9 ? neighbour : demo, kinds[i % kinds.size()],
-                              state, pause, fmt::format("demo-{:04}", i), 0});
+    fleet.emplace_back(task_spec{next_id(), i % 10 == 9 ? neighbour : demo, kinds[i % kinds.size()],
+                                 state, pause, fmt::format("demo-{:04}", i), 0});
   }
   for (std::size_t i = 0; i < 4; ++i) {
     const task_state forward = pausable[i % pausable.size()];
-    fleet.push_back(
+    fleet.emplace_back(
         family_spec{next_id(), demo, fmt::format("dual-active-{}", i),
                     child_spec{next_id(), forward, std::nullopt, 0},
                     child_spec{next_id(), task_state::incremental_transfer, std::nullopt, 0}});

@@ -6,11 +6,11 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <optional>
 #include <simdjson.h>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace taskorch::app {
@@ -198,17 +198,30 @@ fleet_result parse_fleet(std::string_view document) {
 
 namespace {
 
+/// The text of the error in errno (std::strerror may share its buffer between threads).
+std::string errno_message() { return std::generic_category().message(errno); }
+
+/// Closes a file descriptor when it goes.
+class closer {
+ public:
+  explicit closer(int fd) noexcept : fd_(fd) {}
+  ~closer() { ::close(fd_); }
+  closer(const closer&) = delete;
+  closer& operator=(const closer&) = delete;
+
+ private:
+  int fd_;
+};
+
 /// Reads the whole regular file at `path` into `out`; returns why it could not.
 std::string read_regular_file(const std::filesystem::path& path, std::string& out) {
   // Non-blocking, so that opening a FIFO without a writer does not wait for one.
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): open(2) is variadic in C
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return std::strerror(errno);
-  struct closer {
-    int fd;
-    ~closer() { ::close(fd); }
-  } const closing{fd};
+  if (fd < 0) return errno_message();
+  const closer closing(fd);
   struct stat info {};
-  if (::fstat(fd, &info) != 0) return std::strerror(errno);
+  if (::fstat(fd, &info) != 0) return errno_message();
   if (!S_ISREG(info.st_mode)) return "not a regular file";
   const auto size = static_cast<std::size_t>(info.st_size);
   if (size > max_fleet_bytes) {
@@ -219,7 +232,7 @@ std::string read_regular_file(const std::filesystem::path& path, std::string& ou
   while (done < size) {
     const ssize_t n = ::read(fd, out.data() + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::strerror(errno);
+    if (n < 0) return errno_message();
     if (n == 0) break;  // the file shrank meanwhile
     done += static_cast<std::size_t>(n);
   }
@@ -269,6 +282,7 @@ std::string save_fleet_file(const std::filesystem::path& path,
   const std::string content = write_fleet(tasks);
   std::filesystem::path temp = path;
   temp += fmt::format(".tmp.{}", ::getpid());
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): open(2) is variadic in C
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return fmt::format("{}: cannot be created", temp.string());
   std::size_t written = 0;

@@ -26,7 +26,14 @@
 
 namespace {
 
-using namespace taskorch;
+namespace app = taskorch::app;
+namespace http = taskorch::http;
+using taskorch::batch_result;
+using taskorch::engine;
+using taskorch::error_code;
+using taskorch::item_result;
+using taskorch::project_id;
+using taskorch::registration;
 
 constexpr std::string_view demo_project = "054ba152d480d55b2f5dc0069e7ddef0";
 

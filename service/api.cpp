@@ -172,7 +172,8 @@ void api::handle_status(const accepted_request& request, body_parser& parser, st
       request.project, std::move(query.ids),
       boost::asio::bind_executor(
           ex, [lang = request.lang, cur_page = query.cur_page, per_page = query.per_page,
-               done = std::move(done)](error_code ec, std::vector<status_result> statuses) mutable {
+               done = std::move(done)](error_code ec,
+                                       const std::vector<status_result>& statuses) mutable {
             response r;
             if (ec) {
               r = engine_failure(ec, lang);
@@ -211,7 +212,7 @@ api::batch_handler api::batch_completion(const accepted_request& request, comple
   auto ex = done.executor();
   return boost::asio::bind_executor(
       ex, [this, lang = request.lang, route = request.route, done = std::move(done)](
-              error_code ec, batch_result results) mutable {
+              error_code ec, const batch_result& results) mutable {
         response r;
         if (ec) {
           r = engine_failure(ec, lang);

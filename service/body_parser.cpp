@@ -17,10 +17,8 @@ using detail::duplicate_finder;
 /// True when an object, or any object inside it, repeats a key.
 bool repeats_a_key(dom::element e) {
   if (e.is_array()) {
-    for (dom::element child : dom::array(e)) {
-      if (repeats_a_key(child)) return true;
-    }
-    return false;
+    const dom::array children(e);
+    return std::any_of(children.begin(), children.end(), repeats_a_key);
   }
   if (!e.is_object()) return false;
   dom::object obj(e);

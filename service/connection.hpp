@@ -83,6 +83,7 @@ class registration {
   registration(registration&& other) noexcept;
   registration& operator=(registration&&) = delete;
   registration(const registration&) = delete;
+  registration& operator=(const registration&) = delete;
 
   const std::shared_ptr<connection>& conn() const noexcept { return conn_; }
   admission kind() const noexcept { return kind_; }

@@ -22,12 +22,12 @@ void metrics::count_accept_failure(accept_failure why) noexcept {
 }
 
 void metrics::count_request(endpoint e, unsigned status, double seconds) noexcept {
-  const auto code = std::find(codes.begin(), codes.end(), status);
-  requests_[static_cast<std::size_t>(e)][static_cast<std::size_t>(code - codes.begin())].fetch_add(
-      1, std::memory_order_relaxed);
-  const auto bucket = std::lower_bound(bounds.begin(), bounds.end(), seconds);
-  buckets_[static_cast<std::size_t>(bucket - bounds.begin())].fetch_add(1,
-                                                                        std::memory_order_relaxed);
+  const auto code =
+      static_cast<std::size_t>(std::find(codes.begin(), codes.end(), status) - codes.begin());
+  requests_[static_cast<std::size_t>(e)][code].fetch_add(1, std::memory_order_relaxed);
+  const auto bucket = static_cast<std::size_t>(
+      std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
   latency_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
@@ -35,8 +35,9 @@ void metrics::count_items(endpoint e, const batch_result& results) noexcept {
   auto& row = items_[static_cast<std::size_t>(e)];
   for (const item_result& r : results) {
     const std::string_view outcome = r.ok() ? std::string_view("success") : drs_error_code(r.error);
-    auto it = std::find(outcomes.begin(), outcomes.end() - 1, outcome);
-    row[static_cast<std::size_t>(it - outcomes.begin())].fetch_add(1, std::memory_order_relaxed);
+    const auto k = static_cast<std::size_t>(
+        std::find(outcomes.begin(), outcomes.end() - 1, outcome) - outcomes.begin());
+    row[k].fetch_add(1, std::memory_order_relaxed);
   }
 }
 

@@ -34,7 +34,7 @@ class response_completion {
       : handler_(std::move(h)),
         work_(boost::asio::prefer(
             boost::asio::get_associated_executor(handler_, boost::asio::system_executor()),
-            boost::asio::execution::outstanding_work.tracked)) {}
+            boost::asio::execution::outstanding_work_t::tracked)) {}
 
   /// The requester's executor (the system executor when it has none). Engine callbacks are
   /// bound to it, so the response is written on the requester's side, not on an engine thread.

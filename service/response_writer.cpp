@@ -17,7 +17,7 @@ std::string_view item_message(const error_code& ec, language lang) noexcept {
 namespace {
 
 void append_id(std::string& out, const job_id& id) {
-  std::array<char, job_id::text_size> text;
+  std::array<char, job_id::text_size> text{};
   id.write(text.data());
   out.push_back('"');
   out.append(text.data(), text.size());

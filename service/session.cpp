@@ -25,7 +25,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t read_chunk = 16 * 1024;
+constexpr std::size_t read_chunk = 16 * 1024UL;
 
 response refusal(const request_error& e, language lang) { return error_response(e, lang); }
 
@@ -94,7 +94,9 @@ asio::awaitable<void> session::run() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     // Shed connections give their descriptor back at once: the drain is kept for a bounded
     // number of refused ones, so that refusing never takes the server's last descriptors.
-    if (admitted_.kind() == admission::refused) co_await linger();
+    if (admitted_.kind() == admission::refused) {
+      co_await linger();
+    }
     close();
     co_return;
   }
@@ -118,7 +120,9 @@ asio::awaitable<void> session::run() {
         done.route, status,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!again) {
-      if (!done.read_whole || buffer_.size() != 0) co_await linger();
+      if (!done.read_whole || buffer_.size() != 0) {
+        co_await linger();
+      }
       break;
     }
   }

@@ -12,7 +12,7 @@ struct get_op : operation_base {
 
   static error_code validate(const project_id&, const job_id&, const engine_options&) { return {}; }
 
-  std::size_t size() const { return 1; }
+  static std::size_t size() { return 1; }
   const job_id& id_at(std::size_t) const { return id; }
   shard_index first_shard(const placement& placed, std::size_t) const { return placed.home(id); }
   std::optional<shard_index> run(step_context& ctx, std::size_t) {

@@ -43,7 +43,8 @@ inline error_code out_of_memory_error() {
 
 /// The parts counter, and why some of the operation could not run.
 struct operation_base {
-  std::atomic<std::size_t> parts{0};
+  /// The parts not yet finished. Public: the dispatcher counts them as it routes the operation.
+  std::atomic<std::size_t> parts{0};  // NOLINT(*-non-private-member-variables-in-classes)
 
   /// Records that the engine could not run part of the operation; it then completes with
   /// this error (a stop wins over a lack of memory).

@@ -16,7 +16,7 @@ struct subscribe_op : operation_base {
   subscribe_op(std::shared_ptr<subscriber_slot> s, std::weak_ptr<engine_core> c)
       : slot(std::move(s)), core(std::move(c)) {}
 
-  void run_shard(step_context& ctx) { ctx.here().add_subscriber(slot); }
+  void run_shard(step_context& ctx) const { ctx.here().add_subscriber(slot); }
   void fail(const error_code& ec) noexcept { note_failure(ec); }
   std::tuple<error_code, subscription> result() {
     if (error_code ec = failure()) {

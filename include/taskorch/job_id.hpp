@@ -63,8 +63,11 @@ class job_id {
     // a quarter of the engine's time in the benchmarks.
     return a.words_[0] == b.words_[0] && a.words_[1] == b.words_[1] && a.words_[2] == b.words_[2];
   }
+  // NOLINTBEGIN(modernize-use-nullptr): clang-tidy 14 takes the 0 that the defaulted
+  // comparison compares its result with for a null pointer.
   friend constexpr std::strong_ordering operator<=>(const job_id&,
                                                     const job_id&) noexcept = default;
+  // NOLINTEND(modernize-use-nullptr)
 
  private:
   std::array<std::uint64_t, 3> words_{};
@@ -87,7 +90,7 @@ struct job_id_keyed_hash {
 template <>
 struct fmt::formatter<taskorch::job_id> : fmt::formatter<std::string_view> {
   auto format(const taskorch::job_id& id, format_context& ctx) const {
-    std::array<char, taskorch::job_id::text_size> text;
+    std::array<char, taskorch::job_id::text_size> text{};
     id.write(text.data());
     return fmt::formatter<std::string_view>::format(std::string_view(text.data(), text.size()),
                                                     ctx);

@@ -62,7 +62,7 @@ struct project_id_hash {
 template <>
 struct fmt::formatter<taskorch::project_id> : fmt::formatter<std::string_view> {
   auto format(const taskorch::project_id& id, format_context& ctx) const {
-    std::array<char, taskorch::project_id::text_size> text;
+    std::array<char, taskorch::project_id::text_size> text{};
     id.write(text.data());
     return fmt::formatter<std::string_view>::format(std::string_view(text.data(), text.size()),
                                                     ctx);

@@ -14,6 +14,7 @@
 #include <taskorch/task_state.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <variant>
@@ -65,7 +66,10 @@ using registration = std::variant<task_spec, family_spec>;
 
 /// Returns the id a registration is known by (the parent's, for a family).
 inline const job_id& id_of(const registration& r) noexcept {
-  return std::visit([](const auto& spec) -> const job_id& { return spec.id; }, r);
+  // Not std::visit, which throws for a variant left valueless by a failed assignment.
+  if (const auto* task = std::get_if<task_spec>(&r)) return task->id;
+  if (const auto* family = std::get_if<family_spec>(&r)) return family->id;
+  std::terminate();  // valueless: what the exception would have done, escaping here
 }
 
 }  // namespace taskorch

@@ -19,6 +19,7 @@
 #include <taskorch/task_event.hpp>
 #include <taskorch/task_state.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -74,9 +75,9 @@ inline constexpr std::array<std::string_view, transition_action_count> transitio
 
 /// One row of the table: `from + on / action = to`.
 struct transition {
-  task_state from;
-  task_event on;
-  transition_target to;
+  task_state from{};
+  task_event on{};
+  transition_target to{};
   transition_action action = transition_action::none;
 };
 
@@ -193,25 +194,20 @@ constexpr std::optional<task_state> next_state(
 }
 
 /// Rows that enter, stay in or leave `paused` carry the pause actions, and no other row does.
-static_assert([] {
-  for (const transition& row : transition_table) {
-    const bool into = row.to.state == task_state::paused && !row.to.history;
-    const transition_action expected =
-        row.from == task_state::paused
-            ? (into ? transition_action::raise_pause : transition_action::leave_pause)
-            : (into ? transition_action::enter_pause : transition_action::none);
-    if (row.action != expected) return false;
-  }
-  return true;
-}());
+static_assert(
+    std::all_of(transition_table.begin(), transition_table.end(), [](const transition& row) {
+      const bool into = row.to.state == task_state::paused && !row.to.history;
+      const transition_action expected =
+          row.from == task_state::paused
+              ? (into ? transition_action::raise_pause : transition_action::leave_pause)
+              : (into ? transition_action::enter_pause : transition_action::none);
+      return row.action == expected;
+    }));
 
 /// The history target must lead somewhere from every pausable state.
-static_assert([] {
-  for (task_state s : all_task_states) {
-    if (is_pausable(s) && !next_state(task_state::paused, task_event::resume, s)) return false;
-  }
-  return true;
-}());
+static_assert(std::all_of(all_task_states.begin(), all_task_states.end(), [](task_state s) {
+  return !is_pausable(s) || next_state(task_state::paused, task_event::resume, s).has_value();
+}));
 
 /// A rule checked on the task before the table, whatever the event (Boost.SML's `[guard]`,
 /// shared by every row).

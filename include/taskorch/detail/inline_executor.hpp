@@ -19,12 +19,12 @@ struct inline_executor {
   void execute(F&& f) const {
     std::forward<F>(f)();
   }
-  boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
+  static boost::asio::execution_context& query(boost::asio::execution::context_t) noexcept {
     return boost::asio::query(boost::asio::system_executor(), boost::asio::execution::context);
   }
   static constexpr boost::asio::execution::blocking_t query(
       boost::asio::execution::blocking_t) noexcept {
-    return boost::asio::execution::blocking.always;
+    return boost::asio::execution::blocking_t::always;
   }
   friend bool operator==(const inline_executor&, const inline_executor&) noexcept { return true; }
   friend bool operator!=(const inline_executor&, const inline_executor&) noexcept { return false; }

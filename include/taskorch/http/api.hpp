@@ -36,11 +36,11 @@ class response_completion;
 
 /// Limits and threads of the API.
 struct api_options {
-  std::size_t max_jobs = 10000;           ///< items per batch request (400 DRS.M00202 above)
-  std::size_t max_body = 1 << 20;         ///< request body bytes (413 above)
-  std::size_t max_depth = 8;              ///< JSON nesting levels (400 DRS.M00202 above)
-  std::size_t offload_bytes = 64 * 1024;  ///< bodies above are parsed on a parse thread
-  std::size_t parse_threads = 1;          ///< threads for large bodies (at least 1)
+  std::size_t max_jobs = 10000;             ///< items per batch request (400 DRS.M00202 above)
+  std::size_t max_body = 1 << 20;           ///< request body bytes (413 above)
+  std::size_t max_depth = 8;                ///< JSON nesting levels (400 DRS.M00202 above)
+  std::size_t offload_bytes = 64 * 1024UL;  ///< bodies above are parsed on a parse thread
+  std::size_t parse_threads = 1;            ///< threads for large bodies (at least 1)
 };
 
 /// The DRS API: a request_handler over an engine.

@@ -59,6 +59,8 @@ class body_parser {
   ~body_parser();
   body_parser(body_parser&&) noexcept;
   body_parser& operator=(body_parser&&) noexcept;
+  body_parser(const body_parser&) = delete;
+  body_parser& operator=(const body_parser&) = delete;
 
   /// batch-pause-task: `{"jobs":[{"job_id":"<id>","pause_mode":"target|all"}, ...]}`.
   parse_result<std::vector<pause_item>> parse_pause(std::string_view body);

@@ -26,7 +26,7 @@ namespace taskorch::http {
 
 /// One error as the API shows it.
 struct wire_error {
-  unsigned status;            ///< the HTTP status when it refuses a whole request
+  unsigned status = 0;        ///< the HTTP status when it refuses a whole request
   std::string_view drs_code;  ///< e.g. "DRS.M05003"
   std::string_view en;        ///< English message (a fmt template for request errors)
   std::string_view zh;        ///< Chinese message (likewise)
@@ -34,7 +34,7 @@ struct wire_error {
 
 /// One row of the engine-error table.
 struct engine_error_row {
-  errc code;
+  errc code{};
   wire_error wire;
 };
 

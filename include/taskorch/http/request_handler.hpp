@@ -78,6 +78,7 @@ class request_handler {
   template <boost::asio::completion_token_for<handle_signature> CompletionToken>
   auto async_handle(accepted_request request, std::string body, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, handle_signature>(
+        // NOLINTNEXTLINE(performance-unnecessary-value-param): moved (llvm/llvm-project#62276)
         [this](auto h, accepted_request r, std::string b) {
           start_handle(r, std::move(b), std::move(h));
         },

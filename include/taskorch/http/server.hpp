@@ -43,7 +43,7 @@ struct server_options {
   unsigned short port = 8080;  ///< 0 picks a free port
   std::size_t threads = 1;     ///< HTTP threads
   /// Bytes of the request line and header fields, each with its CRLF, and the empty line.
-  std::size_t header_limit = 8 * 1024;
+  std::size_t header_limit = 8 * 1024UL;
   /// To receive a whole request, from its first byte (a new connection's first request: from
   /// the accept, so a client that never sends a byte is cut off after it).
   std::chrono::milliseconds read_timeout{10'000};
