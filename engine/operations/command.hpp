@@ -9,9 +9,13 @@
 namespace taskorch::detail {
 
 template <class Item>
-struct command_op : per_item_op<item_result> {
-  command_op(project_id p, task_event e, std::vector<Item> i)
-      : per_item_op<item_result>(i), project(p), event(e), items(std::move(i)) {}
+struct command_op : project_batch_op<item_result, Item> {
+  using base = project_batch_op<item_result, Item>;
+  using base::items;
+  using base::project;
+  using base::results;
+
+  command_op(project_id p, task_event e, std::vector<Item> i) : base(p, std::move(i)), event(e) {}
 
   /// The whole-batch checks: empty, too large, an id twice; then a value outside its enum
   /// (errc::invalid_item), or for worker events a pause or resume (errc::not_a_worker_event).
@@ -32,11 +36,6 @@ struct command_op : per_item_op<item_result> {
     return {};
   }
 
-  std::size_t size() const { return items.size(); }
-  const job_id& id_at(std::size_t i) const { return item_id(items[i]); }
-  shard_index first_shard(const placement& placed, std::size_t i) const {
-    return placed.home(item_id(items[i]));
-  }
   std::optional<shard_index> run(step_context& ctx, std::size_t i) {
     const Item& item = items[i];
     const outcome o =
@@ -44,11 +43,7 @@ struct command_op : per_item_op<item_result> {
     results[i].error = o.error;
     return o.forward_to;
   }
-  void release_inputs() { std::vector<Item>().swap(items); }
-
-  project_id project;
   task_event event;  ///< pause or resume; worker events come with each item
-  std::vector<Item> items;
 };
 
 }  // namespace taskorch::detail

@@ -102,4 +102,22 @@ struct per_item_op : operation_base {
   completion<signature> done;
 };
 
+/// A batch of items of one project, each starting on the home shard of its id: what the
+/// commands, status and purge share. `Item` is job_id, pause_item or event_item.
+template <class Result, class Item>
+struct project_batch_op : per_item_op<Result> {
+  project_batch_op(project_id p, std::vector<Item> i)
+      : per_item_op<Result>(i), project(p), items(std::move(i)) {}
+
+  std::size_t size() const { return items.size(); }
+  const job_id& id_at(std::size_t i) const { return item_id(items[i]); }
+  shard_index first_shard(const placement& placed, std::size_t i) const {
+    return placed.home(item_id(items[i]));
+  }
+  void release_inputs() { std::vector<Item>().swap(items); }
+
+  project_id project;
+  std::vector<Item> items;
+};
+
 }  // namespace taskorch::detail

@@ -8,7 +8,7 @@
 
 namespace taskorch::detail {
 
-struct purge_op : per_item_op<item_result> {
+struct purge_op : project_batch_op<item_result, job_id> {
   /// A family found ready to purge, and the shard it lives on.
   struct plan {
     family_links children;
@@ -16,23 +16,17 @@ struct purge_op : per_item_op<item_result> {
   };
 
   purge_op(project_id p, std::vector<job_id> i)
-      : per_item_op(i), project(p), ids(std::move(i)), plans(ids.size()) {}
+      : project_batch_op(p, std::move(i)), plans(items.size()) {}
 
   static error_code validate(const project_id&, const std::vector<job_id>& ids,
                              const engine_options& options) {
     return validate_batch(ids, options.max_batch_items);
   }
 
-  std::size_t size() const { return ids.size(); }
-  const job_id& id_at(std::size_t i) const { return ids[i]; }
-  shard_index first_shard(const placement& placed, std::size_t i) const {
-    return placed.home(ids[i]);
-  }
-
   std::optional<shard_index> run(step_context& ctx, std::size_t i) {
     if (!plans[i]) {
       std::optional<family_links> family;
-      const outcome o = ctx.here().purge(project, ids[i], family);
+      const outcome o = ctx.here().purge(project, items[i], family);
       if (o.forward_to) return o.forward_to;
       results[i].error = o.error;
       if (!family) return std::nullopt;
@@ -46,7 +40,7 @@ struct purge_op : per_item_op<item_result> {
     if (first != ctx.where()) return first;
     const extra_gates held = ctx.lock({p.family_shard, forward_home, backward_home});
     std::optional<family_links> family;
-    const outcome o = ctx.at(p.family_shard).purge(project, ids[i], family);
+    const outcome o = ctx.at(p.family_shard).purge(project, items[i], family);
     plans[i].reset();
     results[i].error = o.error;
     if (o.forward_to) return o.forward_to;  // it changed meanwhile: start over
@@ -55,19 +49,17 @@ struct purge_op : per_item_op<item_result> {
       plans[i] = plan{*family, p.family_shard};
       return p.family_shard;
     }
-    ctx.at(p.family_shard).erase_family(ids[i]);
+    ctx.at(p.family_shard).erase_family(items[i]);
     if (forward_home != p.family_shard) ctx.at(forward_home).erase_redirect(family->forward);
     if (backward_home != p.family_shard) ctx.at(backward_home).erase_redirect(family->backward);
     return std::nullopt;
   }
 
   void release_inputs() {
-    std::vector<job_id>().swap(ids);
+    project_batch_op::release_inputs();
     std::vector<std::optional<plan>>().swap(plans);
   }
 
-  project_id project;
-  std::vector<job_id> ids;
   std::vector<std::optional<plan>> plans;
 };
 
