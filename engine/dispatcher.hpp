@@ -14,6 +14,14 @@
 // one caller's operations in the order it started them on every shard. Nothing runs inline
 // while anyone is subscribed: callbacks run on engine threads only.
 //
+// Journaling (storage/journal.hpp): with a journal, a part records the changes its items make
+// into a change log and appends it to the journal before it releases the gates of the
+// shards it changed (after each multi-shard step, and at the end of the part). Every part
+// notes the lsn of the last change it made or saw on its shard (shard::last_lsn()), and
+// finish() completes the operation only once the journal has stored that lsn: a command is
+// acknowledged, and a query answers, only with what a crash cannot undo. When the journal
+// fails, the operation's unstored items fail with errc::journal_failed.
+//
 // Failures: the engine never drops an admitted operation. An item the engine could not run
 // (it stopped, or memory ran out routing or posting it) fails with operation_aborted or
 // errc::not_enough_memory, and the operation completes with that error; items that ran keep
@@ -28,7 +36,10 @@
 #include "shard.hpp"
 #include "shard_gate.hpp"
 #include "step_context.hpp"
+#include "storage/change_log.hpp"
+#include "storage/journal.hpp"
 #include "strand_pool.hpp"
+#include "undo.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/container/small_vector.hpp>
@@ -93,6 +104,18 @@ class dispatcher {
   std::size_t shard_count() const noexcept { return shards_.size(); }
   shard_index home(const job_id& id) const noexcept { return placement_.home(id); }
 
+  /// Journals every change from now on (nullptr: none). Set while nothing runs.
+  void set_journal(storage::journal* j) noexcept { journal_ = j; }
+  storage::journal* journal() const noexcept { return journal_; }
+
+  /// Runs `work(step_context&)` holding every gate (taken in ascending order), from a thread
+  /// that holds none: a checkpoint's copy, a rollback.
+  template <class Work>
+  void with_every_gate(Work work);
+
+  /// The shards, for a copy taken under with_every_gate().
+  const std::vector<shard>& shards() const noexcept { return shards_; }
+
  private:
   step_context context(shard_index s) noexcept {
     return {std::span<shard>(shards_), std::span<shard_gate>(gates_), placement_, s};
@@ -112,6 +135,11 @@ class dispatcher {
   void finish_part(const std::shared_ptr<Op>& op);
   template <class Op>
   void finish(const std::shared_ptr<Op>& op);
+  template <class Op>
+  void complete(const std::shared_ptr<Op>& op);
+  /// Appends `log` to the journal, holding the gates of what it changed; when the journal
+  /// cannot take it (out of memory), puts the changes back and returns false.
+  bool journal_changes(step_context& ctx, storage::change_log& log, std::uint64_t& lsn) noexcept;
   /// Completes `done` where the operation finished: on an engine thread, dispatched to the
   /// handler's executor (or run there when it has none); on a caller's thread that ran the
   /// last part inline, posted (never run inside the initiating call).
@@ -131,6 +159,7 @@ class dispatcher {
   admission& admission_;
   strand_pool& pool_;
   std::atomic<std::size_t> subscribers_{0};
+  storage::journal* journal_ = nullptr;
 };
 
 namespace dispatch_detail {
@@ -308,6 +337,12 @@ void dispatcher::run_part(const std::shared_ptr<Op>& op, shard_index s,
     return;
   }
   step_context ctx = context(s);
+  // The part's changes, when they are journaled.
+  constexpr bool changes = requires { Op::changes_registry; };
+  thread_local storage::change_log log;
+  log.clear();
+  const storage::change_log::scope recording(changes && journal_ != nullptr ? &log : nullptr);
+  std::uint64_t lsn = 0;
   // Each item's record is prefetched `ahead` items before it is applied: a batch over a
   // large registry is bound by memory latency, and this overlaps the loads.
   constexpr std::size_t ahead = 8;
@@ -324,7 +359,16 @@ void dispatcher::run_part(const std::shared_ptr<Op>& op, shard_index s,
     } catch (const std::bad_alloc&) {
       op->fail(i, out_of_memory_error());
     }
+    if (ctx.holds_extra_gates()) {
+      // A multi-shard step: journaled before the other shards' gates go.
+      if (!journal_changes(ctx, log, lsn)) op->fail(i, out_of_memory_error());
+      ctx.release_extra_gates();
+    }
   }
+  if (!journal_changes(ctx, log, lsn)) {
+    for (std::uint32_t i : items) op->fail(i, out_of_memory_error());
+  }
+  if (journal_ != nullptr) op->note_lsn(std::max(lsn, shards_[s].last_lsn()));
   if (forwards.empty()) return;
   std::sort(forwards.begin(), forwards.end());
   for (std::size_t k = 0; k < forwards.size();) {
@@ -371,6 +415,7 @@ void dispatcher::broadcast(const std::shared_ptr<Op>& op) {
             } catch (const std::bad_alloc&) {
               op->fail(out_of_memory_error());
             }
+            if (journal_ != nullptr) op->note_lsn(shards_[index].last_lsn());
           },
           [this, op] { finish_part(op); });
     } catch (const std::bad_alloc&) {
@@ -387,6 +432,25 @@ void dispatcher::finish_part(const std::shared_ptr<Op>& op) {
 
 template <class Op>
 void dispatcher::finish(const std::shared_ptr<Op>& op) {
+  if (journal_ != nullptr && op->lsn() > journal_->stored()) {
+    try {
+      // Completed from the journal's thread, when what the operation changed or saw is
+      // stored (or can never be).
+      const bool waiting = journal_->when_stored(op->lsn(), [this, op](error_code ec) {
+        if (ec) op->fail_unstored(ec);
+        complete(op);
+      });
+      if (waiting) return;
+    } catch (const std::bad_alloc&) {
+      journal_->wait_stored(op->lsn());  // no room to wait asynchronously: wait here
+      if (op->lsn() > journal_->stored()) op->fail_unstored(errc::journal_failed);
+    }
+  }
+  complete(op);
+}
+
+template <class Op>
+void dispatcher::complete(const std::shared_ptr<Op>& op) {
   // Leaves whatever happens below: a completion that cannot be handed on, or a handler that
   // throws on an engine thread, must not keep stop() waiting.
   admitted leaving(admission_);
@@ -396,6 +460,35 @@ void dispatcher::finish(const std::shared_ptr<Op>& op) {
   std::apply(
       [&](auto&&... args) { complete_here(op->done, std::forward<decltype(args)>(args)...); },
       op->result());
+}
+
+inline bool dispatcher::journal_changes(step_context& ctx, storage::change_log& log,
+                                        std::uint64_t& lsn) noexcept {
+  if (log.empty()) return true;
+  try {
+    const std::uint64_t last = journal_->append(log);
+    for (shard* changed : log.touched()) changed->set_last_lsn(last);
+    lsn = std::max(lsn, last);
+    log.clear();
+    return true;
+  } catch (const std::bad_alloc&) {
+    undo_changes(ctx, log.undo());
+    log.clear();
+    return false;
+  }
+}
+
+template <class Work>
+void dispatcher::with_every_gate(Work work) {
+  for (shard_gate& gate : gates_) gate.lock();
+  struct release {
+    std::vector<shard_gate>& gates;
+    ~release() {
+      for (auto it = gates.rbegin(); it != gates.rend(); ++it) it->unlock();
+    }
+  } unlock_all{gates_};
+  step_context ctx = context(0);
+  work(ctx);
 }
 
 }  // namespace taskorch::detail

@@ -71,6 +71,10 @@ void engine::stop() { core_->stop(); }
 
 const engine_options& engine::options() const noexcept { return core_->options(); }
 
+storage_stats engine::storage() const { return core_->storage(); }
+
+error_code engine::checkpoint() { return core_->checkpoint(); }
+
 void engine::start_register(std::vector<registration> items, handler<batch_signature> h) {
   core_->start<detail::register_op>(std::move(h), std::move(items));
 }

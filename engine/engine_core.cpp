@@ -1,10 +1,15 @@
 #include "engine_core.hpp"
 
+#include "operations/register.hpp"
 #include "operations/subscribe.hpp"
+#include "undo.hpp"
 
 #include <boost/system/system_error.hpp>
+#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <exception>
+#include <future>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -27,8 +32,67 @@ engine_options resolve(engine_options o) {
 
 engine_core::engine_core(engine_options options)
     : options_(resolve(std::move(options))),
+      store_(options_.storage.directory.empty()
+                 ? nullptr
+                 : std::make_unique<storage::store>(options_.storage)),
       dispatcher_(options_, admission_, pool_),
-      pool_(options_.threads, options_.shards, options_.unhandled_exception) {}
+      pool_(options_.threads, options_.shards, options_.unhandled_exception) {
+  if (store_) open_storage();
+}
+
+void engine_core::open_storage() {
+  std::vector<registration> tasks = std::move(store_->recovered().tasks);
+  if (!tasks.empty()) {
+    std::promise<std::pair<error_code, batch_result>> registered;
+    start<register_op, engine::batch_signature>(
+        [&registered](error_code ec, batch_result results) {
+          registered.set_value({ec, std::move(results)});
+        },
+        std::move(tasks));
+    auto [ec, results] = registered.get_future().get();
+    auto refused = std::find_if(results.begin(), results.end(),
+                                [](const item_result& r) { return bool(r.error); });
+    if (ec || refused != results.end()) {
+      stop();
+      throw storage::corruption_error(fmt::format(
+          "taskorch: data directory {}: the recovered registry does not register: {}",
+          options_.storage.directory.string(),
+          ec ? ec.message() : fmt::format("{}: {}", refused->id, refused->error.message())));
+    }
+  }
+  store_->start({.roll_back = [this] { roll_back(); }, .capture = [this] { return capture(); }});
+  dispatcher_.set_journal(store_->log());
+}
+
+storage::registry_image engine_core::capture() {
+  storage::registry_image image;
+  std::vector<shard> copies;
+  const auto begin = std::chrono::steady_clock::now();
+  dispatcher_.with_every_gate([&](step_context&) {
+    const storage::journal* log = store_->log();
+    image.lsn = log != nullptr ? store_->log()->cut() : store_->recovered().last_lsn;
+    copies = dispatcher_.shards();
+  });
+  image.pause = std::chrono::steady_clock::now() - begin;
+  for (const shard& copy : copies) copy.export_to(image.tasks);
+  return image;
+}
+
+void engine_core::roll_back() {
+  dispatcher_.with_every_gate([&](step_context& ctx) {
+    storage::journal& log = *store_->log();
+    undo_changes(ctx, log.take_undo());
+    const std::uint64_t stored = log.stored();
+    for (std::size_t s = 0; s < dispatcher_.shard_count(); ++s) {
+      shard& each = ctx.at(static_cast<shard_index>(s));
+      if (each.last_lsn() > stored) each.set_last_lsn(stored);
+    }
+  });
+}
+
+storage_stats engine_core::storage() const { return store_ ? store_->stats() : storage_stats(); }
+
+error_code engine_core::checkpoint() { return store_ ? store_->checkpoint() : error_code(); }
 
 engine_core::~engine_core() {
   // engine::~engine() has stopped the engine before letting it go, so this second stop()
@@ -49,6 +113,7 @@ void engine_core::stop() {
   // Serialized: a second caller waits until the first has drained and joined everything.
   std::lock_guard serial(stop_serial_);
   admission_.stop();
+  if (store_) store_->close();  // a last checkpoint, while the shards are still here
   pool_.join();
 }
 

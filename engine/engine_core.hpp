@@ -2,10 +2,14 @@
 // engine_core: what the engine facade drives. It admits operations (admission.hpp), checks
 // and builds them (operations/), and hands them to the dispatcher (dispatcher.hpp), which
 // owns the shards and their gates and runs the parts on the strand pool's threads
-// (strand_pool.hpp). Subscriptions are slots (subscriber_slot.hpp) held by every shard.
+// (strand_pool.hpp). Subscriptions are slots (subscriber_slot.hpp) held by every shard. With
+// a data directory, the store (storage/store.hpp) recovers the registry at construction,
+// journals every change and takes checkpoints; the core gives it the two things that need
+// every gate: a copy of the registry, and a rollback of what the journal failed to store.
 
 #include "admission.hpp"
 #include "dispatcher.hpp"
+#include "storage/store.hpp"
 #include "strand_pool.hpp"
 #include "subscriber_slot.hpp"
 #include <taskorch/engine.hpp>
@@ -51,8 +55,19 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   /// Takes a closed slot off every shard.
   void unsubscribe(const std::shared_ptr<subscriber_slot>& slot) noexcept;
 
+  /// What the storage has done (storage_stats::enabled false without a data directory).
+  storage_stats storage() const;
+  /// Takes a checkpoint now (nothing to do without a data directory).
+  error_code checkpoint();
+
  private:
+  /// Registers the recovered registry, then starts journaling.
+  void open_storage();
+  storage::registry_image capture();
+  void roll_back();
+
   engine_options options_;
+  std::unique_ptr<storage::store> store_;  // before the shards: it outlives them
   admission admission_;
   std::mutex stop_serial_;  // held for the whole of stop()
   dispatcher dispatcher_;   // the shards: they outlive the threads below
@@ -71,6 +86,10 @@ void engine_core::start(handler<Signature> h, Args... args) {
   error_code refused;
   try {
     refused = Op::validate(args..., options_);
+    if constexpr (requires { Op::changes_registry; }) {
+      const storage::journal* log = dispatcher_.journal();
+      if (!refused && log != nullptr && log->failed()) refused = errc::journal_failed;
+    }
     if (!refused) {
       if constexpr (requires { &Op::run_shard; }) {
         op = std::make_shared<Op>(std::move(args)..., dispatcher_.shard_count());

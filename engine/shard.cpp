@@ -1,5 +1,6 @@
 #include "shard.hpp"
 
+#include "storage/change_log.hpp"
 #include <taskorch/transition_table.hpp>
 
 namespace taskorch::detail {
@@ -23,6 +24,10 @@ void set_pause(task_record& rec, task_state state, const std::optional<pause_inf
 std::optional<pause_info> pause_of(const task_record& rec) {
   if (rec.state != task_state::paused) return std::nullopt;
   return pause_info{rec.mode, rec.paused_from};
+}
+
+storage::set_state_record state_of(const job_id& id, const task_record& rec) {
+  return {id, rec.state, pause_of(rec), rec.version};
 }
 
 }  // namespace
@@ -93,10 +98,19 @@ outcome shard::apply(const project_id& project, const job_id& id, task_event eve
   task_record* rec = find(project, id, result);
   if (rec == nullptr) return result;
   const task_state from = rec->state;
+  const task_record before = *rec;
   const step_outcome step = apply_event(*rec, rec->role == task_role::parent, event, mode);
   if (step.refusal != errc{}) return outcome::fail(step.refusal);
   if (!step.changed) return result;
   ++rec->version;
+  if (auto* log = storage::change_log::current()) {
+    try {
+      log->set_state(*this, state_of(id, *rec), state_of(id, before));
+    } catch (...) {
+      *rec = before;  // not recorded: not made
+      throw;
+    }
+  }
   adjust_count(from, -1);
   adjust_count(rec->state, +1);
   if (!subscribers_.empty()) {
@@ -118,9 +132,9 @@ outcome shard::purge(const project_id& project, const job_id& id,
       return outcome::fail(errc::child_task_forbidden);
     case task_role::standalone:
       if (rec->state != task_state::deleted) return outcome::fail(errc::invalid_state);
-      adjust_count(rec->state, -1);
-      tasks_.erase(id);
-      names_.erase(id);
+      if (auto* log = storage::change_log::current())
+        log->erase_task(*this, task_spec_of(id, *rec));
+      erase_task(id);
       return result;
     case task_role::parent: {
       const family_links links = families_.at(id);
@@ -214,15 +228,10 @@ child_spec shard::child_spec_of(const job_id& id) const {
 void shard::export_to(std::vector<registration>& out) const {
   tasks_.for_each([&](const job_id& id, const task_record& rec) {
     if (rec.redirect) return;
-    std::string name;
-    if (auto it = names_.find(id); it != names_.end()) name = it->second;
     if (rec.role == task_role::standalone) {
-      out.emplace_back(task_spec{id, projects_[rec.project], rec.kind, rec.state, pause_of(rec),
-                                 std::move(name), rec.version});
+      out.emplace_back(task_spec_of(id, rec));
     } else if (rec.role == task_role::parent) {
-      const family_links& links = families_.at(id);
-      out.emplace_back(family_spec{id, projects_[rec.project], std::move(name),
-                                   child_spec_of(links.forward), child_spec_of(links.backward)});
+      out.emplace_back(family_spec_of(id, rec));
     }
   });
 }
@@ -239,6 +248,7 @@ error_code shard::insert(const task_spec& spec) {
   rec.version = spec.version;
   rec.kind = spec.kind;
   set_pause(rec, spec.state, spec.pause);
+  if (auto* log = storage::change_log::current()) log->put_task(*this, spec);
   tasks_.insert(spec.id, rec);
   if (!name.empty()) names_.emplace(spec.id, std::move(name));
   adjust_count(spec.state, +1);
@@ -273,6 +283,45 @@ void shard::insert_family(family_spec&& spec) noexcept {
   }
   families_.emplace(spec.id, family_links{spec.forward.id, spec.backward.id});
   if (!spec.name.empty()) names_.emplace(spec.id, std::move(spec.name));
+}
+
+void shard::record_family_insert(const family_spec& spec) {
+  if (auto* log = storage::change_log::current()) log->put_family(*this, spec);
+}
+
+void shard::record_family_erase(const job_id& parent) {
+  if (auto* log = storage::change_log::current()) {
+    log->erase_family(*this, family_spec_of(parent, at(parent)));
+  }
+}
+
+task_spec shard::task_spec_of(const job_id& id, const task_record& rec) const {
+  std::string name;
+  if (auto it = names_.find(id); it != names_.end()) name = it->second;
+  return {id,         projects_[rec.project], rec.kind, rec.state, pause_of(rec), std::move(name),
+          rec.version};
+}
+
+family_spec shard::family_spec_of(const job_id& parent, const task_record& rec) const {
+  const family_links& links = families_.at(parent);
+  std::string name;
+  if (auto it = names_.find(parent); it != names_.end()) name = it->second;
+  return {parent, projects_[rec.project], std::move(name), child_spec_of(links.forward),
+          child_spec_of(links.backward)};
+}
+
+void shard::restore_state(const storage::set_state_record& change) noexcept {
+  task_record* rec = tasks_.find(change.id);
+  adjust_count(rec->state, -1);
+  set_pause(*rec, change.state, change.pause);
+  rec->version = change.version;
+  adjust_count(rec->state, +1);
+}
+
+void shard::erase_task(const job_id& id) noexcept {
+  adjust_count(at(id).state, -1);
+  tasks_.erase(id);
+  names_.erase(id);
 }
 
 void shard::insert_redirect(const job_id& id, shard_index family_shard) noexcept {

@@ -9,8 +9,15 @@
 // Every call that changes the shard either succeeds or throws std::bad_alloc having changed
 // nothing; the calls a multi-shard step makes after reserving room (reserve_family(),
 // reserve_stubs()) cannot throw, so such a step changes all its shards or none.
+//
+// Journaling: every change is also recorded, as a record and its undo, into the change log
+// of the part the calling thread runs (storage/change_log.hpp), when there is one; the shard
+// remembers the lsn of its last journaled change (last_lsn()), which a query that reads it
+// waits for. The undo primitives (restore_state(), erase_task(), ...) put back what a record
+// changed, when the journal could not store it; they record nothing.
 
 #include "placement.hpp"
+#include "storage/record.hpp"
 #include "subscriber_slot.hpp"
 #include "task_table.hpp"
 #include <taskorch/batch.hpp>
@@ -75,6 +82,11 @@ class shard {
 
   // -- registration ---------------------------------------------------------------------
 
+  /// The record of `id` held here (a task, family member or stub), or nullptr.
+  const task_record* record_of(const job_id& id) const noexcept { return tasks_.find(id); }
+  /// The children of the family `parent` held here.
+  family_links links_of(const job_id& parent) const { return families_.at(parent); }
+
   /// True when `id` is taken here: by a task, a family member or a redirect stub.
   bool holds(const job_id& id) const noexcept { return tasks_.find(id) != nullptr; }
 
@@ -83,6 +95,9 @@ class shard {
 
   /// Makes room for the family `spec`, so that insert_family() cannot throw.
   void reserve_family(const family_spec& spec);
+  /// Records the registration of the family `spec` in the change log, if any: the last step
+  /// that may throw before insert_family().
+  void record_family_insert(const family_spec& spec);
   /// Inserts a family (parent and both children), taking its name. The caller has checked
   /// that its ids are free and reserved room for it.
   void insert_family(family_spec&& spec) noexcept;
@@ -100,10 +115,26 @@ class shard {
   /// and its stubs at one instant (erase_family(), erase_redirect()).
   outcome purge(const project_id& project, const job_id& id,
                 std::optional<family_links>& ready_family);
+  /// Records the purge of the family of `parent` in the change log, if any: the last step
+  /// that may throw before erase_family().
+  void record_family_erase(const job_id& parent);
   /// Removes the family of `parent` (both children deleted, as purge() found it).
   void erase_family(const job_id& parent) noexcept;
   /// Erases the stub of `id`.
   void erase_redirect(const job_id& id) noexcept;
+
+  // -- undo of changes the journal could not store (never recorded) ---------------------
+
+  /// Sets the state of `change.id` held here (a task or family child; not a stub).
+  void restore_state(const storage::set_state_record& change) noexcept;
+  /// Removes the standalone task `id`.
+  void erase_task(const job_id& id) noexcept;
+
+  // -- journaling -----------------------------------------------------------------------
+
+  /// The lsn of the last journaled change to this shard (0: none since the start).
+  std::uint64_t last_lsn() const noexcept { return last_lsn_; }
+  void set_last_lsn(std::uint64_t lsn) noexcept { last_lsn_ = lsn; }
 
   // -- subscriptions --------------------------------------------------------------------
 
@@ -142,7 +173,11 @@ class shard {
   }
   void notify(const state_change& change) const noexcept;
 
+  task_spec task_spec_of(const job_id& id, const task_record& rec) const;
+  family_spec family_spec_of(const job_id& parent, const task_record& rec) const;
+
   task_table tasks_;
+  std::uint64_t last_lsn_ = 0;
   std::vector<project_id> projects_;  ///< the projects of this shard's tasks
   boost::unordered_flat_map<project_id, std::uint32_t, project_id_hash> project_indices_;
   boost::unordered_flat_map<job_id, family_links, job_id_hash> families_;

@@ -2,7 +2,8 @@
 // step_context: what one step of an operation sees of the engine. A step runs on one shard,
 // holding its gate; it reads and changes that shard, and may take the gates of shards above
 // it (in ascending order) to change several shards at one instant. Every shard it touches is
-// checked to be held by the calling thread.
+// checked to be held by the calling thread. The gates a step takes stay held until the
+// dispatcher has journaled the step's changes and calls release_extra_gates().
 
 #include "placement.hpp"
 #include "shard.hpp"
@@ -16,26 +17,6 @@
 #include <span>
 
 namespace taskorch::detail {
-
-/// The gates a step took beyond its own; released when this goes.
-class extra_gates {
- public:
-  extra_gates() = default;
-  extra_gates(extra_gates&& other) noexcept : held_(other.held_), count_(other.count_) {
-    other.count_ = 0;
-  }
-  extra_gates(const extra_gates&) = delete;
-  extra_gates& operator=(const extra_gates&) = delete;
-  extra_gates& operator=(extra_gates&&) = delete;
-  ~extra_gates() {
-    while (count_ > 0) held_[--count_]->unlock();
-  }
-
- private:
-  friend class step_context;
-  std::array<shard_gate*, 2> held_{};
-  std::size_t count_ = 0;
-};
 
 /// Thread safety: used by the one thread that runs the step.
 class step_context {
@@ -59,21 +40,33 @@ class step_context {
 
   /// Takes the gates of `wanted` that this step does not hold yet, in ascending order; each
   /// must be above where() (a step that needs a lower one is moved to the lowest shard it
-  /// needs first). Blocks until they are free.
-  extra_gates lock(std::array<shard_index, 3> wanted) {
+  /// needs first). Blocks until they are free. Once per step.
+  void lock(std::array<shard_index, 3> wanted) {
+    BOOST_ASSERT_MSG(extra_count_ == 0, "one lock() per step");
     std::sort(wanted.begin(), wanted.end());
-    extra_gates taken;
     for (std::size_t k = 0; k < wanted.size(); ++k) {
       const shard_index s = wanted[k];
       if (s == here_ || (k > 0 && s == wanted[k - 1])) continue;
       BOOST_ASSERT_MSG(s > here_, "gates are taken in ascending shard order");
       gates_[s].lock();
-      taken.held_[taken.count_++] = &gates_[s];
+      extra_[extra_count_++] = &gates_[s];
     }
-    return taken;
   }
 
+  /// True when the step took gates beyond its own.
+  bool holds_extra_gates() const noexcept { return extra_count_ > 0; }
+  /// Releases the gates lock() took.
+  void release_extra_gates() noexcept {
+    while (extra_count_ > 0) extra_[--extra_count_]->unlock();
+  }
+
+  step_context(const step_context&) = delete;
+  step_context& operator=(const step_context&) = delete;
+  ~step_context() { release_extra_gates(); }
+
  private:
+  std::array<shard_gate*, 2> extra_{};
+  std::size_t extra_count_ = 0;
   std::span<shard> shards_;
   std::span<shard_gate> gates_;
   const placement& placement_;

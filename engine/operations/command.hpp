@@ -43,6 +43,7 @@ struct command_op : project_batch_op<item_result, Item> {
     results[i].error = o.error;
     return o.forward_to;
   }
+  static constexpr bool changes_registry = true;
   task_event event;  ///< pause or resume; worker events come with each item
 };
 

@@ -20,6 +20,7 @@ struct gather_op : operation_base {
   template <class Id>
   std::tuple<error_code, std::vector<Value>> merge(Id id_of_value) {
     std::vector<Value> all;
+    if (failure() == errc::journal_failed) return {failure(), std::move(all)};
     std::size_t n = 0;
     for (const auto& part : per_shard) n += part.size();
     all.reserve(n);

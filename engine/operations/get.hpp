@@ -24,7 +24,14 @@ struct get_op : operation_base {
     error = ec;
     note_failure(ec);
   }
-  std::tuple<error_code, task_snapshot> result() { return {error, std::move(snapshot)}; }
+  void fail_unstored(const error_code& ec) noexcept {
+    if (!error) error = ec;
+    note_failure(ec);
+  }
+  std::tuple<error_code, task_snapshot> result() {
+    if (error == errc::journal_failed) return {error, task_snapshot()};
+    return {error, std::move(snapshot)};
+  }
 
   project_id project;
   job_id id;

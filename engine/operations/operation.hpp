@@ -10,10 +10,13 @@
 //   fail(i, ec)                          the engine could not run item i (it stopped, or ran
 //                                        out of memory);
 //   release_inputs()                     (optional) frees the items before completion;
-//   result()                             the arguments of the completion.
+//   result()                             the arguments of the completion;
+//   changes_registry                     (a static member, present on commands, registration
+//                                        and purge) its changes are journaled.
 // A broadcast operation (count, list, export, subscribe) runs once on every shard:
 //   run_shard(step_context&), fail(ec), result().
-// Every operation holds `done`, its completion, and the parts counter of operation_base.
+// Every operation holds `done`, its completion, and operation_base: the parts counter, the
+// lsn it waits for, and fail_unstored(ec), which fails what the journal could not store.
 // The engine (engine_core, dispatcher) admits it, routes its parts, and completes it once, in
 // one place: dispatcher::finish(), where the last part ends.
 
@@ -41,15 +44,17 @@ inline error_code out_of_memory_error() {
   return boost::system::errc::make_error_code(boost::system::errc::not_enough_memory);
 }
 
-/// The parts counter, and why some of the operation could not run.
+/// The parts counter, the lsn to wait for, and why some of the operation could not run.
 struct operation_base {
   /// The parts not yet finished. Public: the dispatcher counts them as it routes the operation.
   std::atomic<std::size_t> parts{0};  // NOLINT(*-non-private-member-variables-in-classes)
 
   /// Records that the engine could not run part of the operation; it then completes with
-  /// this error (a stop wins over a lack of memory).
+  /// this error (a stop wins over a failed journal, which wins over a lack of memory).
   void note_failure(const error_code& ec) noexcept {
-    const std::uint8_t kind = ec == stopped_error() ? stopped : out_of_memory;
+    const std::uint8_t kind = ec == stopped_error()                    ? stopped
+                              : ec == error_code(errc::journal_failed) ? journal_failed
+                                                                       : out_of_memory;
     std::uint8_t seen = failure_.load();
     while (seen < kind && !failure_.compare_exchange_weak(seen, kind)) {
     }
@@ -60,6 +65,8 @@ struct operation_base {
     switch (failure_.load()) {
       case stopped:
         return stopped_error();
+      case journal_failed:
+        return errc::journal_failed;
       case out_of_memory:
         return out_of_memory_error();
       default:
@@ -67,10 +74,24 @@ struct operation_base {
     }
   }
 
+  /// Notes that the operation changed or read a state journaled as `lsn`: it completes once
+  /// the journal has stored it.
+  void note_lsn(std::uint64_t lsn) noexcept {
+    std::uint64_t seen = lsn_.load(std::memory_order_relaxed);
+    while (seen < lsn && !lsn_.compare_exchange_weak(seen, lsn, std::memory_order_relaxed)) {
+    }
+  }
+  std::uint64_t lsn() const noexcept { return lsn_.load(std::memory_order_relaxed); }
+
+  /// The journal could not store what the operation changed or read (errc::journal_failed).
+  void fail_unstored(const error_code& ec) noexcept { note_failure(ec); }
+
  private:
   static constexpr std::uint8_t out_of_memory = 1;
-  static constexpr std::uint8_t stopped = 2;
+  static constexpr std::uint8_t journal_failed = 2;
+  static constexpr std::uint8_t stopped = 3;
   std::atomic<std::uint8_t> failure_{0};
+  std::atomic<std::uint64_t> lsn_{0};
 };
 
 /// The completion arguments of an operation refused as a whole with `ec`.
@@ -94,6 +115,13 @@ struct per_item_op : operation_base {
   }
   void fail(std::size_t i, const error_code& ec) noexcept {
     results[i].error = ec;
+    note_failure(ec);
+  }
+  /// Every item that succeeded fails: its change, or what it read, is not stored.
+  void fail_unstored(const error_code& ec) noexcept {
+    for (Result& r : results) {
+      if (!r.error) r.error = ec;
+    }
     note_failure(ec);
   }
   std::tuple<error_code, std::vector<Result>> result() { return {failure(), std::move(results)}; }

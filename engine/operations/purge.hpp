@@ -38,7 +38,7 @@ struct purge_op : project_batch_op<item_result, job_id> {
     const shard_index backward_home = ctx.home(p.children.backward);
     const shard_index first = lowest(p.family_shard, forward_home, backward_home);
     if (first != ctx.where()) return first;
-    const extra_gates held = ctx.lock({p.family_shard, forward_home, backward_home});
+    ctx.lock({p.family_shard, forward_home, backward_home});
     std::optional<family_links> family;
     const outcome o = ctx.at(p.family_shard).purge(project, items[i], family);
     plans[i].reset();
@@ -49,6 +49,7 @@ struct purge_op : project_batch_op<item_result, job_id> {
       plans[i] = plan{*family, p.family_shard};
       return p.family_shard;
     }
+    ctx.at(p.family_shard).record_family_erase(items[i]);
     ctx.at(p.family_shard).erase_family(items[i]);
     if (forward_home != p.family_shard) ctx.at(forward_home).erase_redirect(family->forward);
     if (backward_home != p.family_shard) ctx.at(backward_home).erase_redirect(family->backward);
@@ -60,6 +61,7 @@ struct purge_op : project_batch_op<item_result, job_id> {
     std::vector<std::optional<plan>>().swap(plans);
   }
 
+  static constexpr bool changes_registry = true;
   std::vector<std::optional<plan>> plans;
 };
 

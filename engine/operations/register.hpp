@@ -38,7 +38,7 @@ struct register_op : per_item_op<item_result> {
     const shard_index home = ctx.home(family.id);
     const shard_index forward_home = ctx.home(family.forward.id);
     const shard_index backward_home = ctx.home(family.backward.id);
-    const extra_gates held = ctx.lock({home, forward_home, backward_home});
+    ctx.lock({home, forward_home, backward_home});
     shard& family_shard = ctx.at(home);
     if (family_shard.holds(family.id) || ctx.at(forward_home).holds(family.forward.id) ||
         ctx.at(backward_home).holds(family.backward.id)) {
@@ -55,6 +55,7 @@ struct register_op : per_item_op<item_result> {
       if (forward_stubs > 0) ctx.at(forward_home).reserve_stubs(1);
       if (backward_stubs > 0) ctx.at(backward_home).reserve_stubs(1);
     }
+    family_shard.record_family_insert(family);
     if (forward_stubs > 0) ctx.at(forward_home).insert_redirect(family.forward.id, home);
     if (backward_stubs > 0) ctx.at(backward_home).insert_redirect(family.backward.id, home);
     family_shard.insert_family(std::move(family));
@@ -63,6 +64,7 @@ struct register_op : per_item_op<item_result> {
 
   void release_inputs() { std::vector<registration>().swap(items); }
 
+  static constexpr bool changes_registry = true;
   std::vector<registration> items;
 };
 

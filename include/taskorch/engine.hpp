@@ -45,6 +45,7 @@
 #include <taskorch/error.hpp>
 #include <taskorch/project_id.hpp>
 #include <taskorch/state_change.hpp>
+#include <taskorch/storage_options.hpp>
 #include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_spec.hpp>
 
@@ -106,8 +107,12 @@ class engine {
   using export_signature = void(error_code, std::vector<registration>);
   using subscribe_signature = void(error_code, subscription);
 
-  /// Starts the threads. Throws std::invalid_argument for more than 65535 shards or a
-  /// max_batch_items of 2^32 - 1 or more, std::system_error when a thread cannot start.
+  /// Starts the threads; with a data directory (engine_options::storage), recovers the
+  /// registry kept there first and journals every change from then on. Throws
+  /// std::invalid_argument for more than 65535 shards or a max_batch_items of 2^32 - 1 or
+  /// more, std::system_error when a thread cannot start, std::runtime_error with a message
+  /// naming the directory and, for damage, the file and offset, when the data directory
+  /// cannot be used (docs/storage.md).
   explicit engine(engine_options options = {});
 
   /// Stops the engine (see stop()) and joins its threads. On one of the engine's own
@@ -118,14 +123,23 @@ class engine {
   engine& operator=(const engine&) = delete;
 
   /// Stops accepting work, completes every outstanding operation (items that had not run
-  /// fail with operation_aborted), and joins the threads. Idempotent. Operations started
-  /// afterwards complete at once with operation_aborted. Throws
-  /// boost::system::system_error (errc::would_deadlock) on one of the engine's own threads,
-  /// which it would wait for.
+  /// fail with operation_aborted), takes a last checkpoint when it has a data directory, and
+  /// joins the threads. Idempotent. Operations started afterwards complete at once with
+  /// operation_aborted. Throws boost::system::system_error (errc::would_deadlock) on one of
+  /// the engine's own threads, which it would wait for.
   void stop();
 
   /// The options in force (zeros resolved).
   const engine_options& options() const noexcept;
+
+  /// What the storage has done: journal writes and syncs, checkpoints, recovery; whether
+  /// the journal has failed. Thread-safe; cheap enough for every metrics scrape.
+  storage_stats storage() const;
+
+  /// Takes a checkpoint now, while operations go on (they wait only while the shards are
+  /// copied). Returns the error when it could not be written (the journal still holds
+  /// everything then); nothing to do without a data directory.
+  error_code checkpoint();
 
   // The initiations below move their arguments into the start_ call; clang-tidy 14 takes that
   // for a const use, because the call depends on the handler's type (llvm/llvm-project#62276).

@@ -1,7 +1,10 @@
 #pragma once
-// engine_options: how an engine is sized.
+// engine_options: how an engine is sized, and where it keeps its registry.
 //
 //   taskorch::engine eng({.threads = 2, .shards = 8});
+//   taskorch::engine durable({.storage = {.directory = "taskorch-data"}});
+
+#include <taskorch/storage_options.hpp>
 
 #include <cstddef>
 #include <exception>
@@ -28,6 +31,9 @@ struct engine_options {
   /// its shards. The operation that called the handler has completed. Empty (the default):
   /// the program terminates, as it does for an exception escaping any thread.
   std::function<void(std::exception_ptr)> unhandled_exception;
+  /// Where the registry is kept on disk and how durably (storage_options.hpp). The default,
+  /// an empty directory, keeps it in memory only.
+  storage_options storage;
 };
 
 }  // namespace taskorch

@@ -37,6 +37,7 @@ enum class errc {
   not_a_worker_event,     ///< pause or resume reported as a worker event
   would_deadlock,         ///< a blocking call made on one of the engine's own threads
   invalid_item,           ///< a command item holds a value its enum does not declare
+  journal_failed,         ///< the journal could not store a change; changes are refused
 };
 
 /// Where an error is reported: in one item's result, or as the operation's error code.
@@ -81,6 +82,8 @@ inline constexpr std::array errc_table{
             "a blocking wrapper, stop() or the destructor is called on one of the engine's own threads"},
   errc_info{errc::invalid_item, "invalid_item", "an item holds a value outside its enum", error_scope::operation,
             "a pause item's mode is a value pause_mode does not declare"},
+  errc_info{errc::journal_failed, "journal_failed", "the journal could not store the change; changes are refused until the engine is restarted", error_scope::operation,
+            "a write or sync of the journal failed: the operation's unstored items fail with it (their changes are rolled back), and every later command, registration or purge is refused; queries go on"},
 };
 // clang-format on
 

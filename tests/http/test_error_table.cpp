@@ -22,12 +22,18 @@ TEST(ErrorTable, DrsCodesOfEngineErrors) {
       {errc::batch_too_large, "DRS.M00202"},      {errc::invalid_task_spec, "DRS.M00202"},
       {errc::not_a_worker_event, "DRS.M00202"},   {errc::duplicate_job_id, "DRS.M00301"},
       {errc::task_exists, "DRS.M00301"},          {errc::would_deadlock, "DRS.M00004"},
-      {errc::invalid_item, "DRS.M00202"},
+      {errc::invalid_item, "DRS.M00202"},         {errc::journal_failed, "TASKORCH.0507"},
   };
   ASSERT_EQ(codes.size(), errc_table.size());
   for (const auto& [e, code] : codes) {
     EXPECT_EQ(drs_error_code(e), code) << make_error_code(e).message();
   }
+}
+
+TEST(ErrorTable, AFailedJournalIsAServiceUnavailable) {
+  // A client may retry elsewhere or later: 503, not a 4xx that blames the request.
+  EXPECT_EQ(describe(errc::journal_failed).status, 503U);
+  EXPECT_FALSE(describe(errc::journal_failed).zh.empty());
 }
 
 TEST(ErrorTable, MessagesUseTheDrsWording) {

@@ -176,10 +176,13 @@ struct late_subscriber {
 /// The system under test: one engine, subscribed from the start, plus late subscribers, and
 /// the model as it stands after the last command that ran.
 struct harness {
-  harness() { sub = eng.subscribe(recorder.callback()); }
+  harness() : harness(test_options()) {}
+  explicit harness(engine_options options) : eng(std::move(options)) {
+    sub = eng.subscribe(recorder.callback());
+  }
   change_recorder recorder;  // declared before the engine: it outlives the subscription
   std::vector<std::unique_ptr<late_subscriber>> late;
-  engine eng{test_options()};
+  engine eng;
   subscription sub;
   test_model::registry model;  ///< the model after the last command run
 };

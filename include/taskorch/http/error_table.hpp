@@ -54,6 +54,7 @@ inline constexpr std::array engine_error_table{
   engine_error_row{errc::not_a_worker_event,    {400, "DRS.M00202", "Pause and resume are not worker events.", "暂停和恢复不是工作节点事件。"}},
   engine_error_row{errc::would_deadlock,        {500, "DRS.M00004", "Service is abnormal. Check logs.", "服务异常，请检查日志。"}},
   engine_error_row{errc::invalid_item,          {400, "DRS.M00202", "The value of parameter jobs is invalid.", "参数jobs的值无效。"}},
+  engine_error_row{errc::journal_failed,        {503, "TASKORCH.0507", "The task registry cannot store changes: its disk failed. Queries still work; the service must be restarted.", "任务注册表无法保存变更：磁盘故障。查询仍可使用；需要重启服务。"}},
 };
 // clang-format on
 

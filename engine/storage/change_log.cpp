@@ -1,0 +1,77 @@
+#include "change_log.hpp"
+
+namespace taskorch::storage {
+
+thread_local change_log* change_log::current_ = nullptr;
+
+namespace {
+
+/// Appends one frame around the payload `encode_payload` appends to `out`.
+template <class Encode>
+void append_framed(std::string& out, Encode encode_payload) {
+  out.append(frame_overhead, '\0');
+  const std::size_t payload_begin = out.size();
+  encode_payload(out);
+  seal_frame(out, payload_begin);
+}
+
+void append_state(std::string& out, const set_state_record& r) {
+  append_framed(out, [&](std::string& o) {
+    const pause_info pause = r.pause.value_or(pause_info{});
+    encode_set_state(o, r.id, r.state, pause.mode, pause.from, r.version);
+  });
+}
+
+}  // namespace
+
+void change_log::touch(detail::shard& where) {
+  if (touched_.empty() || touched_.back() != &where) touched_.push_back(&where);
+}
+
+template <class Append>
+void change_log::transact(detail::shard& where, Append append) {
+  const std::size_t redo_size = redo_.size();
+  const std::size_t undo_size = undo_.size();
+  try {
+    append();
+    touch(where);
+  } catch (...) {
+    redo_.resize(redo_size);  // a change is recorded whole or not at all
+    undo_.resize(undo_size);
+    throw;
+  }
+  ++count_;
+}
+
+void change_log::set_state(detail::shard& where, const set_state_record& after,
+                           const set_state_record& before) {
+  transact(where, [&] {
+    append_state(redo_, after);
+    append_state(undo_, before);
+  });
+}
+
+void change_log::add(detail::shard& where, const record& redo, const record& undo) {
+  transact(where, [&] {
+    append_framed(redo_, [&](std::string& o) { encode(redo, o); });
+    append_framed(undo_, [&](std::string& o) { encode(undo, o); });
+  });
+}
+
+void change_log::put_task(detail::shard& where, const task_spec& spec) {
+  add(where, spec, erase_task_record{spec.id});
+}
+
+void change_log::put_family(detail::shard& where, const family_spec& spec) {
+  add(where, spec, erase_family_record{spec.id});
+}
+
+void change_log::erase_task(detail::shard& where, const task_spec& before) {
+  add(where, erase_task_record{before.id}, before);
+}
+
+void change_log::erase_family(detail::shard& where, const family_spec& before) {
+  add(where, erase_family_record{before.id}, before);
+}
+
+}  // namespace taskorch::storage

@@ -1,0 +1,34 @@
+#pragma once
+// checkpoint_file: a snapshot of the whole registry in one file, written atomically: to
+// checkpoint-<lsn>.tmp, fsync, rename to checkpoint-<lsn>.ckpt, fsync of the directory
+// (docs/storage.md, "Checkpoints"). Its frames are one put record per task or family, then
+// an end record with their count: a file without its end record is not a checkpoint.
+
+#include <taskorch/file_layer.hpp>
+#include <taskorch/task_spec.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace taskorch::storage {
+
+/// Writes a checkpoint of `tasks` covering the journal up to `lsn` into `dir`. On failure the
+/// temporary file is removed (as far as the disk lets it) and no checkpoint is published.
+std::error_code write_checkpoint(file_layer& files, const std::filesystem::path& dir,
+                                 std::uint64_t lsn, const std::vector<registration>& tasks);
+
+/// A checkpoint read back.
+struct checkpoint_contents {
+  std::uint64_t lsn = 0;
+  std::vector<registration> tasks;
+};
+
+/// Reads and checks the checkpoint file `path`. On failure returns false with `why` naming
+/// the file and the offset of the damage.
+bool read_checkpoint(file_layer& files, const std::filesystem::path& path, checkpoint_contents& out,
+                     std::string& why);
+
+}  // namespace taskorch::storage

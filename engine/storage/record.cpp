@@ -1,0 +1,265 @@
+#include "record.hpp"
+
+#include <taskorch/transition_table.hpp>
+
+#include <array>
+#include <limits>
+#include <stdexcept>
+#include <string_view>
+
+namespace taskorch::storage {
+
+namespace {
+
+constexpr std::size_t id_size = job_id::text_size;
+constexpr std::size_t project_size = project_id::text_size;
+/// u8 state, u8 pause mode, u8 paused from, u64 version.
+constexpr std::size_t state_size = 3 + 8;
+constexpr std::size_t child_size = id_size + state_size;
+constexpr std::size_t put_task_fixed = 1 + id_size + project_size + 4 + 8 + 2;
+static_assert(put_task_fixed == smallest_put_size);
+constexpr std::size_t put_family_fixed = 1 + id_size + project_size + 2 + 2 * child_size;
+constexpr std::size_t set_state_size = 1 + child_size;
+constexpr std::size_t erase_size = 1 + id_size;
+constexpr std::size_t end_size = 1 + 8;
+
+void put_u8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+
+void put_u16(std::string& out, std::uint16_t v) {
+  const std::array<char, 2> bytes{static_cast<char>(v & 0xFFU), static_cast<char>(v >> 8)};
+  out.append(bytes.data(), bytes.size());
+}
+
+void put_u64(std::string& out, std::uint64_t v) {
+  std::array<char, 8> bytes{};
+  for (char& b : bytes) {
+    b = static_cast<char>(v & 0xFFU);
+    v >>= 8;
+  }
+  out.append(bytes.data(), bytes.size());
+}
+
+void put_id(std::string& out, const job_id& id) {
+  std::array<char, id_size> text{};
+  id.write(text.data());
+  out.append(text.data(), text.size());
+}
+
+void put_project(std::string& out, const project_id& project) {
+  std::array<char, project_size> text{};
+  project.write(text.data());
+  out.append(text.data(), text.size());
+}
+
+void put_name(std::string& out, const std::string& name) {
+  if (name.size() > std::numeric_limits<std::uint16_t>::max()) {
+    throw std::length_error("a task name longer than 65535 bytes cannot be stored");
+  }
+  put_u16(out, static_cast<std::uint16_t>(name.size()));
+  out.append(name);
+}
+
+/// The state bytes and version: mode and paused-from are 0 unless the state is paused.
+void put_state(std::string& out, task_state state, pause_mode mode, task_state paused_from,
+               std::uint64_t version) {
+  const bool paused = state == task_state::paused;
+  put_u8(out, static_cast<std::uint8_t>(state));
+  put_u8(out, paused ? static_cast<std::uint8_t>(mode) : 0);
+  put_u8(out, paused ? static_cast<std::uint8_t>(paused_from) : 0);
+  put_u64(out, version);
+}
+
+void put_state(std::string& out, task_state state, const std::optional<pause_info>& pause,
+               std::uint64_t version) {
+  const pause_info info = pause.value_or(pause_info{});
+  put_state(out, state, info.mode, info.from, version);
+}
+
+void put_child(std::string& out, const child_spec& child) {
+  put_id(out, child.id);
+  put_state(out, child.state, child.pause, child.version);
+}
+
+/// Reads a payload front to back; every read is bounds-checked by the caller's size check.
+class reader {
+ public:
+  explicit reader(std::span<const std::byte> bytes) : bytes_(bytes) {}
+
+  std::size_t remaining() const noexcept { return bytes_.size() - at_; }
+
+  std::uint8_t u8() noexcept { return std::to_integer<std::uint8_t>(bytes_[at_++]); }
+
+  std::uint16_t u16() noexcept {
+    const auto low = u8();
+    return static_cast<std::uint16_t>(low | (u8() << 8));
+  }
+
+  std::uint64_t u64() noexcept {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= std::uint64_t{u8()} << (8 * i);
+    return v;
+  }
+
+  std::string_view text(std::size_t n) noexcept {
+    const std::string_view t(reinterpret_cast<const char*>(bytes_.data() + at_), n);
+    at_ += n;
+    return t;
+  }
+
+  std::optional<job_id> id() noexcept { return job_id::parse(text(id_size)); }
+  std::optional<project_id> project() noexcept { return project_id::parse(text(project_size)); }
+
+  /// The state bytes and version; false when they are not a consistent state.
+  bool state(task_state& state, std::optional<pause_info>& pause, std::uint64_t& version) {
+    state = static_cast<task_state>(u8());
+    const auto mode = static_cast<pause_mode>(u8());
+    const auto from = static_cast<task_state>(u8());
+    version = u64();
+    if (!is_valid(state)) return false;
+    if (state != task_state::paused) {
+      pause.reset();
+      return static_cast<std::uint8_t>(mode) == 0 && static_cast<std::uint8_t>(from) == 0;
+    }
+    if (!is_valid(mode) || !is_valid(from) || !is_pausable(from)) return false;
+    pause = pause_info{mode, from};
+    return true;
+  }
+
+  bool child(child_spec& child) {
+    const auto id = this->id();
+    if (!id) return false;
+    child.id = *id;
+    return state(child.state, child.pause, child.version);
+  }
+
+ private:
+  std::span<const std::byte> bytes_;
+  std::size_t at_ = 0;
+};
+
+std::optional<record> decode_put_task(reader& in) {
+  if (in.remaining() < put_task_fixed - 1) return std::nullopt;
+  task_spec task;
+  const auto id = in.id();
+  const auto project = in.project();
+  if (!id || !project) return std::nullopt;
+  task.id = *id;
+  task.project = *project;
+  task.kind = static_cast<task_kind>(in.u8());
+  if (!is_valid(task.kind) || !in.state(task.state, task.pause, task.version)) return std::nullopt;
+  const std::size_t name_size = in.u16();
+  if (in.remaining() != name_size) return std::nullopt;
+  task.name = in.text(name_size);
+  return record{std::move(task)};
+}
+
+std::optional<record> decode_put_family(reader& in) {
+  if (in.remaining() < put_family_fixed - 1) return std::nullopt;
+  family_spec family;
+  const auto id = in.id();
+  const auto project = in.project();
+  if (!id || !project) return std::nullopt;
+  family.id = *id;
+  family.project = *project;
+  const std::size_t name_size = in.u16();
+  if (in.remaining() != name_size + 2 * child_size) return std::nullopt;
+  family.name = in.text(name_size);
+  if (!in.child(family.forward) || !in.child(family.backward)) return std::nullopt;
+  return record{std::move(family)};
+}
+
+std::optional<record> decode_set_state(reader& in) {
+  if (in.remaining() != set_state_size - 1) return std::nullopt;
+  set_state_record r;
+  const auto id = in.id();
+  if (!id) return std::nullopt;
+  r.id = *id;
+  if (!in.state(r.state, r.pause, r.version)) return std::nullopt;
+  return record{r};
+}
+
+}  // namespace
+
+void encode(const task_spec& task, std::string& out) {
+  out.reserve(out.size() + put_task_fixed + task.name.size());
+  put_u8(out, static_cast<std::uint8_t>(record_kind::put_task));
+  put_id(out, task.id);
+  put_project(out, task.project);
+  put_u8(out, static_cast<std::uint8_t>(task.kind));
+  put_state(out, task.state, task.pause, task.version);
+  put_name(out, task.name);
+}
+
+void encode(const family_spec& family, std::string& out) {
+  out.reserve(out.size() + put_family_fixed + family.name.size());
+  put_u8(out, static_cast<std::uint8_t>(record_kind::put_family));
+  put_id(out, family.id);
+  put_project(out, family.project);
+  put_name(out, family.name);
+  put_child(out, family.forward);
+  put_child(out, family.backward);
+}
+
+void encode(const record& r, std::string& out) {
+  std::visit(
+      [&out](const auto& rec) {
+        using type = std::decay_t<decltype(rec)>;
+        if constexpr (std::is_same_v<type, task_spec> || std::is_same_v<type, family_spec>) {
+          encode(rec, out);
+        } else if constexpr (std::is_same_v<type, set_state_record>) {
+          out.reserve(out.size() + set_state_size);
+          put_u8(out, static_cast<std::uint8_t>(record_kind::set_state));
+          put_id(out, rec.id);
+          put_state(out, rec.state, rec.pause, rec.version);
+        } else if constexpr (std::is_same_v<type, erase_task_record>) {
+          put_u8(out, static_cast<std::uint8_t>(record_kind::erase_task));
+          put_id(out, rec.id);
+        } else if constexpr (std::is_same_v<type, erase_family_record>) {
+          put_u8(out, static_cast<std::uint8_t>(record_kind::erase_family));
+          put_id(out, rec.parent);
+        } else {
+          static_assert(std::is_same_v<type, end_record>);
+          put_u8(out, static_cast<std::uint8_t>(record_kind::end));
+          put_u64(out, rec.count);
+        }
+      },
+      r);
+}
+
+void encode_set_state(std::string& out, const job_id& id, task_state state, pause_mode mode,
+                      task_state paused_from, std::uint64_t version) {
+  put_u8(out, static_cast<std::uint8_t>(record_kind::set_state));
+  put_id(out, id);
+  put_state(out, state, mode, paused_from, version);
+}
+
+std::optional<record> decode(std::span<const std::byte> payload) {
+  if (payload.empty()) return std::nullopt;
+  reader in(payload);
+  switch (static_cast<record_kind>(in.u8())) {
+    case record_kind::put_task:
+      return decode_put_task(in);
+    case record_kind::put_family:
+      return decode_put_family(in);
+    case record_kind::set_state:
+      return decode_set_state(in);
+    case record_kind::erase_task: {
+      if (payload.size() != erase_size) return std::nullopt;
+      const auto id = in.id();
+      if (!id) return std::nullopt;
+      return record{erase_task_record{*id}};
+    }
+    case record_kind::erase_family: {
+      if (payload.size() != erase_size) return std::nullopt;
+      const auto parent = in.id();
+      if (!parent) return std::nullopt;
+      return record{erase_family_record{*parent}};
+    }
+    case record_kind::end:
+      if (payload.size() != end_size) return std::nullopt;
+      return record{end_record{in.u64()}};
+  }
+  return std::nullopt;
+}
+
+}  // namespace taskorch::storage

@@ -1,0 +1,87 @@
+#pragma once
+// storage_options: where and how durably an engine keeps its registry on disk
+// (docs/storage.md). With a directory, every change is written to a journal before the
+// operation that made it completes, and the registry is recovered from that directory when
+// an engine is constructed on it again.
+//
+//   taskorch::engine eng({.storage = {.directory = "taskorch-data"}});
+
+#include <taskorch/file_layer.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace taskorch {
+
+/// When a change counts as stored.
+enum class durability : std::uint8_t {
+  /// After fdatasync(2): a change whose operation completed survives a crash of the machine.
+  always,
+  /// After write(2), with an fdatasync every storage_options::sync_interval: a change survives
+  /// a crash of the process at once, and a crash of the machine after the next sync.
+  interval,
+  /// Not journaled: the registry is written at stop() only (a checkpoint) and a crash loses
+  /// every change since the last start.
+  none,
+};
+
+/// True for a value durability declares.
+constexpr bool is_valid(durability d) noexcept { return d <= durability::none; }
+
+/// Storage of an engine. An empty directory keeps the registry in memory only.
+struct storage_options {
+  /// The data directory: created when missing, recovered when it holds a registry, locked
+  /// for the engine's lifetime (a second engine on it fails to construct).
+  std::filesystem::path directory;
+  durability mode = durability::always;
+  /// durability::interval: the longest time between a completed change and its fdatasync.
+  std::chrono::milliseconds sync_interval{100};
+  /// A checkpoint is taken when the journal written since the last one passes this size.
+  std::uint64_t checkpoint_bytes = 64ULL << 20;
+  /// A journal segment is closed, and a new one started, past this size.
+  std::uint64_t segment_bytes = 16ULL << 20;
+  /// The file operations; nullptr: posix_files().
+  std::shared_ptr<file_layer> files;
+};
+
+/// How many operations waited for fsync for how long: bucket i counts latencies below
+/// 2^i microseconds (the last bucket: everything above).
+struct latency_histogram {
+  static constexpr std::size_t buckets = 24;
+  std::array<std::uint64_t, buckets> counts{};
+  std::uint64_t total_ns = 0;
+};
+
+/// What the storage has done since the engine was constructed.
+struct storage_stats {
+  bool enabled = false;  ///< a data directory is in use
+  durability mode = durability::none;
+  /// The journal refuses changes after a failed write or sync, until the engine is
+  /// constructed again; queries still work.
+  bool failed = false;
+  std::uint64_t journal_bytes = 0;  ///< journal bytes written
+  std::uint64_t records = 0;        ///< journal records written
+  std::uint64_t syncs = 0;          ///< fdatasync calls on the journal
+  std::uint64_t commits = 0;        ///< group commits (one write, maybe one sync, each)
+  latency_histogram sync_latency;
+  std::uint64_t checkpoints = 0;
+  std::chrono::nanoseconds last_checkpoint_duration{0};
+  /// The longest time a checkpoint held every shard (commands waited that long at most).
+  std::chrono::nanoseconds longest_checkpoint_pause{0};
+  std::chrono::nanoseconds recovery_duration{0};
+  std::uint64_t recovered_records = 0;  ///< journal records replayed at construction
+  bool recovered = false;               ///< the directory held a registry at construction
+  /// What recovery repaired or left alone, one line each: a torn final record cut (with its
+  /// file and offset), a damaged older checkpoint passed over, an unknown file.
+  std::vector<std::string> recovery_notes;
+  /// Why the journal failed (empty while it has not).
+  std::string failure;
+};
+
+}  // namespace taskorch

@@ -1,0 +1,479 @@
+// The engine with a data directory: what it keeps across stops, crashes (a child process
+// killed with SIGKILL) and restarts, when it acknowledges, what a query waits for, and what a
+// failing disk does (docs/storage.md).
+
+#include "engine_test_support.hpp"
+#include "faulty_files.hpp"
+#include "temp_directory.hpp"
+
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace taskorch {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using test::kProject;
+using test::make_family;
+using test::make_task;
+using testing::faulty_files;
+using testing::file_op;
+using testing::temp_directory;
+
+engine_options durable(const std::filesystem::path& dir, durability mode = durability::always,
+                       std::shared_ptr<file_layer> files = nullptr) {
+  engine_options o = test::small_options();
+  o.storage.directory = dir;
+  o.storage.mode = mode;
+  o.storage.files = std::move(files);
+  return o;
+}
+
+task_state state_of(engine& eng, const job_id& id) {
+  return eng.status(kProject, {id}).at(0).state;
+}
+
+/// A file layer whose fdatasync waits while it is held: a sync that takes as long as a test
+/// wants.
+class held_syncs final : public file_layer {
+ public:
+  void hold() {
+    std::lock_guard lock(mutex_);
+    held_ = true;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      held_ = false;
+    }
+    changed_.notify_all();
+  }
+  /// Waits until a sync is waiting.
+  void await_waiting_sync() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return waiting_ > 0; });
+  }
+
+  std::error_code create(const std::filesystem::path& p,
+                         std::unique_ptr<writable_file>& out) override {
+    std::unique_ptr<writable_file> inner;
+    if (auto ec = inner_->create(p, inner)) return ec;
+    out = std::make_unique<file>(*this, std::move(inner));
+    return {};
+  }
+  std::error_code open_existing(const std::filesystem::path& p,
+                                std::unique_ptr<writable_file>& out) override {
+    return inner_->open_existing(p, out);
+  }
+  std::error_code read_all(const std::filesystem::path& p, std::vector<std::byte>& out) override {
+    return inner_->read_all(p, out);
+  }
+  std::error_code rename(const std::filesystem::path& a, const std::filesystem::path& b) override {
+    return inner_->rename(a, b);
+  }
+  std::error_code remove(const std::filesystem::path& p) override { return inner_->remove(p); }
+  std::error_code sync_directory(const std::filesystem::path& d) override {
+    return inner_->sync_directory(d);
+  }
+  std::error_code list(const std::filesystem::path& d, std::vector<std::string>& n) override {
+    return inner_->list(d, n);
+  }
+
+ private:
+  class file final : public writable_file {
+   public:
+    file(held_syncs& owner, std::unique_ptr<writable_file> inner)
+        : owner_(owner), inner_(std::move(inner)) {}
+    std::error_code write(std::span<const std::byte> b) override { return inner_->write(b); }
+    std::error_code sync_data() override {
+      {
+        std::unique_lock lock(owner_.mutex_);
+        ++owner_.waiting_;
+        owner_.changed_.notify_all();
+        owner_.changed_.wait(lock, [&] { return !owner_.held_; });
+        --owner_.waiting_;
+      }
+      return inner_->sync_data();
+    }
+    std::error_code sync() override { return inner_->sync(); }
+    std::error_code truncate(std::uint64_t s) override { return inner_->truncate(s); }
+    std::error_code reserve(std::uint64_t s) override { return inner_->reserve(s); }
+
+   private:
+    held_syncs& owner_;
+    std::unique_ptr<writable_file> inner_;
+  };
+
+  std::shared_ptr<file_layer> inner_ = posix_files();
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool held_ = false;
+  int waiting_ = 0;
+};
+
+TEST(EngineStorage, AnEmptyDirectoryStartsAnEmptyRegistry) {
+  temp_directory dir;
+  engine eng(durable(dir.path() / "data"));
+  EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "data"));
+  EXPECT_FALSE(eng.storage().recovered);
+  EXPECT_TRUE(eng.storage().enabled);
+  EXPECT_EQ(eng.count().total(), 0U);
+}
+
+TEST(EngineStorage, ChangesSurviveAStopAndARestart) {
+  temp_directory dir;
+  const task_spec task = make_task(task_state::full_transfer);
+  const family_spec family = make_family();
+  const task_spec purged = make_task(task_state::deleted);
+  {
+    engine eng(durable(dir.path()));
+    ASSERT_FALSE(eng.register_tasks({task, family, purged}).at(0).error);
+    ASSERT_FALSE(eng.pause(kProject, {{task.id, pause_mode::all}}).at(0).error);
+    ASSERT_FALSE(eng.pause(kProject, {{family.forward.id, pause_mode::target}}).at(0).error);
+    ASSERT_FALSE(eng.purge(kProject, {purged.id}).at(0).error);
+  }
+  engine eng(durable(dir.path()));
+  EXPECT_TRUE(eng.storage().recovered);
+  const task_snapshot t = eng.get(kProject, task.id);
+  EXPECT_EQ(t.state, task_state::paused);
+  EXPECT_EQ(t.pause, (pause_info{pause_mode::all, task_state::full_transfer}));
+  EXPECT_EQ(t.version, 1U);
+  EXPECT_EQ(state_of(eng, family.forward.id), task_state::paused);
+  EXPECT_EQ(state_of(eng, family.backward.id), task_state::incremental_transfer);
+  EXPECT_EQ(eng.get(kProject, family.id).name, "dual-active");
+  EXPECT_EQ(eng.status(kProject, {purged.id}).at(0).error, errc::task_not_found);
+}
+
+TEST(EngineStorage, AnAcknowledgedChangeSurvivesAKilledProcess) {
+  temp_directory dir;
+  const task_spec task = make_task(task_state::incremental_transfer);
+  int acked[2];
+  ASSERT_EQ(::pipe(acked), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child: registers and pauses, says so, and is killed before it can stop cleanly.
+    engine eng(durable(dir.path()));
+    bool ok = !eng.register_tasks({task}).at(0).error &&
+              !eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error;
+    const char byte = ok ? 'y' : 'n';
+    (void)::write(acked[1], &byte, 1);
+    ::pause();
+    ::_exit(3);
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(acked[0], &byte, 1), 1);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_EQ(byte, 'y');
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(state_of(eng, task.id), task_state::paused);
+  EXPECT_EQ(eng.storage().recovered_records, 2U);
+}
+
+TEST(EngineStorage, ASecondEngineOnTheDirectoryIsRefused) {
+  temp_directory dir;
+  engine first(durable(dir.path()));
+  try {
+    engine second(durable(dir.path()));
+    FAIL() << "a second engine opened a locked directory";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("in use by another process"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find(dir.path().string()), std::string::npos) << e.what();
+  }
+}
+
+TEST(EngineStorage, ADirectoryThatIsAFileIsRefused) {
+  temp_directory dir;
+  std::ofstream(dir.path() / "file") << "x";
+  EXPECT_THROW(engine(durable(dir.path() / "file")), std::runtime_error);
+}
+
+TEST(EngineStorage, ASymlinkedDirectoryIsFollowed) {
+  temp_directory dir;
+  std::filesystem::create_directory(dir.path() / "real");
+  std::filesystem::create_directory_symlink(dir.path() / "real", dir.path() / "link");
+  const task_spec task = make_task();
+  {
+    engine eng(durable(dir.path() / "link"));
+    ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+  }
+  EXPECT_TRUE(std::filesystem::is_symlink(dir.path() / "link"));
+  engine eng(durable(dir.path() / "real"));
+  EXPECT_EQ(eng.count().total(), 1U);
+}
+
+TEST(EngineStorage, ACommandCompletesOnlyOnceItsChangeIsSynced) {
+  temp_directory dir;
+  auto files = std::make_shared<held_syncs>();
+  const task_spec task = make_task(task_state::incremental_transfer);
+  engine eng(durable(dir.path(), durability::always, files));
+  ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+  files->hold();
+  auto paused = eng.async_pause(kProject, {{task.id, pause_mode::target}}, asio::use_future);
+  files->await_waiting_sync();
+  EXPECT_EQ(paused.wait_for(100ms), std::future_status::timeout);
+  // A query of the task sees the pause in memory, and so must wait for it too.
+  auto status = eng.async_status(kProject, {task.id}, asio::use_future);
+  EXPECT_EQ(status.wait_for(50ms), std::future_status::timeout);
+  files->release();
+  EXPECT_FALSE(paused.get().at(0).error);
+  EXPECT_EQ(status.get().at(0).state, task_state::paused);
+}
+
+TEST(EngineStorage, AQueryOfAShardWithNothingPendingDoesNotWait) {
+  temp_directory dir;
+  auto files = std::make_shared<held_syncs>();
+  engine_options o = durable(dir.path(), durability::always, files);
+  o.shards = 1;  // every task on the one shard...
+  const task_spec task = make_task(task_state::incremental_transfer);
+  const task_spec other = make_task(task_state::incremental_transfer);
+  engine eng(o);
+  ASSERT_FALSE(eng.register_tasks({task, other}).at(0).error);
+  files->hold();
+  auto paused = eng.async_pause(kProject, {{task.id, pause_mode::target}}, asio::use_future);
+  files->await_waiting_sync();
+  // ...so the other task's query waits too: the wait is per shard, and conservative.
+  auto status = eng.async_status(kProject, {other.id}, asio::use_future);
+  EXPECT_EQ(status.wait_for(50ms), std::future_status::timeout);
+  files->release();
+  EXPECT_FALSE(paused.get().at(0).error);
+  EXPECT_EQ(status.get().at(0).state, task_state::incremental_transfer);
+
+  // With nothing pending, a query answers while a sync is held elsewhere.
+  temp_directory dir2;
+  auto files2 = std::make_shared<held_syncs>();
+  engine quiet(durable(dir2.path(), durability::always, files2));
+  ASSERT_FALSE(quiet.register_tasks({task}).at(0).error);
+  files2->hold();
+  EXPECT_EQ(quiet.status(kProject, {task.id}).at(0).state, task_state::incremental_transfer);
+  files2->release();
+}
+
+TEST(EngineStorage, ConcurrentBatchesShareSyncs) {
+  temp_directory dir;
+  engine eng(durable(dir.path()));
+  constexpr int threads = 8;
+  constexpr int rounds = 40;
+  std::vector<task_spec> tasks;
+  std::vector<registration> regs;
+  for (int i = 0; i < threads; ++i) {
+    tasks.push_back(make_task(task_state::incremental_transfer));
+    regs.emplace_back(tasks.back());
+  }
+  ASSERT_FALSE(eng.register_tasks(regs).at(0).error);
+  const std::uint64_t syncs_before = eng.storage().syncs;
+  std::vector<std::thread> callers;
+  for (int t = 0; t < threads; ++t) {
+    callers.emplace_back([&, t] {
+      for (int r = 0; r < rounds; ++r) {
+        EXPECT_FALSE(eng.pause(kProject, {{tasks[t].id, pause_mode::target}}).at(0).error);
+        EXPECT_FALSE(eng.resume(kProject, {tasks[t].id}).at(0).error);
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  const storage_stats s = eng.storage();
+  const std::uint64_t syncs = s.syncs - syncs_before;
+  EXPECT_LT(syncs, std::uint64_t{threads} * rounds * 2) << "no two batches shared a sync";
+  EXPECT_EQ(s.records, std::uint64_t{threads} * (1 + rounds * 2));
+}
+
+TEST(EngineStorage, AFailedSyncFailsTheBatchRollsItBackAndRefusesLaterChanges) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  const task_spec task = make_task(task_state::incremental_transfer);
+  const task_spec other = make_task(task_state::full_transfer);
+  const family_spec family = make_family();
+  const task_spec deleted = make_task(task_state::deleted);
+  {
+    engine eng(durable(dir.path(), durability::always, files));
+    ASSERT_FALSE(eng.register_tasks({task, other, family, deleted}).at(0).error);
+    files->fail(file_op::sync_data, files->calls(file_op::sync_data) + 1, EIO);
+    error_code ec;
+    const batch_result r =
+        eng.pause(kProject, {{task.id, pause_mode::target}, {other.id, pause_mode::all}}, ec);
+    EXPECT_EQ(ec, errc::journal_failed);
+    EXPECT_EQ(r.at(0).error, errc::journal_failed);
+    EXPECT_EQ(r.at(1).error, errc::journal_failed);
+    EXPECT_TRUE(eng.storage().failed);
+    // Rolled back: memory holds what the disk holds.
+    EXPECT_EQ(state_of(eng, task.id), task_state::incremental_transfer);
+    EXPECT_EQ(eng.get(kProject, task.id).version, 0U);
+    EXPECT_EQ(state_of(eng, other.id), task_state::full_transfer);
+    // Every later change is refused, whatever it is; queries go on.
+    eng.resume(kProject, {task.id}, ec);
+    EXPECT_EQ(ec, errc::journal_failed);
+    eng.register_tasks({make_task()}, ec);
+    EXPECT_EQ(ec, errc::journal_failed);
+    eng.purge(kProject, {deleted.id}, ec);
+    EXPECT_EQ(ec, errc::journal_failed);
+    EXPECT_EQ(eng.count().total(), 6U);  // 3 tasks + 2 children + 1 family parent
+    EXPECT_EQ(eng.list(kProject).size(), 6U);
+  }
+  files->heal();
+  engine eng(durable(dir.path(), durability::always, files));
+  EXPECT_FALSE(eng.storage().failed);
+  EXPECT_EQ(state_of(eng, task.id), task_state::incremental_transfer);
+  EXPECT_EQ(state_of(eng, other.id), task_state::full_transfer);
+  EXPECT_FALSE(eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error);
+}
+
+TEST(EngineStorage, RegistrationsAndPurgesAreRolledBackWhole) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  const family_spec kept = make_family(task_state::deleted, task_state::deleted);
+  const task_spec deleted = make_task(task_state::deleted);
+  engine eng(durable(dir.path(), durability::always, files));
+  ASSERT_FALSE(eng.register_tasks({kept, deleted}).at(0).error);
+  const auto before = eng.export_snapshot();
+  // One write fails: everything appended with it, or after it, is put back.
+  files->fail(file_op::write, files->calls(file_op::write) + 1, ENOSPC);
+  const family_spec added = make_family();
+  const task_spec added_task = make_task();
+  error_code ec;
+  eng.register_tasks({added, added_task}, ec);
+  EXPECT_EQ(ec, errc::journal_failed);
+  eng.purge(kProject, {kept.id, deleted.id}, ec);
+  EXPECT_EQ(ec, errc::journal_failed);
+  EXPECT_EQ(eng.export_snapshot(), before);
+  EXPECT_EQ(eng.status(kProject, {added.forward.id}).at(0).error, errc::task_not_found);
+  EXPECT_EQ(eng.count().families, 1U);
+}
+
+TEST(EngineStorage, AFailedWriteLeavesNothingForTheNextStart) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  const task_spec task = make_task(task_state::incremental_transfer);
+  {
+    engine eng(durable(dir.path(), durability::always, files));
+    ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+    // The write reaches the file, its sync fails: the bytes must be cut away again.
+    files->fail(file_op::sync_data, files->calls(file_op::sync_data) + 1, EIO);
+    error_code ec;
+    eng.pause(kProject, {{task.id, pause_mode::target}}, ec);
+    EXPECT_EQ(ec, errc::journal_failed);
+  }
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(state_of(eng, task.id), task_state::incremental_transfer);
+}
+
+TEST(EngineStorage, CheckpointsReplaceTheJournal) {
+  temp_directory dir;
+  engine_options o = durable(dir.path());
+  o.storage.checkpoint_bytes = 16 << 10;
+  o.storage.segment_bytes = 4 << 10;
+  std::vector<registration> regs;
+  std::vector<pause_item> pauses;
+  std::vector<job_id> ids;
+  for (int i = 0; i < 200; ++i) {
+    task_spec t = make_task(task_state::incremental_transfer);
+    pauses.push_back({t.id, pause_mode::target});
+    ids.push_back(t.id);
+    regs.emplace_back(std::move(t));
+  }
+  std::vector<registration> expected;
+  {
+    engine eng(o);
+    ASSERT_FALSE(eng.register_tasks(regs).at(0).error);
+    for (int round = 0; round < 20; ++round) {
+      ASSERT_FALSE(eng.pause(kProject, pauses).at(0).error);
+      ASSERT_FALSE(eng.resume(kProject, ids).at(0).error);
+    }
+    ASSERT_FALSE(eng.pause(kProject, pauses).at(0).error);
+    // Wait until the checkpoint thread has caught up.
+    for (int i = 0; i < 500 && eng.storage().checkpoints == 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    EXPECT_GT(eng.storage().checkpoints, 0U);
+    expected = eng.export_snapshot();
+  }
+  std::size_t segments = 0;
+  std::size_t checkpoints = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    const std::string name = e.path().filename().string();
+    segments += name.ends_with(".seg") ? 1 : 0;
+    checkpoints += name.ends_with(".ckpt") ? 1 : 0;
+  }
+  EXPECT_EQ(checkpoints, 1U);  // older ones are removed
+  EXPECT_LE(segments, 2U);     // segments a checkpoint covers are removed
+  engine eng(o);
+  EXPECT_EQ(eng.export_snapshot(), expected);
+  EXPECT_EQ(eng.storage().recovered_records, 0U);  // the stop's checkpoint covers everything
+}
+
+TEST(EngineStorage, WithoutJournalTheRegistryIsKeptAtStopOnly) {
+  temp_directory dir;
+  const task_spec task = make_task(task_state::incremental_transfer);
+  {
+    engine eng(durable(dir.path(), durability::none));
+    ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+    EXPECT_EQ(eng.storage().syncs, 0U);
+  }
+  {
+    engine eng(durable(dir.path(), durability::none));
+    EXPECT_EQ(state_of(eng, task.id), task_state::incremental_transfer);
+  }
+  // A crash loses what changed since the start.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    engine eng(durable(dir.path(), durability::none));
+    eng.pause(kProject, {{task.id, pause_mode::target}});
+    ::kill(::getpid(), SIGKILL);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  engine eng(durable(dir.path(), durability::none));
+  EXPECT_EQ(state_of(eng, task.id), task_state::incremental_transfer);
+}
+
+TEST(EngineStorage, IntervalModeAcknowledgesAfterTheWriteAndSyncsLater) {
+  temp_directory dir;
+  auto files = std::make_shared<held_syncs>();
+  engine_options o = durable(dir.path(), durability::interval, files);
+  o.storage.sync_interval = 20ms;
+  const task_spec task = make_task(task_state::incremental_transfer);
+  engine eng(o);
+  ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+  files->hold();
+  // Acknowledged while no sync can finish.
+  EXPECT_FALSE(eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error);
+  files->await_waiting_sync();
+  files->release();
+  for (int i = 0; i < 200 && eng.storage().syncs == 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_GT(eng.storage().syncs, 0U);
+}
+
+TEST(EngineStorage, AnExplicitCheckpointKeepsEverything) {
+  temp_directory dir;
+  const family_spec family = make_family(task_state::paused, task_state::incremental_transfer);
+  std::vector<registration> expected;
+  {
+    engine eng(durable(dir.path()));
+    ASSERT_FALSE(eng.register_tasks({family, make_task(task_state::deleted)}).at(0).error);
+    EXPECT_FALSE(eng.checkpoint());
+    ASSERT_FALSE(eng.resume(kProject, {family.forward.id}).at(0).error);
+    expected = eng.export_snapshot();
+    EXPECT_EQ(eng.storage().checkpoints, 1U);
+  }
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(eng.export_snapshot(), expected);
+}
+
+}  // namespace
+}  // namespace taskorch

@@ -1,0 +1,519 @@
+// The storage's bytes: crc32c, records, frames and headers, file names, checkpoint files.
+
+#include "faulty_files.hpp"
+#include "storage/checkpoint_file.hpp"
+#include "storage/crc32c.hpp"
+#include "storage/data_directory.hpp"
+#include "storage_test_support.hpp"
+#include "temp_directory.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <random>
+
+namespace taskorch::storage {
+namespace {
+
+using namespace test;
+using taskorch::testing::faulty_files;
+using taskorch::testing::file_op;
+using taskorch::testing::temp_directory;
+
+// --- crc32c ------------------------------------------------------------------------------
+
+TEST(Crc32c, KnownVectors) {
+  const std::string digits = "123456789";
+  const std::string zeros(32, '\0');
+  EXPECT_EQ(crc32c(bytes_of(digits)), 0xE3069283U);
+  EXPECT_EQ(crc32c(bytes_of(zeros)), 0x8A9136AAU);
+  EXPECT_EQ(detail::crc32c_table(bytes_of(digits), 0), 0xE3069283U);
+  EXPECT_EQ(detail::crc32c_table(bytes_of(zeros), 0), 0x8A9136AAU);
+  EXPECT_EQ(crc32c({}), 0U);
+  if (detail::crc32c_hardware_available()) {
+    EXPECT_EQ(detail::crc32c_hardware(bytes_of(digits), 0), 0xE3069283U);
+    EXPECT_EQ(detail::crc32c_hardware(bytes_of(zeros), 0), 0x8A9136AAU);
+  }
+}
+
+TEST(Crc32c, HardwareAndTableAgreeAndExtend) {
+  std::mt19937_64 random(20240611);
+  std::string data(4096, '\0');
+  for (char& c : data) c = static_cast<char>(random());
+  const auto all = bytes_of(data);
+  for (int round = 0; round < 2000; ++round) {
+    const std::size_t begin = random() % 64;  // every alignment
+    const std::size_t size = random() % (data.size() - begin);
+    const auto piece = all.subspan(begin, size);
+    const std::uint32_t table = detail::crc32c_table(piece, 0);
+    if (detail::crc32c_hardware_available()) {
+      ASSERT_EQ(detail::crc32c_hardware(piece, 0), table) << begin << "+" << size;
+    }
+    const std::size_t split = size == 0 ? 0 : random() % size;
+    ASSERT_EQ(crc32c(piece.subspan(split), crc32c(piece.first(split))), table);
+  }
+}
+
+// --- records -----------------------------------------------------------------------------
+
+std::optional<pause_info> random_pause(std::mt19937_64& random, task_state& state) {
+  state = all_task_states[random() % task_state_count];
+  if (state != task_state::paused) return std::nullopt;
+  constexpr task_state pausable[] = {task_state::full_transfer, task_state::full_transfer_complete,
+                                     task_state::incremental_transfer,
+                                     task_state::full_transfer_failed,
+                                     task_state::incremental_transfer_failed};
+  return pause_info{random() % 2 == 0 ? pause_mode::target : pause_mode::all,
+                    pausable[random() % std::size(pausable)]};
+}
+
+std::string random_name(std::mt19937_64& random) {
+  std::string name(random() % 3 == 0 ? 0 : random() % 300, '\0');
+  for (char& c : name) c = static_cast<char>(random());  // any bytes, zeros included
+  return name;
+}
+
+child_spec random_child(std::mt19937_64& random) {
+  child_spec c{.id = job_id::mint(), .version = random()};
+  c.pause = random_pause(random, c.state);
+  return c;
+}
+
+record random_record(std::mt19937_64& random) {
+  switch (random() % 6) {
+    case 0: {
+      task_spec t{.id = job_id::mint(),
+                  .project = test_project(),
+                  .kind = static_cast<task_kind>(random() % task_kind_count),
+                  .name = random_name(random),
+                  .version = random()};
+      t.pause = random_pause(random, t.state);
+      return t;
+    }
+    case 1:
+      return family_spec{.id = job_id::mint(),
+                         .project = *project_id::parse(fmt::format("{:032x}", random())),
+                         .name = random_name(random),
+                         .forward = random_child(random),
+                         .backward = random_child(random)};
+    case 2: {
+      set_state_record s{.id = job_id::mint(), .version = random()};
+      s.pause = random_pause(random, s.state);
+      return s;
+    }
+    case 3:
+      return erase_task_record{job_id::mint()};
+    case 4:
+      return erase_family_record{job_id::mint()};
+    default:
+      return end_record{random()};
+  }
+}
+
+TEST(Record, EveryKindRoundTrips) {
+  std::mt19937_64 random(7);
+  for (int round = 0; round < 3000; ++round) {
+    const record r = random_record(random);
+    const std::string bytes = encoded(r);
+    const auto back = decode(bytes_of(bytes));
+    ASSERT_TRUE(back) << "kind " << int(bytes[0]);
+    ASSERT_EQ(*back, r) << "kind " << int(bytes[0]);
+  }
+}
+
+TEST(Record, EncodeSetStateWritesTheSameBytes) {
+  std::mt19937_64 random(11);
+  for (int round = 0; round < 500; ++round) {
+    set_state_record s{.id = job_id::mint(), .version = random()};
+    s.pause = random_pause(random, s.state);
+    std::string fast = "prefix";
+    const pause_info p = s.pause.value_or(pause_info{});
+    encode_set_state(fast, s.id, s.state, p.mode, p.from, s.version);
+    ASSERT_EQ(fast, "prefix" + encoded(s));
+  }
+  // Outside a pause, whatever the engine keeps in the pause fields is stored as 0.
+  std::string fast;
+  const job_id id = job_id::mint();
+  encode_set_state(fast, id, task_state::stopped, pause_mode::all, task_state::paused, 9);
+  EXPECT_EQ(fast, encoded(set_state_record{.id = id, .state = task_state::stopped, .version = 9}));
+}
+
+TEST(Record, SizesAndLayoutAreExact) {
+  const job_id id = *job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502");
+  const std::string set = encoded(set_state_record{
+      .id = id,
+      .state = task_state::paused,
+      .pause = pause_info{pause_mode::all, task_state::incremental_transfer_failed},
+      .version = 0x0102030405060708});
+  ASSERT_EQ(set.size(), 48U);
+  EXPECT_EQ(set[0], 3);
+  EXPECT_EQ(set.substr(1, 36), "8d0e8e36-a618-490d-8a46-8c61ac9jb502");
+  EXPECT_EQ(set[37], 8);  // paused
+  EXPECT_EQ(set[38], 1);  // all
+  EXPECT_EQ(set[39], 7);  // incremental_transfer_failed
+  EXPECT_EQ(set.substr(40), std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
+
+  task_spec t = make_task("abc");
+  const std::string put = encoded(t);
+  ASSERT_EQ(put.size(), 83U + 3);
+  EXPECT_EQ(put[0], 1);
+  EXPECT_EQ(put.substr(37, 32), "054ba152d480d55b2f5dc0069e7ddef0");
+  EXPECT_EQ(put[69], 1);                               // sync
+  EXPECT_EQ(put[70], 5);                               // incremental_transfer
+  EXPECT_EQ(put.substr(71, 2), std::string(2, '\0'));  // not paused
+  EXPECT_EQ(put.substr(73, 8), std::string("\x07\0\0\0\0\0\0\0", 8));
+  EXPECT_EQ(put.substr(81, 2), std::string("\x03\0", 2));
+  EXPECT_EQ(put.substr(83), "abc");
+
+  EXPECT_EQ(encoded(make_family("")).size(), 165U);
+  EXPECT_EQ(encoded(erase_task_record{id}).size(), 37U);
+  EXPECT_EQ(encoded(erase_family_record{id}).size(), 37U);
+  EXPECT_EQ(encoded(end_record{5}), std::string("\x06\x05\0\0\0\0\0\0\0", 9));
+}
+
+TEST(Record, NamesUpTo65535BytesOnly) {
+  task_spec t = make_task(std::string(65535, 'n'));
+  const std::string bytes = encoded(t);
+  EXPECT_EQ(decode(bytes_of(bytes)), record{t});
+  t.name.push_back('n');
+  std::string out;
+  EXPECT_THROW(encode(t, out), std::length_error);
+  family_spec f = make_family(std::string(65536, 'f'));
+  EXPECT_THROW(encode(record{f}, out), std::length_error);
+}
+
+/// `bytes` with byte `at` replaced by `value`.
+std::string with_byte(std::string bytes, std::size_t at, int value) {
+  bytes[at] = static_cast<char>(value);
+  return bytes;
+}
+
+bool decodes(const std::string& bytes) { return decode(bytes_of(bytes)).has_value(); }
+
+TEST(Record, MalformedPayloadsDoNotDecode) {
+  const job_id id = job_id::mint();
+  const std::vector<record> samples = {
+      make_task("name"),     make_paused_task(),
+      make_family(),         set_state_record{.id = id, .version = 1},
+      erase_task_record{id}, erase_family_record{id},
+      end_record{3}};
+  for (const record& r : samples) {
+    const std::string bytes = encoded(r);
+    ASSERT_TRUE(decodes(bytes));
+    for (std::size_t size = 0; size < bytes.size(); ++size) {
+      EXPECT_FALSE(decodes(bytes.substr(0, size)))
+          << "kind " << int(bytes[0]) << " cut to " << size;
+    }
+    EXPECT_FALSE(decodes(bytes + '\0')) << "kind " << int(bytes[0]) << " with a byte more";
+    for (const int kind : {0, 7, 255}) EXPECT_FALSE(decodes(with_byte(bytes, 0, kind)));
+    if (!std::holds_alternative<end_record>(r)) {
+      EXPECT_FALSE(decodes(with_byte(bytes, 1, 'A'))) << "an id in uppercase";
+      EXPECT_FALSE(decodes(with_byte(bytes, 9, 'x'))) << "an id without its dash";
+    }
+  }
+
+  // put_task: kind 1, id 1..36, project 37..68, task kind 69, state 70, mode 71, from 72,
+  // version 73..80, name length 81..82, name.
+  const std::string task = encoded(make_task("name"));
+  EXPECT_FALSE(decodes(with_byte(task, 37, 'g'))) << "a project id that is not hex";
+  EXPECT_FALSE(decodes(with_byte(task, 69, 3))) << "task kind";
+  EXPECT_FALSE(decodes(with_byte(task, 70, 12))) << "state";
+  EXPECT_FALSE(decodes(with_byte(task, 71, 1))) << "a pause mode outside a pause";
+  EXPECT_FALSE(decodes(with_byte(task, 72, 3))) << "paused-from outside a pause";
+  EXPECT_FALSE(decodes(with_byte(task, 81, 5))) << "a name length past the end";
+  EXPECT_FALSE(decodes(with_byte(task, 81, 3))) << "a name length short of the end";
+  EXPECT_TRUE(decodes(with_byte(task, 70, 11)));
+
+  const std::string paused = encoded(make_paused_task());
+  EXPECT_TRUE(decodes(with_byte(paused, 71, 0)));
+  EXPECT_FALSE(decodes(with_byte(paused, 71, 2))) << "pause mode";
+  for (const task_state from : all_task_states) {
+    EXPECT_EQ(decodes(with_byte(paused, 72, static_cast<int>(from))), is_pausable(from))
+        << to_string(from);
+  }
+  EXPECT_FALSE(decodes(with_byte(paused, 72, 12)));
+
+  // set_state: kind 0, id 1..36, state 37, mode 38, from 39, version 40..47.
+  const std::string set = encoded(set_state_record{.id = id, .state = task_state::stopping});
+  EXPECT_FALSE(decodes(with_byte(set, 37, 12)));
+  EXPECT_FALSE(decodes(with_byte(set, 38, 1)));
+  EXPECT_FALSE(decodes(with_byte(set, 39, 5)));
+  EXPECT_FALSE(decodes(with_byte(with_byte(set, 37, 8), 39, 0))) << "paused from configuration";
+  EXPECT_TRUE(decodes(with_byte(with_byte(set, 37, 8), 39, 5)));
+
+  // put_family: name at 71; each child: id 36, state, mode, from, version 8.
+  const family_spec f = make_family("");
+  const std::string family = encoded(f);
+  const std::size_t forward = 71;
+  const std::size_t backward = forward + 47;
+  EXPECT_FALSE(decodes(with_byte(family, forward + 36, 12)));
+  EXPECT_FALSE(decodes(with_byte(family, forward + 38, 0))) << "paused from configuration";
+  EXPECT_FALSE(decodes(with_byte(family, backward + 37, 1))) << "a mode outside a pause";
+  EXPECT_FALSE(decodes(with_byte(family, backward, 'A')));
+  EXPECT_FALSE(decodes(with_byte(family, 69, 1))) << "a name length past the end";
+}
+
+// --- headers and frames ------------------------------------------------------------------
+
+TEST(Frame, HeadersRoundTripAndAreChecked) {
+  std::string bytes;
+  append_header({file_type::checkpoint, 0x1234}, bytes);
+  ASSERT_EQ(bytes.size(), header_size);
+  EXPECT_EQ(bytes.substr(0, 8), "taskckpt");
+  std::string why;
+  const auto h = read_header(bytes_of(bytes), file_type::checkpoint, why);
+  ASSERT_TRUE(h) << why;
+  EXPECT_EQ(h->lsn, 0x1234U);
+  EXPECT_FALSE(read_header(bytes_of(bytes), file_type::journal_segment, why));
+  EXPECT_NE(why.find("magic"), std::string::npos) << why;
+  EXPECT_FALSE(read_header(bytes_of(bytes).first(31), file_type::checkpoint, why));
+  for (const std::size_t at : {8U, 12U, 16U, 24U, 28U}) {
+    EXPECT_FALSE(
+        read_header(bytes_of(with_byte(bytes, at, bytes[at] ^ 1)), file_type::checkpoint, why))
+        << at;
+  }
+  std::string segment;
+  append_header({file_type::journal_segment, 1}, segment);
+  EXPECT_EQ(segment.substr(0, 8), "taskjrnl");
+  EXPECT_TRUE(read_header(bytes_of(segment), file_type::journal_segment, why));
+}
+
+struct scanned {
+  scan_result result;
+  std::vector<std::uint64_t> offsets;
+};
+
+scanned scan(const std::string& file, bool accept = true) {
+  scanned s;
+  s.result =
+      scan_frames(bytes_of(file), header_size, [&](std::span<const std::byte>, std::uint64_t at) {
+        s.offsets.push_back(at);
+        return accept;
+      });
+  return s;
+}
+
+TEST(Frame, FramesAreLengthCrcPayload) {
+  std::string file;
+  append_header({}, file);
+  append_frame("hello", file);
+  ASSERT_EQ(file.size(), header_size + 8 + 5);
+  EXPECT_EQ(file.substr(32, 4), std::string("\x05\0\0\0", 4));
+  const std::uint32_t crc = crc32c(bytes_of(file.substr(32, 4) + "hello"));
+  std::string crc_bytes(4, '\0');
+  for (int i = 0; i < 4; ++i) crc_bytes[i] = static_cast<char>(crc >> (8 * i));
+  EXPECT_EQ(file.substr(36, 4), crc_bytes);
+
+  std::string sealed;
+  append_header({}, sealed);
+  sealed.resize(sealed.size() + frame_overhead);
+  sealed += "hello";
+  seal_frame(sealed, header_size + frame_overhead);
+  EXPECT_EQ(sealed, file);
+}
+
+TEST(Frame, ScanEndsCleanAtTheEndOrAtAZeroTail) {
+  std::string file;
+  append_header({}, file);
+  for (int i = 0; i < 5; ++i) append_frame(std::string(10 + i, 'x'), file);
+  const auto clean = scan(file);
+  EXPECT_EQ(clean.result.end, scan_end::clean);
+  EXPECT_EQ(clean.result.frames, 5U);
+  EXPECT_EQ(clean.result.valid_end, file.size());
+  EXPECT_EQ(clean.offsets.front(), header_size);
+
+  for (const std::size_t zeros : {1U, 7U, 8U, 4096U}) {
+    const auto tail = scan(file + std::string(zeros, '\0'));
+    EXPECT_EQ(tail.result.end, scan_end::clean) << zeros;
+    EXPECT_EQ(tail.result.frames, 5U);
+    EXPECT_EQ(tail.result.valid_end, file.size());
+  }
+  std::string dirty_tail = file + std::string(100, '\0');
+  dirty_tail[file.size() + 50] = 1;
+  const auto dirty = scan(dirty_tail);
+  EXPECT_EQ(dirty.result.end, scan_end::torn);
+  EXPECT_EQ(dirty.result.bad_offset, file.size());
+  EXPECT_EQ(dirty.result.valid_end, file.size());
+}
+
+TEST(Frame, DamageFollowedByAValidFrameIsCorruptElseTorn) {
+  std::string file;
+  append_header({}, file);
+  std::vector<std::size_t> offsets;
+  for (int i = 0; i < 6; ++i) {
+    offsets.push_back(file.size());
+    append_frame(std::string(20, static_cast<char>('a' + i)), file);
+  }
+  const auto middle = scan(with_byte(file, offsets[2] + 12, 'z'));
+  EXPECT_EQ(middle.result.end, scan_end::corrupt);
+  EXPECT_EQ(middle.result.bad_offset, offsets[2]);
+  EXPECT_EQ(middle.result.valid_end, offsets[2]);
+  EXPECT_EQ(middle.result.frames, 2U);
+  EXPECT_EQ(middle.result.why, "crc mismatch");
+
+  const auto last = scan(with_byte(file, offsets[5] + 12, 'z'));
+  EXPECT_EQ(last.result.end, scan_end::torn);
+  EXPECT_EQ(last.result.bad_offset, offsets[5]);
+
+  std::string long_length = with_byte(file, offsets[5] + 1, 1);  // length 20 + 256
+  const auto past = scan(long_length);
+  EXPECT_EQ(past.result.end, scan_end::torn);
+  EXPECT_EQ(past.result.why,
+            fmt::format("length 276 runs past the end of the file at {}", file.size()));
+  const auto huge = scan(with_byte(file, offsets[1] + 3, 0x7f));
+  EXPECT_EQ(huge.result.end, scan_end::corrupt);
+  EXPECT_NE(huge.result.why.find("exceeds"), std::string::npos) << huge.result.why;
+}
+
+TEST(Frame, ARejectedPayloadEndsTheScanCorruptAtIt) {
+  std::string file;
+  append_header({}, file);
+  append_frame("one", file);
+  const auto rejected = scan(file, false);
+  EXPECT_EQ(rejected.result.end, scan_end::corrupt);
+  EXPECT_EQ(rejected.result.bad_offset, header_size);
+  EXPECT_EQ(rejected.result.frames, 0U);
+  EXPECT_EQ(rejected.result.why, "record does not decode");
+}
+
+// --- file names --------------------------------------------------------------------------
+
+TEST(DataDirectory, NamesAndClassification) {
+  EXPECT_EQ(segment_name(0xab), "journal-00000000000000ab.seg");
+  EXPECT_EQ(checkpoint_name(1), "checkpoint-0000000000000001.ckpt");
+  EXPECT_EQ(checkpoint_temp_name(0xffffffffffffffff), "checkpoint-ffffffffffffffff.tmp");
+  const auto listing =
+      classify({"LOCK", segment_name(20), segment_name(3), checkpoint_name(9), checkpoint_name(2),
+                checkpoint_temp_name(4), "journal-00000000000000AB.seg", "journal-1.seg",
+                "notes.txt", "checkpoint-000000000000000g.ckpt"});
+  ASSERT_EQ(listing.segments.size(), 2U);
+  EXPECT_EQ(listing.segments[0].lsn, 3U);
+  EXPECT_EQ(listing.segments[1].name, segment_name(20));
+  ASSERT_EQ(listing.checkpoints.size(), 2U);
+  EXPECT_EQ(listing.checkpoints[0].lsn, 2U);
+  EXPECT_EQ(listing.temporaries, std::vector<std::string>{checkpoint_temp_name(4)});
+  EXPECT_EQ(listing.unknown, (std::vector<std::string>{"checkpoint-000000000000000g.ckpt",
+                                                       "journal-00000000000000AB.seg",
+                                                       "journal-1.seg", "notes.txt"}));
+}
+
+// --- checkpoints -------------------------------------------------------------------------
+
+std::vector<registration> sample_registry() {
+  std::vector<registration> tasks = {make_task(), make_paused_task(), make_family(),
+                                     make_task(std::string(1000, 'l')), make_family("")};
+  task_spec deleted = make_task("gone");
+  deleted.state = task_state::deleted;
+  tasks.emplace_back(deleted);
+  return tasks;
+}
+
+TEST(Checkpoint, RoundTrips) {
+  temp_directory dir;
+  auto files = posix_files();
+  const auto tasks = sample_registry();
+  ASSERT_FALSE(write_checkpoint(*files, dir.path(), 42, tasks));
+  checkpoint_contents back;
+  std::string why;
+  ASSERT_TRUE(read_checkpoint(*files, dir.path() / checkpoint_name(42), back, why)) << why;
+  EXPECT_EQ(back.lsn, 42U);
+  EXPECT_EQ(back.tasks, tasks);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / checkpoint_temp_name(42)));
+
+  ASSERT_FALSE(write_checkpoint(*files, dir.path(), 0, {}));
+  ASSERT_TRUE(read_checkpoint(*files, dir.path() / checkpoint_name(0), back, why)) << why;
+  EXPECT_TRUE(back.tasks.empty());
+}
+
+TEST(Checkpoint, ALargeRegistryIsWrittenInPieces) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  std::vector<registration> tasks;
+  for (int i = 0; i < 30000; ++i) tasks.emplace_back(make_task("t"));  // ~2.7 MB
+  ASSERT_FALSE(write_checkpoint(*files, dir.path(), 1, tasks));
+  EXPECT_GE(files->calls(file_op::write), 3U);
+  checkpoint_contents back;
+  std::string why;
+  ASSERT_TRUE(read_checkpoint(*files, dir.path() / checkpoint_name(1), back, why)) << why;
+  EXPECT_EQ(back.tasks, tasks);
+}
+
+/// Reads a damaged copy of a checkpoint; returns why it was refused.
+std::string refusal(const std::string& bytes) {
+  temp_directory dir;
+  const auto path = dir.path() / checkpoint_name(5);
+  write_file(path, bytes);
+  checkpoint_contents back;
+  std::string why;
+  EXPECT_FALSE(read_checkpoint(*posix_files(), path, back, why));
+  EXPECT_NE(why.find(path.string()), std::string::npos) << why;
+  return why;
+}
+
+TEST(Checkpoint, DamageIsRefusedWithFileAndOffset) {
+  temp_directory dir;
+  auto files = posix_files();
+  const auto tasks = sample_registry();
+  ASSERT_FALSE(write_checkpoint(*files, dir.path(), 5, tasks));
+  const std::string good = read_file(dir.path() / checkpoint_name(5));
+
+  EXPECT_NE(refusal(with_byte(good, 40, good[40] ^ 4)).find("crc mismatch at offset 32"),
+            std::string::npos);
+  EXPECT_NE(refusal(with_byte(good, 0, 'X')).find("at offset 0"), std::string::npos);
+  // Without its end record (9 + 8 bytes): not a checkpoint.
+  const std::size_t end_frame = good.size() - 17;
+  EXPECT_NE(refusal(good.substr(0, end_frame)).find("no end record"), std::string::npos);
+  // A cut anywhere else fails too.
+  for (std::size_t size = header_size; size < good.size(); size += 7) refusal(good.substr(0, size));
+  EXPECT_NE(refusal(good + "x").find(fmt::format("offset {}", good.size())), std::string::npos);
+
+  std::string miscounted = good.substr(0, end_frame);
+  append_frame(encoded(end_record{tasks.size() + 1}), miscounted);
+  EXPECT_NE(refusal(miscounted).find("counts 7"), std::string::npos);
+
+  std::string after_end = good;
+  append_frame(encoded(make_task()), after_end);
+  EXPECT_NE(refusal(after_end).find(fmt::format("after the end record at offset {}", good.size())),
+            std::string::npos);
+
+  std::string journal_record = good.substr(0, end_frame);
+  append_frame(encoded(erase_task_record{job_id::mint()}), journal_record);
+  EXPECT_NE(refusal(journal_record).find(fmt::format("at offset {}", end_frame)),
+            std::string::npos);
+}
+
+TEST(Checkpoint, AFailedWritePublishesNothingAndLeavesNoTemporary) {
+  for (const file_op op : {file_op::create, file_op::write, file_op::sync, file_op::rename}) {
+    temp_directory dir;
+    auto files = std::make_shared<faulty_files>();
+    files->fail(op, 1, op == file_op::sync_directory ? EIO : ENOSPC);
+    const std::error_code ec = write_checkpoint(*files, dir.path(), 9, sample_registry());
+    EXPECT_TRUE(ec) << static_cast<int>(op);
+    std::vector<std::string> names;
+    ASSERT_FALSE(files->list(dir.path(), names));
+    EXPECT_TRUE(names.empty()) << static_cast<int>(op) << ": " << names.front();
+  }
+  // A failed sync of the directory after the rename is reported, and the checkpoint, whole and
+  // synced, stays: it may have replaced one of the same lsn, which must not be lost.
+  {
+    temp_directory dir;
+    auto files = std::make_shared<faulty_files>();
+    ASSERT_FALSE(write_checkpoint(*files, dir.path(), 9, sample_registry()));
+    files->fail(file_op::sync_directory, files->calls(file_op::sync_directory) + 1, EIO);
+    EXPECT_TRUE(write_checkpoint(*files, dir.path(), 9, sample_registry()));
+    checkpoint_contents back;
+    std::string why;
+    EXPECT_TRUE(read_checkpoint(*files, dir.path() / checkpoint_name(9), back, why)) << why;
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / checkpoint_temp_name(9)));
+  }
+  // A stale temporary of the same checkpoint is replaced.
+  temp_directory dir;
+  write_file(dir.path() / checkpoint_temp_name(3), "stale");
+  ASSERT_FALSE(write_checkpoint(*posix_files(), dir.path(), 3, sample_registry()));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / checkpoint_temp_name(3)));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / checkpoint_name(3)));
+}
+
+}  // namespace
+}  // namespace taskorch::storage
