@@ -173,7 +173,7 @@ lua=$here/pause10.lua
 [[ -f $lua ]] || die "missing $lua"
 
 taskset -c "$server_cpus" "$server" --listen 127.0.0.1:0 --threads "$threads" \
-  --engine-threads "$engine_threads" --token "$token:$project" \
+  --engine-threads "$engine_threads" --in-memory --token "$token:$project" \
   >"$out_dir/taskorch-server.log" 2>&1 &
 pids+=($!)
 taskorch_port=

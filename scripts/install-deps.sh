@@ -7,7 +7,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libfmt-dev libsimdjson-dev
   googletest libgtest-dev libgmock-dev librapidcheck-dev
   libbenchmark-dev libtbb-dev libcuckoo-dev
-  python3 prometheus
+  python3 prometheus curl
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <set>
@@ -13,20 +14,32 @@
 namespace taskorch::app {
 
 const std::string_view usage = R"(usage: taskorch-server [options]
+       taskorch-server --check [--data-dir DIR]
 
-Serves the DRS batch API (batch-pause-task, batch-retry-task, batch-status, /metrics) over an
-in-memory task registry.
+Serves the DRS batch API (batch-pause-task, batch-retry-task, batch-status, /metrics) over a
+task registry kept in a data directory (or in memory with --in-memory).
 
   --listen HOST:PORT       address to listen on (default 127.0.0.1:8080): an IPv4 address, a
                            bracketed IPv6 address ([::1]:8080) or a host name (its first IPv4
                            address, else its first IPv6 one); port 0 picks a free port. When
-                           ready, prints "listening on http://HOST:PORT".
-  --fleet FILE             load tasks from a fleet file (JSON, a regular file of at most
-                           256 MiB); default: the built-in demo fleet (project
-                           054ba152d480d55b2f5dc0069e7ddef0).
-  --state-file FILE        load the registry from FILE when it exists (it wins over --fleet);
-                           on SIGINT/SIGTERM write the registry there atomically, then exit 0.
-                           Its folder must exist.
+                           ready, prints "listening on http://HOST:PORT", then a "registry:"
+                           line saying where the registry lives and whether it was recovered.
+  --data-dir DIR           the data directory (default: taskorch-data in the working
+                           directory; a symbolic link is followed). Created when missing. A
+                           directory that holds a registry is recovered from it; an empty one
+                           is initialised from --fleet or the demo fleet. One server per
+                           directory: a second one on it refuses to start.
+  --durability MODE        when a change counts as stored, before its request is answered:
+                           always (default: after fdatasync), interval:MS (after write; an
+                           fdatasync at most MS milliseconds later, 1..86400000) or none (the
+                           registry is written at shutdown only; a crash loses every change
+                           since the start)
+  --in-memory              no data directory: the registry lives in memory and is lost at exit
+                           (not with --data-dir or --durability)
+  --fleet FILE             the tasks an empty data directory (or --in-memory) starts with: a
+                           fleet file (JSON, a regular file of at most 256 MiB); default: the
+                           built-in demo fleet (project 054ba152d480d55b2f5dc0069e7ddef0).
+                           Refused when the data directory already holds a registry.
   --token TOKEN:PROJECT_ID bind an X-Auth-Token to a project (repeatable, each token once).
                            Without any, a random token is made for the demo project and a curl
                            command is printed.
@@ -41,10 +54,14 @@ in-memory task registry.
                            connection's first request counts from the accept
   --idle-timeout-ms N      keep-alive wait for the next request, 0..86400000 (default 30000);
                            0: no keep-alive, one request per connection
+  --check                  verify the data directory offline (read only; safe while a server
+                           uses it), print what was found and exit: 0 when sound, 1 when
+                           damaged (the report names the file and offset). Serves nothing.
   --help                   print this help
 
-Every flag but --token may be given once. A bad flag or value stops the start with one line
-on stderr and exit code 2.
+SIGINT or SIGTERM: stop accepting, let requests in flight finish, write a last checkpoint of
+the registry, exit 0. Every flag but --token may be given once. A bad flag or value, or a
+data directory that cannot be used, stops the start with one line on stderr and exit code 2.
 )";
 
 namespace {
@@ -122,6 +139,33 @@ std::optional<std::string> parse_token(std::string_view value, command_line& o) 
   return std::nullopt;
 }
 
+/// always, interval:MS or none.
+std::optional<std::string> parse_durability(std::string_view value, command_line& o) {
+  o.durability_given = true;
+  if (value == "always") {
+    o.mode = durability::always;
+    return std::nullopt;
+  }
+  if (value == "none") {
+    o.mode = durability::none;
+    return std::nullopt;
+  }
+  constexpr std::string_view interval = "interval:";
+  if (value.starts_with(interval)) {
+    const auto ms = whole_number("--durability", value.substr(interval.size()), 1, 86'400'000);
+    if (std::holds_alternative<std::size_t>(ms)) {
+      o.mode = durability::interval;
+      o.sync_interval =
+          std::chrono::milliseconds(static_cast<std::int64_t>(std::get<std::size_t>(ms)));
+      return std::nullopt;
+    }
+  }
+  return fmt::format(
+      "--durability needs always, interval:MS (MS a whole number of milliseconds from 1 to "
+      "86400000) or none, got {}",
+      shown(value));
+}
+
 std::chrono::milliseconds milliseconds(std::size_t n) {
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(n));
 }
@@ -168,20 +212,41 @@ std::optional<std::string> apply_number(std::string_view flag, std::string_view 
 std::optional<std::string> apply(std::string_view flag, std::string_view value, command_line& o) {
   if (flag == "--listen") return parse_listen(value, o.server);
   if (flag == "--token") return parse_token(value, o);
+  if (flag == "--durability") return parse_durability(value, o);
   if (flag == "--fleet") {
     o.fleet_file = value;
-  } else if (flag == "--state-file") {
-    o.state_file = value;
+  } else if (flag == "--data-dir") {
+    o.data_dir = value;
+    o.data_dir_given = true;
   } else {
     return apply_number(flag, value, o);
   }
   return std::nullopt;
 }
 
-constexpr std::array<std::string_view, 12> flags{
-    "--listen",          "--fleet",           "--state-file",      "--token",
-    "--threads",         "--engine-threads",  "--max-jobs",        "--max-body",
-    "--max-connections", "--read-timeout-ms", "--idle-timeout-ms", "--help"};
+constexpr std::array<std::string_view, 15> flags{
+    "--listen",   "--fleet",           "--data-dir",        "--durability",      "--in-memory",
+    "--check",    "--token",           "--threads",         "--engine-threads",  "--max-jobs",
+    "--max-body", "--max-connections", "--read-timeout-ms", "--idle-timeout-ms", "--help"};
+
+/// The combinations refused: --in-memory without a data directory's flags, --check with
+/// --data-dir only.
+std::optional<std::string> check_combination(const command_line& o,
+                                             const std::set<std::string_view>& given) {
+  if (o.check) {
+    for (std::string_view flag : given) {
+      if (flag != "--check" && flag != "--data-dir") {
+        return fmt::format("--check takes --data-dir only, not {}", flag);
+      }
+    }
+    return std::nullopt;
+  }
+  if (o.in_memory) {
+    if (o.data_dir_given) return std::string("--in-memory and --data-dir exclude each other");
+    if (o.durability_given) return std::string("--in-memory and --durability exclude each other");
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -200,11 +265,17 @@ std::variant<command_line, std::string> parse_command_line(int argc, const char*
     if (flag != "--token" && !given.insert(flag).second) {
       return fmt::format("{} is given twice", flag);
     }
+    if (flag == "--in-memory" || flag == "--check") {
+      (flag == "--check" ? o.check : o.in_memory) = true;
+      continue;
+    }
     if (i + 1 >= argc || std::string_view(argv[i + 1]).empty()) {
       return fmt::format("{} needs a value", flag);
     }
     if (auto refused = apply(flag, argv[++i], o)) return *refused;
   }
+  if (o.help) return o;
+  if (auto refused = check_combination(o, given)) return *refused;
   return o;
 }
 

@@ -8,7 +8,9 @@
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/server.hpp>
 #include <taskorch/project_id.hpp>
+#include <taskorch/storage_options.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -24,8 +26,14 @@ extern const std::string_view usage;
 /// What the command line asks for.
 struct command_line {
   bool help = false;
+  bool check = false;      ///< --check: verify the data directory offline, serve nothing
+  bool in_memory = false;  ///< --in-memory: no data directory at all
   std::string fleet_file;  ///< "" : the demo fleet
-  std::string state_file;  ///< "" : none
+  std::string data_dir = "taskorch-data";
+  bool data_dir_given = false;
+  durability mode = durability::always;
+  std::chrono::milliseconds sync_interval{100};  ///< with durability::interval
+  bool durability_given = false;
   std::vector<std::pair<std::string, project_id>> tokens;
   std::size_t engine_threads = 0;  ///< 0: one per hardware thread
   http::api_options api;

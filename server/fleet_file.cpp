@@ -1,7 +1,5 @@
 #include "fleet_file.hpp"
 
-#include <taskorch/http/json_writer.hpp>
-
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <fmt/format.h>
 
@@ -14,8 +12,6 @@
 #include <unistd.h>
 
 namespace taskorch::app {
-
-using http::append_json_string;
 
 namespace {
 
@@ -161,26 +157,6 @@ class fleet_reader {
   boost::unordered_flat_set<job_id, job_id_hash> seen_;
 };
 
-void append_state(std::string& out, task_state state, const std::optional<pause_info>& pause,
-                  std::uint64_t version) {
-  fmt::format_to(std::back_inserter(out), ",\"status\":\"{}\"", drs_status(state));
-  if (pause) {
-    fmt::format_to(std::back_inserter(out), ",\"pause_mode\":\"{}\",\"paused_from\":\"{}\"",
-                   to_string(pause->mode), drs_status(pause->from));
-  }
-  if (version != 0) fmt::format_to(std::back_inserter(out), ",\"version\":{}", version);
-}
-
-void append_head(std::string& out, const job_id& id, const project_id& project,
-                 const std::string& name, task_kind kind) {
-  fmt::format_to(std::back_inserter(out), "{{\"id\":\"{}\",\"project_id\":\"{}\"", id, project);
-  if (!name.empty()) {
-    out += ",\"name\":";
-    append_json_string(out, name);
-  }
-  fmt::format_to(std::back_inserter(out), ",\"db_use_type\":\"{}\"", to_string(kind));
-}
-
 }  // namespace
 
 fleet_result parse_fleet(std::string_view document) {
@@ -250,60 +226,6 @@ fleet_result load_fleet_file(const std::filesystem::path& path) {
     *message = fmt::format("{}: {}", path.string(), *message);
   }
   return result;
-}
-
-std::string write_fleet(const std::vector<registration>& tasks) {
-  std::string out = "{\"jobs\":[\n";
-  for (std::size_t i = 0; i < tasks.size(); ++i) {
-    if (i != 0) out += ",\n";
-    if (const auto* task = std::get_if<task_spec>(&tasks[i])) {
-      append_head(out, task->id, task->project, task->name, task->kind);
-      append_state(out, task->state, task->pause, task->version);
-      out += "}";
-    } else {
-      const auto& family = std::get<family_spec>(tasks[i]);
-      append_head(out, family.id, family.project, family.name, task_kind::cloud_data_guard);
-      out += ",\"multi_write\":true,\"children\":[";
-      for (const child_spec* child : {&family.forward, &family.backward}) {
-        if (child == &family.backward) out += ",";
-        fmt::format_to(std::back_inserter(out), "{{\"id\":\"{}\"", child->id);
-        append_state(out, child->state, child->pause, child->version);
-        out += "}";
-      }
-      out += "]}";
-    }
-  }
-  out += "\n]}\n";
-  return out;
-}
-
-std::string save_fleet_file(const std::filesystem::path& path,
-                            const std::vector<registration>& tasks) {
-  const std::string content = write_fleet(tasks);
-  std::filesystem::path temp = path;
-  temp += fmt::format(".tmp.{}", ::getpid());
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): open(2) is variadic in C
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fmt::format("{}: cannot be created", temp.string());
-  std::size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n <= 0) {
-      ::close(fd);
-      std::filesystem::remove(temp);
-      return fmt::format("{}: write failed", temp.string());
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  std::error_code ec;
-  if (synced) std::filesystem::rename(temp, path, ec);
-  if (!synced || ec) {
-    std::filesystem::remove(temp, ec);
-    return fmt::format("{}: could not be replaced atomically", path.string());
-  }
-  return {};
 }
 
 }  // namespace taskorch::app

@@ -1,7 +1,6 @@
 #pragma once
-// fleet_file: the file format of taskorch-server: the JSON document that lists tasks to load
-// at start (a fleet) or that the server writes at shutdown (a snapshot). One format for both:
-// loading a snapshot rebuilds the same registry.
+// fleet_file: the file format of taskorch-server's --fleet: the JSON document that lists the
+// tasks an empty data directory (or an in-memory registry) starts with.
 //
 //   {"jobs":[
 //     {"id":"<job id>","project_id":"<32 hex>","name":"<optional>","db_use_type":"migration",
@@ -12,7 +11,7 @@
 //   ]}
 //
 // `pause_mode` and `paused_from` appear exactly with status PAUSING (children too); an
-// optional `version` keeps a task's sequence number across a restart. Unknown fields are
+// optional `version` sets a task's sequence number. Unknown fields are
 // ignored. A malformed document is refused whole, with a message naming the job and field.
 // Only a regular file of at most max_fleet_bytes is read (never a FIFO, a device or a folder).
 
@@ -30,21 +29,13 @@ namespace taskorch::app {
 /// The registrations of a fleet document, or why it was refused.
 using fleet_result = std::variant<std::vector<registration>, std::string>;
 
-/// Parses and validates a fleet or snapshot document.
+/// Parses and validates a fleet document.
 fleet_result parse_fleet(std::string_view document);
 
-/// The largest fleet or snapshot file read: 256 MiB (about a million tasks).
+/// The largest fleet file read: 256 MiB (about a million tasks).
 inline constexpr std::size_t max_fleet_bytes = std::size_t{256} << 20;
 
-/// Reads and parses a fleet or snapshot file. The message of a refusal starts with the path.
+/// Reads and parses a fleet file. The message of a refusal starts with the path.
 fleet_result load_fleet_file(const std::filesystem::path& path);
-
-/// Writes `tasks` as a fleet document.
-std::string write_fleet(const std::vector<registration>& tasks);
-
-/// Writes `tasks` to `path` atomically: a temporary file in the same folder, flushed to
-/// disk, then renamed over `path`. Returns an error message, empty on success.
-std::string save_fleet_file(const std::filesystem::path& path,
-                            const std::vector<registration>& tasks);
 
 }  // namespace taskorch::app

@@ -1,8 +1,9 @@
-// taskorch-server: the DRS batch API over an in-memory engine. See command_line.cpp for the
-// flags (or run it with --help).
+// taskorch-server: the DRS batch API over an engine whose registry lives in a data directory
+// (or in memory). See command_line.cpp for the flags (or run it with --help).
 #include "command_line.hpp"
 #include "demo_fleet.hpp"
 #include "fleet_file.hpp"
+#include <taskorch/data_directory.hpp>
 #include <taskorch/engine.hpp>
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/server.hpp>
@@ -11,13 +12,17 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <sys/resource.h>
@@ -29,13 +34,23 @@ namespace {
 namespace app = taskorch::app;
 namespace http = taskorch::http;
 using taskorch::batch_result;
+using taskorch::durability;
 using taskorch::engine;
 using taskorch::error_code;
 using taskorch::item_result;
 using taskorch::project_id;
 using taskorch::registration;
+using taskorch::storage_stats;
 
 constexpr std::string_view demo_project = "054ba152d480d55b2f5dc0069e7ddef0";
+
+/// Writes one line on stderr. Never throws: a failing stderr (a file past a file-size limit,
+/// say) must not turn a report into a crash.
+void say(const std::string& line) noexcept {
+  (void)std::fputs(line.c_str(), stderr);
+  (void)std::fputc('\n', stderr);
+  (void)std::fflush(stderr);
+}
 
 /// A start-up failure: main prints its one line and exits 2.
 struct refusal {
@@ -52,45 +67,157 @@ std::string random_token() {
   return token;
 }
 
-/// Checks --state-file before anything is loaded: an existing regular file, or a missing file in
-/// an existing folder. Returns whether the file exists.
-bool check_state_file(const std::string& path) {
-  std::error_code ec;
-  const std::filesystem::file_status status = std::filesystem::status(path, ec);
-  if (ec && ec != std::errc::no_such_file_or_directory) {
-    refuse(fmt::format("--state-file {}: {}", path, ec.message()));
-  }
-  if (std::filesystem::exists(status)) {
-    if (!std::filesystem::is_regular_file(status)) {
-      refuse(fmt::format("--state-file {}: not a regular file", path));
-    }
-    return true;
-  }
-  const std::filesystem::path folder =
-      std::filesystem::absolute(std::filesystem::path(path), ec).parent_path();
-  if (ec || !std::filesystem::is_directory(folder, ec)) {
-    refuse(fmt::format("--state-file {}: its folder does not exist", path));
-  }
-  return false;
-}
-
+/// The tasks a new registry starts with: --fleet, or the demo fleet.
 std::vector<registration> initial_tasks(const app::command_line& o) {
-  std::string_view flag;
-  std::string source;
-  if (!o.state_file.empty() && check_state_file(o.state_file)) {
-    flag = "--state-file";
-    source = o.state_file;
-  } else if (!o.fleet_file.empty()) {
-    flag = "--fleet";
-    source = o.fleet_file;
-  } else {
-    return app::demo_fleet();
-  }
-  app::fleet_result loaded = app::load_fleet_file(source);
+  if (o.fleet_file.empty()) return app::demo_fleet();
+  app::fleet_result loaded = app::load_fleet_file(o.fleet_file);
   if (auto* message = std::get_if<std::string>(&loaded)) {
-    refuse(fmt::format("{} {}", flag, *message));
+    refuse(fmt::format("--fleet {}", *message));
   }
   return std::get<std::vector<registration>>(std::move(loaded));
+}
+
+std::string durability_name(const app::command_line& o) {
+  switch (o.mode) {
+    case durability::always:
+      return "always";
+    case durability::interval:
+      return fmt::format("interval:{}", o.sync_interval.count());
+    case durability::none:
+      break;
+  }
+  return "none";
+}
+
+/// The engine's message without its "taskorch: " prefix (main adds "taskorch-server: ").
+std::string engine_message(std::string_view what) {
+  constexpr std::string_view prefix = "taskorch: ";
+  if (what.starts_with(prefix)) what.remove_prefix(prefix.size());
+  return std::string(what);
+}
+
+/// --check: reads every file of the data directory, changes nothing. 0: sound, 1: damaged;
+/// a path that is not a folder is refused (2) like a bad flag.
+int check(const app::command_line& o) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(o.data_dir, ec);
+  if (!std::filesystem::is_directory(status)) {
+    refuse(fmt::format("--check: data directory {}: {}", o.data_dir,
+                       std::filesystem::exists(status) ? "not a folder"
+                       : ec                            ? ec.message()
+                                                       : "does not exist"));
+  }
+  const taskorch::directory_check c = taskorch::check_data_directory(o.data_dir);
+  for (const std::string& line : c.report) fmt::print("{}\n", line);
+  fmt::print("{}: {}\n", o.data_dir, c.sound ? "sound" : "damaged");
+  return c.sound ? 0 : 1;
+}
+
+/// The engine and what main says and needs about its registry.
+struct registry {
+  std::unique_ptr<engine> eng;
+  std::string line;  ///< "registry: ...", printed after "listening on"
+  /// Journal records the last checkpoint covers (those of the initialisation): when no more
+  /// were written, stop() needs no last checkpoint.
+  std::uint64_t checkpointed_records = 0;
+};
+
+/// The engine over the data directory (recovered, or initialised from --fleet or the demo
+/// fleet) or in memory.
+registry open_registry(const app::command_line& o) {
+  taskorch::engine_options options{.threads = o.engine_threads, .max_batch_items = o.api.max_jobs};
+  std::vector<registration> tasks;
+  if (o.in_memory) {
+    tasks = initial_tasks(o);
+  } else {
+    // Refused before the directory is touched: a registry there is never mixed with a fleet.
+    const bool holds = taskorch::holds_registry(o.data_dir);
+    if (holds && !o.fleet_file.empty()) {
+      refuse(
+          fmt::format("--fleet {}: the data directory {} already holds a registry, which is "
+                      "recovered at start; leave out --fleet (or use an empty --data-dir)",
+                      o.fleet_file, o.data_dir));
+    }
+    if (!holds) tasks = initial_tasks(o);
+    options.storage.directory = o.data_dir;
+    options.storage.mode = o.mode;
+    options.storage.sync_interval = o.sync_interval;
+  }
+  registry r;
+  std::unique_ptr<engine>& eng = r.eng;
+  try {
+    eng = std::make_unique<engine>(std::move(options));
+  } catch (const std::runtime_error& e) {
+    refuse(engine_message(e.what()));
+  }
+  const storage_stats stats = eng->storage();
+  if (stats.recovered) {
+    if (!o.fleet_file.empty()) {  // the registry appeared after holds_registry() looked
+      refuse(fmt::format("--fleet {}: the data directory {} already holds a registry", o.fleet_file,
+                         o.data_dir));
+    }
+    const std::size_t count = eng->count().total();
+    // What recovery repaired (a torn final record cut, with its file and offset) is logged.
+    for (const std::string& note : stats.recovery_notes) {
+      fmt::print(stderr, "taskorch-server: recovery: {}\n", note);
+    }
+    r.line = fmt::format(
+        "registry: {} (durability {}), recovered {} tasks ({} journal records) in {:.1f} ms",
+        o.data_dir, durability_name(o), count, stats.recovered_records,
+        std::chrono::duration<double, std::milli>(stats.recovery_duration).count());
+    return r;
+  }
+  error_code ec;
+  const batch_result loaded = eng->register_tasks(std::move(tasks), ec);
+  if (ec) refuse(fmt::format("the task list was refused: {}", ec.message()));
+  for (const item_result& item : loaded) {
+    if (!item.ok()) refuse(fmt::format("job {}: {}", item.id, item.error.message()));
+  }
+  const std::string source = o.fleet_file.empty() ? std::string("the demo fleet") : o.fleet_file;
+  if (o.in_memory) {
+    r.line = fmt::format("registry: in memory, {} tasks from {}", eng->count().total(), source);
+    return r;
+  }
+  // The start is recorded as a checkpoint: the next start reads it, not the registrations.
+  if (const error_code cec = eng->checkpoint()) {
+    refuse(fmt::format("data directory {}: the first checkpoint could not be written: {}",
+                       o.data_dir, cec.message()));
+  }
+  r.checkpointed_records = eng->storage().records;
+  r.line = fmt::format("registry: initialised {} from {} (durability {}), {} tasks", o.data_dir,
+                       source, durability_name(o), eng->count().total());
+  return r;
+}
+
+/// The last checkpoint (when anything changed since the last one), then the engine's stop.
+/// Returns the exit code: 1 only when changes are lost (durability none and no checkpoint);
+/// otherwise a failed checkpoint is reported and the journal keeps every acknowledged change
+/// for the next start.
+int stop_registry(const app::command_line& o, registry& r) {
+  engine& eng = *r.eng;
+  int rc = 0;
+  const storage_stats stats = eng.storage();
+  const bool unchanged = o.mode != durability::none && stats.recovered_records == 0 &&
+                         stats.records == r.checkpointed_records;
+  if (!o.in_memory && !unchanged) {
+    if (const error_code ec = eng.checkpoint()) {
+      if (o.mode == durability::none) {
+        say(
+            fmt::format("taskorch-server: the last checkpoint of {} could not be written: {}; "
+                        "with --durability none the changes since the start are lost",
+                        o.data_dir, ec.message()));
+        rc = 1;
+      } else {
+        say(
+            fmt::format("taskorch-server: the last checkpoint of {} could not be written: {}; "
+                        "every acknowledged change is in the journal and is recovered at the "
+                        "next start",
+                        o.data_dir, ec.message()));
+      }
+    }
+  }
+  eng.stop();
+  return rc;
 }
 
 /// The connection cap: --max-connections, or 1024, lowered to what the file-descriptor limit
@@ -118,13 +245,9 @@ int serve(int argc, char** argv) {
     fmt::print("{}", app::usage);
     return 0;
   }
-  engine eng({.threads = o.engine_threads, .max_batch_items = o.api.max_jobs});
-  error_code ec;
-  const batch_result loaded = eng.register_tasks(initial_tasks(o), ec);
-  if (ec) refuse(fmt::format("the task list was refused: {}", ec.message()));
-  for (const item_result& r : loaded) {
-    if (!r.ok()) refuse(fmt::format("job {}: {}", r.id, r.error.message()));
-  }
+  if (o.check) return check(o);
+  registry opened = open_registry(o);
+  engine& eng = *opened.eng;
 
   http::token_table tokens;
   std::string demo_token;
@@ -154,6 +277,7 @@ int serve(int argc, char** argv) {
                                   ? fmt::format("[{}]", where.address().to_string())
                                   : where.address().to_string();
   fmt::print("listening on http://{}:{}\n", address, where.port());
+  fmt::print("{}\n", opened.line);
   if (!demo_token.empty()) {
     fmt::print(
         "demo token (project {}); try:\n"
@@ -167,27 +291,21 @@ int serve(int argc, char** argv) {
   std::fflush(stdout);
 
   srv->run();
-
-  if (!o.state_file.empty()) {
-    const std::vector<registration> snapshot = eng.export_snapshot(ec);
-    if (ec) refuse(fmt::format("cannot export the registry: {}", ec.message()));
-    if (std::string error = app::save_fleet_file(o.state_file, snapshot); !error.empty()) {
-      refuse(error);
-    }
-    fmt::print(stderr, "taskorch-server: wrote {} tasks to {}\n", snapshot.size(), o.state_file);
-  }
-  return 0;
+  return stop_registry(o, opened);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write past a file-size limit (ulimit -f) fails with EFBIG, which the journal reports,
+  // instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return serve(argc, argv);
   } catch (const refusal& r) {
-    fmt::print(stderr, "taskorch-server: {}\n", r.message);
+    say("taskorch-server: " + r.message);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "taskorch-server: {}\n", e.what());
+    say(std::string("taskorch-server: ") + e.what());
   }
   return 2;
 }

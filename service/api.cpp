@@ -139,7 +139,7 @@ void api::handle_metrics(completion done) {
         if (ec) {
           r = engine_failure(ec, language::en_us);
         } else {
-          r.body = metrics_.render(counts);
+          r.body = metrics_.render(counts, engine_.storage());
           r.content_type = "text/plain; version=0.0.4; charset=utf-8";
         }
         done.complete(std::move(r));

@@ -5,7 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <iterator>
+#include <string_view>
 
 namespace taskorch::http {
 
@@ -41,7 +44,104 @@ void metrics::count_items(endpoint e, const batch_result& results) noexcept {
   }
 }
 
-std::string metrics::render(const state_counts& tasks) const {
+namespace {
+
+double seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
+
+std::string_view durability_name(durability d) {
+  switch (d) {
+    case durability::always:
+      return "always";
+    case durability::interval:
+      return "interval";
+    case durability::none:
+      break;
+  }
+  return "none";
+}
+
+/// The storage figures (docs/http-api.md, "Metrics"): only taskorch_storage_enabled 0 without
+/// a data directory.
+template <class Put>
+void render_storage(const storage_stats& s, Put&& put) {
+  put("# HELP taskorch_storage_enabled 1 when the registry is kept in a data directory, 0 when "
+      "in memory only.\n");
+  put("# TYPE taskorch_storage_enabled gauge\n");
+  put("taskorch_storage_enabled {}\n", s.enabled ? 1 : 0);
+  if (!s.enabled) return;
+  put("# HELP taskorch_storage_durability The durability mode in force (--durability), as a "
+      "label.\n");
+  put("# TYPE taskorch_storage_durability gauge\n");
+  for (durability d : {durability::always, durability::interval, durability::none}) {
+    put("taskorch_storage_durability{{mode=\"{}\"}} {}\n", durability_name(d), d == s.mode ? 1 : 0);
+  }
+  put("# HELP taskorch_storage_journal_failed 1 once a journal write or sync has failed: "
+      "changes are refused (503 TASKORCH.0507) until the server is restarted.\n");
+  put("# TYPE taskorch_storage_journal_failed gauge\n");
+  put("taskorch_storage_journal_failed {}\n", s.failed ? 1 : 0);
+  put("# HELP taskorch_storage_journal_bytes_total Journal bytes written since the start.\n");
+  put("# TYPE taskorch_storage_journal_bytes_total counter\n");
+  put("taskorch_storage_journal_bytes_total {}\n", s.journal_bytes);
+  put("# HELP taskorch_storage_journal_records_total Journal records (changes) written since "
+      "the start.\n");
+  put("# TYPE taskorch_storage_journal_records_total counter\n");
+  put("taskorch_storage_journal_records_total {}\n", s.records);
+  put("# HELP taskorch_storage_journal_commits_total Group commits (one write and at most one "
+      "sync for all the records waiting) since the start.\n");
+  put("# TYPE taskorch_storage_journal_commits_total counter\n");
+  put("taskorch_storage_journal_commits_total {}\n", s.commits);
+  put("# HELP taskorch_storage_journal_records_per_commit Mean group size since the start: "
+      "records / commits.\n");
+  put("# TYPE taskorch_storage_journal_records_per_commit gauge\n");
+  put("taskorch_storage_journal_records_per_commit {}\n",
+      s.commits == 0 ? 0.0 : static_cast<double>(s.records) / static_cast<double>(s.commits));
+  put("# HELP taskorch_storage_journal_syncs_total fdatasync calls on the journal since the "
+      "start.\n");
+  put("# TYPE taskorch_storage_journal_syncs_total counter\n");
+  put("taskorch_storage_journal_syncs_total {}\n", s.syncs);
+  put("# HELP taskorch_storage_journal_sync_duration_seconds Time an fdatasync of the journal "
+      "took.\n");
+  put("# TYPE taskorch_storage_journal_sync_duration_seconds histogram\n");
+  // Bucket i counts syncs below 2^i microseconds; the last one, everything above.
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b + 1 < latency_histogram::buckets; ++b) {
+    cumulative += s.sync_latency.counts[b];
+    put("taskorch_storage_journal_sync_duration_seconds_bucket{{le=\"{}\"}} {}\n",
+        static_cast<double>(std::uint64_t{1} << b) / 1e6, cumulative);
+  }
+  cumulative += s.sync_latency.counts[latency_histogram::buckets - 1];
+  put("taskorch_storage_journal_sync_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  put("taskorch_storage_journal_sync_duration_seconds_sum {}\n",
+      static_cast<double>(s.sync_latency.total_ns) / 1e9);
+  put("taskorch_storage_journal_sync_duration_seconds_count {}\n", cumulative);
+  put("# HELP taskorch_storage_checkpoints_total Checkpoints written since the start.\n");
+  put("# TYPE taskorch_storage_checkpoints_total counter\n");
+  put("taskorch_storage_checkpoints_total {}\n", s.checkpoints);
+  put("# HELP taskorch_storage_last_checkpoint_duration_seconds Time the last checkpoint took "
+      "to write.\n");
+  put("# TYPE taskorch_storage_last_checkpoint_duration_seconds gauge\n");
+  put("taskorch_storage_last_checkpoint_duration_seconds {}\n",
+      seconds(s.last_checkpoint_duration));
+  put("# HELP taskorch_storage_longest_checkpoint_pause_seconds Longest time a checkpoint held "
+      "every shard (commands waited at most that long) since the start.\n");
+  put("# TYPE taskorch_storage_longest_checkpoint_pause_seconds gauge\n");
+  put("taskorch_storage_longest_checkpoint_pause_seconds {}\n",
+      seconds(s.longest_checkpoint_pause));
+  put("# HELP taskorch_storage_recovery_duration_seconds Time the recovery of the data "
+      "directory took at start.\n");
+  put("# TYPE taskorch_storage_recovery_duration_seconds gauge\n");
+  put("taskorch_storage_recovery_duration_seconds {}\n", seconds(s.recovery_duration));
+  put("# HELP taskorch_storage_recovered_records Journal records replayed at start.\n");
+  put("# TYPE taskorch_storage_recovered_records gauge\n");
+  put("taskorch_storage_recovered_records {}\n", s.recovered_records);
+  put("# HELP taskorch_storage_recovered 1 when the data directory held a registry at start.\n");
+  put("# TYPE taskorch_storage_recovered gauge\n");
+  put("taskorch_storage_recovered {}\n", s.recovered ? 1 : 0);
+}
+
+}  // namespace
+
+std::string metrics::render(const state_counts& tasks, const storage_stats& storage) const {
   std::string out;
   auto put = [&out]<class... A>(fmt::format_string<A...> format, A&&... args) {
     fmt::format_to(std::back_inserter(out), format, std::forward<A>(args)...);
@@ -104,6 +204,7 @@ std::string metrics::render(const state_counts& tasks) const {
   put("taskorch_http_request_duration_seconds_sum {}\n",
       static_cast<double>(latency_micros_.load(std::memory_order_relaxed)) / 1e6);
   put("taskorch_http_request_duration_seconds_count {}\n", cumulative);
+  render_storage(storage, put);
   return out;
 }
 

@@ -2,7 +2,9 @@
 
 The tests start the REAL binary on 127.0.0.1 with `--listen 127.0.0.1:0` and explicit
 `--token`s, learn the port from its first stdout line (`listening on http://HOST:PORT`), talk
-HTTP/1.1 to it over loopback and stop it with SIGTERM (exit code 0 expected).
+HTTP/1.1 to it over loopback and stop it with SIGTERM (exit code 0 expected). A server gets
+`--in-memory` unless a test gives it a data directory (always a fresh temporary one, never the
+default `taskorch-data` of the working directory).
 
 The binary is taken from the environment variable TASKORCH_SERVER (ctest sets it, see
 CMakeLists.txt). When it is unset, the newest build/*/server/taskorch-server of the source
@@ -390,7 +392,7 @@ class Server:
     """A taskorch-server process on 127.0.0.1 with an ephemeral port."""
 
     def __init__(self, tokens: Iterable[tuple[str, str]] = ((TOKEN_A, PROJECT_A), (TOKEN_B, PROJECT_B)),
-                 fleet: Fleet | dict | str | None = None, state_file: str | None = None,
+                 fleet: Fleet | dict | str | None = None, data_dir: str | None = None,
                  args: Iterable[str] = (), engine_threads: int = 2,
                  preexec: Callable[[], None] | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="taskorch-e2e-")
@@ -404,7 +406,7 @@ class Server:
                 json.dump(fleet, f)
         elif isinstance(fleet, str):
             self.fleet_path = fleet
-        self.state_file = state_file
+        self.data_dir = data_dir  # None: --in-memory
         self.tokens = list(tokens)
         self.args = list(args)
         self.engine_threads = engine_threads
@@ -415,6 +417,7 @@ class Server:
         self.stderr_lines: list[str] = []
         self._lines: queue.Queue = queue.Queue()
         self._readers: list[threading.Thread] = []
+        self._spawned_at = 0
 
     # -- process
 
@@ -422,14 +425,17 @@ class Server:
         cmd = [server_binary(), "--listen", "127.0.0.1:0", "--engine-threads", str(self.engine_threads)]
         if self.fleet_path:
             cmd += ["--fleet", self.fleet_path]
-        if self.state_file:
-            cmd += ["--state-file", self.state_file]
+        if self.data_dir:
+            cmd += ["--data-dir", self.data_dir]
+        else:
+            cmd += ["--in-memory"]
         for token, project in self.tokens:
             cmd += ["--token", f"{token}:{project}"]
         return cmd + self.args
 
     def spawn(self) -> subprocess.Popen:
         self._lines = queue.Queue()  # a restarted server reads its own first line
+        self._spawned_at = len(self.stdout_lines)  # where this process's stdout begins
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, preexec_fn=self.preexec)
 
@@ -449,6 +455,11 @@ class Server:
         for t in self._readers:
             t.start()
         return self.proc
+
+    def restart(self) -> "Server":
+        """Starts again on the same data directory (without --fleet: the registry is there)."""
+        self.fleet_path = None
+        return self.start()
 
     def start(self) -> "Server":
         self.spawn()
@@ -551,11 +562,44 @@ class Server:
     def metrics(self) -> Response:
         return http_call(self.port, "GET", "/metrics")
 
+    def metric_values(self) -> dict[str, float]:
+        """/metrics as `name{labels}` -> value."""
+        r = self.metrics()
+        if r.status != 200:
+            raise AssertionError(f"/metrics failed: {r}")
+        return parse_metrics(r.raw.decode("utf-8"))
+
+    def registry_line(self, limit: float = START_TIMEOUT) -> str:
+        """The `registry: ...` line the running process printed after `listening on`."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            for line in self.stdout_lines[self._spawned_at:]:
+                if line.startswith("registry: "):
+                    return line
+            time.sleep(0.02)
+        raise AssertionError(f"no registry line on stdout: {self.stdout_lines}")
+
     def __enter__(self) -> "Server":
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text exposition: `name{labels}` -> value."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if not m:
+            raise AssertionError(f"not a Prometheus sample line: {line!r}")
+        out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -600,16 +644,6 @@ def limit_descriptors(n: int) -> Callable[[], None]:
     return apply
 
 
-def load_json_file(path: str) -> Any:
-    with open(path, "r", encoding="utf-8") as f:
-        return strict_json(f.read())
-
-
-def snapshot_by_id(document: dict) -> dict[str, dict]:
-    """A snapshot document keyed by top-level id (order-insensitive comparison)."""
-    return {job["id"]: job for job in document["jobs"]}
-
-
 # --------------------------------------------------------------------------------------------
 # Test case base
 
@@ -621,6 +655,16 @@ class E2ECase(unittest.TestCase):
         srv = Server(**kw)
         self.addCleanup(srv.close)
         return srv.start()
+
+    def temp_dir(self, prefix: str = "taskorch-e2e-") -> str:
+        """A fresh temporary folder, removed after the test."""
+        d = tempfile.TemporaryDirectory(prefix=prefix)
+        self.addCleanup(d.cleanup)
+        return d.name
+
+    def data_dir(self) -> str:
+        """A data directory that does not exist yet, in a fresh temporary folder."""
+        return os.path.join(self.temp_dir("taskorch-e2e-data-"), "data")
 
     def stop_ok(self, srv: Server) -> None:
         rc = srv.stop()

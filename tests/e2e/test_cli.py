@@ -42,9 +42,12 @@ class CommandLineTests(E2ECase):
         self.addCleanup(self.tmp.cleanup)
 
     def run_server(self, *args: str) -> subprocess.CompletedProcess:
+        # In a temporary folder: a start that gets as far as the default data directory
+        # (taskorch-data) makes it there, not in the source tree.
         cmd = [server_binary(), "--listen", "127.0.0.1:0", *args]
         try:
             return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT,
+                                  cwd=self.tmp.name,
                                   preexec_fn=None if binary_is_sanitized() else refuse_big_allocations)
         except subprocess.TimeoutExpired as e:
             self.fail(f"{args}: still running after {TIMEOUT} s (stdout {e.stdout!r})")
@@ -68,7 +71,7 @@ class CommandLineTests(E2ECase):
         self.refused("-x", says="-x")
 
     def test_empty_values_are_refused(self):
-        for flag in ("--fleet", "--state-file", "--token", "--listen", "--threads", "--max-body"):
+        for flag in ("--fleet", "--data-dir", "--durability", "--token", "--listen", "--threads", "--max-body"):
             with self.subTest(flag=flag):
                 self.refused(flag, "", says=flag)
 
@@ -93,16 +96,14 @@ class CommandLineTests(E2ECase):
                 self.assertNotIn("tk-secret", line)
 
     def test_paths_that_cannot_be_examined(self):
-        long_path = os.path.join(self.tmp.name, "a" * 5000, "state.json")
+        long_path = os.path.join(self.tmp.name, "a" * 5000, "fleet.json")
         loop = os.path.join(self.tmp.name, "loop")
         os.symlink(loop, loop)
-        for flag in ("--state-file", "--fleet"):
-            for path in (long_path, os.path.join(loop, "x.json")):
-                with self.subTest(flag=flag, path=path[:60]):
-                    self.refused(flag, path, says=flag)
-
-    def test_a_state_file_in_a_missing_folder_is_refused_at_start(self):
-        self.refused("--state-file", os.path.join(self.tmp.name, "missing", "state.json"), says="--state-file")
+        for path in (long_path, os.path.join(loop, "x.json")):
+            with self.subTest(flag="--fleet", path=path[:60]):
+                self.refused("--in-memory", "--fleet", path, says="--fleet")
+            with self.subTest(flag="--data-dir", path=path[:60]):
+                self.refused("--data-dir", path, says="data directory")
 
     def test_fleet_files_that_are_not_regular_files(self):
         fifo = os.path.join(self.tmp.name, "fifo")
@@ -124,7 +125,7 @@ class CommandLineTests(E2ECase):
                 self.refused("--listen", value, says="--listen")
 
     def check_listens(self, listen: str, shown: str, family: int, address: str):
-        cmd = [server_binary(), "--listen", listen, "--token", f"cli-token:{PROJECT_A}"]
+        cmd = [server_binary(), "--listen", listen, "--in-memory", "--token", f"cli-token:{PROJECT_A}"]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             first = proc.stdout.readline().decode().strip()

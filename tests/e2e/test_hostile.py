@@ -20,8 +20,8 @@ import time
 import unittest
 
 from e2e_support import (PAUSE, PROJECT_A, PROJECT_B, RETRY, STATUS, TOKEN_A, TOKEN_B, E2ECase, Fleet, Server,
-                         api_path, connect, head_of, headers_only, load_json_file, parse_responses, read_response,
-                         read_responses, read_until, request_bytes, snapshot_by_id, wait_closed)
+                         api_path, connect, head_of, headers_only, parse_responses, read_response,
+                         read_responses, read_until, request_bytes, wait_closed)
 
 READ_TIMEOUT_MS = 1000
 IDLE_TIMEOUT_MS = 3000
@@ -92,7 +92,7 @@ class HostileRequestTests(HostileCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="taskorch-e2e-hostile-")
         cls.fleet = hostile_fleet()
-        cls.srv = Server(fleet=cls.fleet, state_file=os.path.join(cls.tmp.name, "hostile.json"), args=HOSTILE_ARGS)
+        cls.srv = Server(fleet=cls.fleet, data_dir=os.path.join(cls.tmp.name, "hostile"), args=HOSTILE_ARGS)
         cls.srv.start()
         cls.baseline = cls.srv.registry_view(cls.fleet)
         assert cls.baseline == cls.fleet.initial, cls.baseline
@@ -532,21 +532,21 @@ class HostileRequestTests(HostileCase):
             s.close()
 
     def test_zz_registry_unchanged_after_all_hostile_traffic(self):
-        """Last (by name): the state written at SIGTERM equals an untouched identical server's."""
+        """Last (by name): the hostile server journaled no change at all (as many records as an
+        untouched identical server: its registrations), and its data directory, recovered after
+        SIGTERM, holds the registry it started with."""
         self.assertServingUnchanged()
+        hostile = self.srv.metric_values()["taskorch_storage_journal_records_total"]
         rc = self.srv.stop()
         self.assertEqual(rc, 0, self.srv.stderr_lines)
-        self.assertEqual(os.listdir(self.tmp.name), ["hostile.json"])
-        hostile = load_json_file(os.path.join(self.tmp.name, "hostile.json"))
-        ref_state = os.path.join(self.tmp.name, "reference.json")
-        ref = self.start_server(fleet=self.fleet, state_file=ref_state, args=HOSTILE_ARGS)
+        ref = self.start_server(fleet=self.fleet, data_dir=os.path.join(self.tmp.name, "reference"),
+                                args=HOSTILE_ARGS)
+        reference = ref.metric_values()["taskorch_storage_journal_records_total"]
         self.stop_ok(ref)
-        reference = load_json_file(ref_state)
-        self.assertEqual(len(hostile["jobs"]), len(reference["jobs"]))
-        self.assertEqual(snapshot_by_id(hostile), snapshot_by_id(reference))
-        # Restart on the hostile snapshot for tearDown's final look.
-        os.remove(ref_state)
-        self.srv.start()
+        self.assertEqual(hostile, reference, "hostile traffic changed the registry")
+        # Restart on the hostile data directory for tearDown's final look.
+        self.srv.restart()
+        self.assertIn("recovered", self.srv.registry_line())
 
 
 class ConnectionLimitTests(HostileCase):

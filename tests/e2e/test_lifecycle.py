@@ -7,12 +7,10 @@ resume, batch-status items and page_req paging.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import unittest
 
 from e2e_support import (PAUSABLE, PAUSE, PROJECT_A, PROJECT_B, RETRY, STATUS, TOKEN_A, TOKEN_B, E2ECase,
-                         Fleet, aggregate_status, load_json_file, snapshot_by_id)
+                         Fleet, aggregate_status)
 
 UNKNOWN_ID = "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"
 NOT_PAUSABLE = ["CONFIGURATION", "STARTJOBING", "START_JOB_FAILED", "RELEASE_RESOURCE_STARTED",
@@ -110,44 +108,41 @@ class PauseTests(E2ECase):
                                   p["FULL_TRANSFER_STARTED"]: "PAUSING", p["FULL_TRANSFER_COMPLETE"]: "FULL_TRANSFER_COMPLETE"})
         self.stop_ok(srv)
 
+    def journal_records(self, srv) -> float:
+        return srv.metric_values()["taskorch_storage_journal_records_total"]
+
     def test_pausing_again_is_a_no_op_except_raising_the_mode(self):
-        state = os.path.join(self.fleet_dir(), "state.json")
-        srv = self.start_server(fleet=self.fleet, state_file=state)
+        # On a data directory: every change is one journal record, so /metrics counts them.
+        srv = self.start_server(fleet=self.fleet, data_dir=self.data_dir())
         t1, t2 = self.pausable["FULL_TRANSFER_STARTED"], self.pausable["INCRE_TRANSFER_FAILED"]
         self.assertBatch(srv.pause([(t1, "target"), (t2, "all")]), [(t1, None), (t2, None)])
+        before = self.journal_records(srv)
         items = [(t1, "target"), (t2, "target"), (self.paused_target, "all"), (self.paused_all, "target")]
         self.assertBatch(srv.pause(items), [(i, None) for i, _ in items])
+        self.assertEqual(self.journal_records(srv) - before, 1,
+                         "only `all` after `target` (paused_target) is a change")
+        # The origins were kept: a resume goes back to where each was paused from.
+        ids = [t1, t2, self.paused_target, self.paused_all]
+        self.assertBatch(srv.retry(ids), [(i, None) for i in ids])
+        self.assertStatuses(srv, {t1: "FULL_TRANSFER_STARTED", t2: "INCRE_TRANSFER_STARTED",
+                                  self.paused_target: "INCRE_TRANSFER_STARTED",
+                                  self.paused_all: "FULL_TRANSFER_STARTED"})
         self.stop_ok(srv)
-        snap = snapshot_by_id(load_json_file(state))
-        self.assertEqual((snap[t1]["pause_mode"], snap[t1]["paused_from"]), ("target", "FULL_TRANSFER_STARTED"))
-        self.assertEqual((snap[t2]["pause_mode"], snap[t2]["paused_from"]), ("all", "INCRE_TRANSFER_FAILED"))
-        self.assertEqual((snap[self.paused_target]["pause_mode"], snap[self.paused_target]["paused_from"]),
-                         ("all", "INCRE_TRANSFER_STARTED"), "all after target raises the mode")
-        self.assertEqual((snap[self.paused_all]["pause_mode"], snap[self.paused_all]["paused_from"]),
-                         ("all", "FULL_TRANSFER_FAILED"), "target after all changes nothing")
-
-    def fleet_dir(self) -> str:
-        d = tempfile.TemporaryDirectory(prefix="taskorch-e2e-")
-        self.addCleanup(d.cleanup)
-        return d.name
 
     def test_same_batch_twice_leaves_the_same_registry(self):
         batch = [(jid, "all") for jid in self.pausable.values()] + [
             (self.paused_target, "all"), (self.fwd, "target"), (self.parent, "all"), (UNKNOWN_ID, "all"),
             (self.deleted, "target"), (self.not_pausable["STARTJOBING"], "all")]
-        snapshots = []
-        for times in (1, 2):
-            state = os.path.join(self.fleet_dir(), "state.json")
-            srv = self.start_server(fleet=self.fleet, state_file=state)
-            for _ in range(times):
-                r = srv.pause(batch)
-                self.assertEqual(r.status, 200, str(r))
-            second = r.json
-            self.stop_ok(srv)
-            snapshots.append((second, load_json_file(state)))
-        self.assertEqual(snapshots[0][0], snapshots[1][0], "the same per-item results")
-        self.assertEqual(snapshot_by_id(snapshots[0][1]), snapshot_by_id(snapshots[1][1]),
-                         "applying the batch a second time changed the registry")
+        srv = self.start_server(fleet=self.fleet, data_dir=self.data_dir())
+        after = []
+        for _ in (1, 2):
+            r = srv.pause(batch)
+            self.assertEqual(r.status, 200, str(r))
+            after.append((r.json, srv.registry_view(self.fleet), self.journal_records(srv)))
+        self.assertEqual(after[0][0], after[1][0], "the same per-item results")
+        self.assertEqual(after[0][1], after[1][1], "applying the batch a second time changed a status")
+        self.assertEqual(after[0][2], after[1][2], "applying the batch a second time changed the registry")
+        self.stop_ok(srv)
 
 
 class ResumeTests(E2ECase):

@@ -1,8 +1,8 @@
 """End-to-end tests of taskorch-server as a service.
 
-GET /metrics (Prometheus text, no token, counts only), concurrent clients, the state file across
-a SIGTERM restart (atomic write, drain), malformed fleet files that stop the start, and the
-demo token printed without --token.
+GET /metrics (Prometheus text, no token, counts only), concurrent clients, the registry of a
+data directory across a SIGTERM restart (drain, last checkpoint), malformed fleet files that
+stop the start, and the demo token printed without --token.
 """
 
 from __future__ import annotations
@@ -21,26 +21,10 @@ import time
 import unittest
 
 from e2e_support import (PAUSE, PROJECT_A, PROJECT_B, RETRY, SEED_JOB, STATUS, START_TIMEOUT, TOKEN_A,
-                         TOKEN_B, E2ECase, Fleet, Server, api_path, load_json_file, snapshot_by_id,
-                         strict_json)
+                         TOKEN_B, E2ECase, Fleet, Server, api_path, parse_metrics, strict_json)
 
 UNKNOWN_ID = "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
-
-
-def parse_metrics(text: str) -> dict[str, float]:
-    """`name{labels}` -> value."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        if not m:
-            raise AssertionError(f"not a Prometheus sample line: {line!r}")
-        out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return out
-
-
 class MetricsTests(E2ECase):
 
     def setUp(self):
@@ -251,13 +235,12 @@ class ConcurrencyTests(E2ECase):
         self.stop_ok(srv)
 
 
-class StateFileTests(E2ECase):
+class DataDirTests(E2ECase):
+    """The registry of a data directory across SIGTERM/SIGINT restarts (the durability label
+    has the crash, damage and disk-full tests)."""
 
     def setUp(self):
-        d = tempfile.TemporaryDirectory(prefix="taskorch-e2e-state-")
-        self.addCleanup(d.cleanup)
-        self.dir = d.name
-        self.state = os.path.join(self.dir, "state.json")
+        self.dir = self.data_dir()
         f = self.fleet = Fleet("sta1")
         self.a = [f.task(s) for s in ("FULL_TRANSFER_STARTED", "INCRE_TRANSFER_STARTED", "FULL_TRANSFER_FAILED",
                                       "INCRE_TRANSFER_FAILED", "START_JOB_FAILED", "CONFIGURATION", "DELETED")]
@@ -266,8 +249,9 @@ class StateFileTests(E2ECase):
         self.b = f.task("INCRE_TRANSFER_STARTED", PROJECT_B)
 
     def test_state_survives_a_sigterm_restart(self):
-        srv = self.start_server(fleet=self.fleet, state_file=self.state)
-        self.assertFalse(os.path.exists(self.state))
+        srv = self.start_server(fleet=self.fleet, data_dir=self.dir)
+        self.assertRegex(srv.registry_line(), rf"^registry: initialised {re.escape(self.dir)} from "
+                                              rf"{re.escape(srv.fleet_path)} \(durability always\), \d+ tasks$")
         a = self.a
         self.assertBatch(srv.pause([(a[0], "target"), (a[1], "all"), (self.family[1], "all")]),
                          [(a[0], None), (a[1], None), (self.family[1], None)])
@@ -278,59 +262,73 @@ class StateFileTests(E2ECase):
         self.assertEqual(left[a[2]], "FULL_TRANSFER_STARTED")
         self.assertEqual(left[self.paused], "FULL_TRANSFER_COMPLETE")
         self.stop_ok(srv)
-        # Written atomically: the file, and no temporary file beside it.
-        self.assertEqual(os.listdir(self.dir), ["state.json"])
-        first = load_json_file(self.state)
-        inode = os.stat(self.state).st_ino
-        snap = snapshot_by_id(first)
-        self.assertEqual(len(first["jobs"]), 10)
-        self.assertEqual((snap[a[0]]["status"], snap[a[0]]["pause_mode"], snap[a[0]]["paused_from"]),
-                         ("PAUSING", "target", "FULL_TRANSFER_STARTED"))
-        self.assertEqual((snap[a[1]]["pause_mode"], snap[a[1]]["paused_from"]), ("all", "INCRE_TRANSFER_STARTED"))
 
-        # Restart with the same state file (it wins over --fleet): the registry is as left.
-        srv2 = self.start_server(fleet=self.fleet, state_file=self.state)
-        self.assertEqual(srv2.registry_view(self.fleet), left)
-        # Pause modes came back too: `all` after `target` raises a0, `target` after `all` keeps a1.
-        self.assertBatch(srv2.pause([(a[0], "all"), (a[1], "target")]), [(a[0], None), (a[1], None)])
-        self.stop_ok(srv2)
-        self.assertEqual(os.listdir(self.dir), ["state.json"])
-        self.assertNotEqual(os.stat(self.state).st_ino, inode, "the state file was rewritten in place, not renamed")
-        second = snapshot_by_id(load_json_file(self.state))
-        self.assertEqual(second[a[0]]["pause_mode"], "all")
-        self.assertEqual(second[a[1]]["pause_mode"], "all")
+        # Restart on the same data directory (no --fleet): the registry is as left.
+        srv.restart()
+        self.assertRegex(srv.registry_line(),
+                         rf"^registry: {re.escape(self.dir)} \(durability always\), recovered \d+ tasks "
+                         rf"\(\d+ journal records\) in \d+\.\d ms$")
+        self.assertEqual(srv.registry_view(self.fleet), left)
+        # The origins came back too: a resume returns each paused task to where it left.
+        self.assertBatch(srv.retry([a[0], a[1], self.family[1]]), [(a[0], None), (a[1], None), (self.family[1], None)])
+        self.assertStatuses(srv, {a[0]: "FULL_TRANSFER_STARTED", a[1]: "INCRE_TRANSFER_STARTED",
+                                  self.family[1]: "INCRE_TRANSFER_STARTED"})
+        self.stop_ok(srv)
 
-        # A third run that changes nothing writes the same document again.
-        srv3 = self.start_server(state_file=self.state)
-        self.assertEqual(srv3.registry_view(self.fleet), left)
-        self.stop_ok(srv3)
-        self.assertEqual(snapshot_by_id(load_json_file(self.state)), second)
+        # A third run sees the resumes of the second.
+        srv.restart()
+        self.assertStatuses(srv, {a[0]: "FULL_TRANSFER_STARTED", a[1]: "INCRE_TRANSFER_STARTED"})
+        self.stop_ok(srv)
 
-    def test_sigint_also_drains_and_writes_the_state(self):
-        srv = self.start_server(fleet=self.fleet, state_file=self.state)
+    @staticmethod
+    def files(folder: str) -> dict[str, bytes]:
+        out = {}
+        for name in os.listdir(folder):
+            with open(os.path.join(folder, name), "rb") as f:
+                out[name] = f.read()
+        return out
+
+    def test_a_fleet_with_a_registry_is_refused_and_changes_nothing(self):
+        srv = self.start_server(fleet=self.fleet, data_dir=self.dir)
         self.assertBatch(srv.pause([(self.a[0], "all")]), [(self.a[0], None)])
+        self.stop_ok(srv)
+        before = self.files(self.dir)
+        again = Server(fleet=self.fleet, data_dir=self.dir)
+        self.addCleanup(again.close)
+        proc = again.spawn()
+        self.assertEqual(proc.wait(timeout=START_TIMEOUT), 2)
+        again._join()
+        self.assertIn("already holds a registry", "\n".join(again.stderr_lines))
+        self.assertEqual(self.files(self.dir), before)
+
+    def test_sigint_also_drains_and_checkpoints(self):
+        srv = self.start_server(fleet=self.fleet, data_dir=self.dir)
+        self.assertBatch(srv.pause([(self.a[0], "all")]), [(self.a[0], None)])
+        checkpoints = srv.metric_values()["taskorch_storage_checkpoints_total"]
         srv.proc.send_signal(signal.SIGINT)
         self.stop_ok(srv)
-        self.assertEqual(snapshot_by_id(load_json_file(self.state))[self.a[0]]["status"], "PAUSING")
-        self.assertEqual(os.listdir(self.dir), ["state.json"])
+        srv.restart()
+        self.assertStatuses(srv, {self.a[0]: "PAUSING"})
+        # The last checkpoint held the pause: nothing was left in the journal to replay.
+        self.assertEqual(checkpoints, 1)
+        self.assertEqual(srv.metric_values()["taskorch_storage_recovered_records"], 0)
+        self.stop_ok(srv)
 
-    def test_the_state_file_of_the_demo_fleet(self):
-        srv = self.start_server(tokens=[(TOKEN_A, PROJECT_A)], state_file=self.state)
+    def test_the_demo_fleet_in_a_data_directory(self):
+        srv = self.start_server(tokens=[(TOKEN_A, PROJECT_A)], data_dir=self.dir)
+        self.assertRegex(srv.registry_line(), rf"^registry: initialised {re.escape(self.dir)} from the demo fleet "
+                                              rf"\(durability always\), \d+ tasks$")
         self.assertBatch(srv.pause([(SEED_JOB, "target")]), [(SEED_JOB, None)])
         self.stop_ok(srv)
-        doc = load_json_file(self.state)
-        self.assertGreaterEqual(len(doc["jobs"]), 3001)
-        snap = snapshot_by_id(doc)
-        self.assertEqual(snap[SEED_JOB]["status"], "PAUSING")
-        srv = self.start_server(tokens=[(TOKEN_A, PROJECT_A)], state_file=self.state)
+        srv.restart()
+        self.assertIn(", recovered ", srv.registry_line())
         self.assertEqual(srv.statuses([SEED_JOB]), {SEED_JOB: "PAUSING"})
         self.stop_ok(srv)
-        self.assertEqual(snapshot_by_id(load_json_file(self.state)), snap)
 
     def test_acknowledged_pauses_survive_a_sigterm_under_load(self):
         fleet = Fleet("drn0")
         ids = [fleet.task("INCRE_TRANSFER_STARTED") for _ in range(400)]
-        srv = self.start_server(fleet=fleet, state_file=self.state)
+        srv = self.start_server(fleet=fleet, data_dir=self.dir)
         acknowledged: list[str] = []
         asked: list[str] = []
         failures: list[str] = []
@@ -357,12 +355,13 @@ class StateFileTests(E2ECase):
         t.join(timeout=120)
         self.assertFalse(t.is_alive())
         self.assertEqual(failures, [])
-        snap = snapshot_by_id(load_json_file(self.state))
+        srv.restart()
+        view = srv.statuses(ids)
         for i in acknowledged:
-            self.assertEqual(snap[i]["status"], "PAUSING", f"acknowledged pause of {i} lost")
+            self.assertEqual(view[i], "PAUSING", f"acknowledged pause of {i} lost")
         for i in ids[len(asked):]:
-            self.assertEqual(snap[i]["status"], "INCRE_TRANSFER_STARTED", f"{i} was never asked to pause")
-        self.assertEqual(os.listdir(self.dir), ["state.json"])
+            self.assertEqual(view[i], "INCRE_TRANSFER_STARTED", f"{i} was never asked to pause")
+        self.stop_ok(srv)
 
 
 class ShutdownTests(E2ECase):
@@ -455,15 +454,15 @@ class ShutdownTests(E2ECase):
 
 
 class FleetFileErrorTests(E2ECase):
-    """A malformed fleet (or state) file stops the start: non-zero exit, never "listening on"."""
+    """A malformed fleet file stops the start: non-zero exit, never "listening on"."""
 
-    def refused(self, document, job: str, field_name: str, as_state: bool = False):
+    def refused(self, document, job: str, field_name: str, data_dir: str | None = None):
         d = tempfile.TemporaryDirectory(prefix="taskorch-e2e-fleet-")
         self.addCleanup(d.cleanup)
         path = os.path.join(d.name, "bad.json")
         with open(path, "w", encoding="utf-8") as f:
             f.write(document if isinstance(document, str) else json.dumps(document))
-        srv = Server(fleet=None if as_state else path, state_file=path if as_state else None)
+        srv = Server(fleet=path, data_dir=data_dir)
         self.addCleanup(srv.close)
         proc = srv.spawn()
         try:
@@ -543,10 +542,12 @@ class FleetFileErrorTests(E2ECase):
         self.refused({"jobs": [self.good_job(x, status="PAUSING", pause_mode=None,
                                              paused_from="INCRE_TRANSFER_STARTED")]}, x, "pause_mode")
 
-    def test_a_malformed_state_file_stops_the_start_too(self):
+    def test_a_malformed_fleet_creates_no_data_directory(self):
         f = Fleet("bad6")
         x = f.new_id()
-        self.refused({"jobs": [self.good_job(x, status="SLEEPING")]}, x, "status", as_state=True)
+        data = self.data_dir()
+        self.refused({"jobs": [self.good_job(x, status="SLEEPING")]}, x, "status", data_dir=data)
+        self.assertFalse(os.path.exists(data), "the data directory was created for a refused fleet")
 
     def test_not_a_fleet_document(self):
         for doc in ("", "{", "[]", '{"jobs":{}}', '{"tasks":[]}'):

@@ -219,7 +219,7 @@ async function exchange(port, bytes, head = false) {
 
 function startServer(name, args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(serverPath, ['--listen', `${HOST}:0`, ...args], {
+    const child = spawn(serverPath, ['--listen', `${HOST}:0`, '--in-memory', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -8,11 +8,14 @@
 //   taskorch_http_accept_errors_total{reason="descriptors"} 0
 //   taskorch_tasks{status="PAUSING"} 3
 //   taskorch_http_request_duration_seconds_bucket{le="0.001"} 10
+//   taskorch_storage_enabled 1
+//   taskorch_storage_journal_records_total 1234
 //
 // Only counts: never ids or tokens. Thread safety: every member may be called concurrently.
 
 #include <taskorch/batch.hpp>
 #include <taskorch/http/endpoint.hpp>
+#include <taskorch/storage_options.hpp>
 
 #include <array>
 #include <atomic>
@@ -47,8 +50,9 @@ class metrics {
   /// Counts a failed accept.
   void count_accept_failure(accept_failure why) noexcept;
 
-  /// Renders every metric; `tasks` gives the task gauges.
-  std::string render(const state_counts& tasks) const;
+  /// Renders every metric; `tasks` gives the task gauges, `storage` the storage figures
+  /// (only taskorch_storage_enabled 0 when storage.enabled is false).
+  std::string render(const state_counts& tasks, const storage_stats& storage = {}) const;
 
  private:
   static constexpr std::array<unsigned, 10> codes{200, 400, 401, 403, 404, 405, 413, 431, 500, 503};
