@@ -156,8 +156,8 @@ std::error_code journal::sync_now() {
   return {};
 }
 
-std::error_code journal::write_group(const group& g) {
-  const bool cut_due = g.first > cut_lsn_ && file_first_lsn_ <= cut_lsn_;
+std::error_code journal::write_group(const group& g, std::uint64_t cut_lsn) {
+  const bool cut_due = g.first > cut_lsn && file_first_lsn_ <= cut_lsn;
   if (cut_due || file_size_ >= options_.segment_bytes) {
     if (std::error_code ec = open_segment(g.first)) return ec;
   }
@@ -203,13 +203,14 @@ void journal::run() {
     if (!pending_.redo.empty()) {
       group g = std::move(pending_);
       pending_ = {};
+      const std::uint64_t cut_lsn = cut_lsn_;
       const bool ask_checkpoint =
           bytes_since_cut_ >= options_.checkpoint_bytes && !checkpoint_asked_;
       checkpoint_asked_ = checkpoint_asked_ || ask_checkpoint;
       lock.unlock();
       if (ask_checkpoint && hooks_.wants_checkpoint) hooks_.wants_checkpoint();
       const std::uint64_t size_before = file_size_;
-      const std::error_code ec = write_group(g);
+      const std::error_code ec = write_group(g, cut_lsn);
       lock.lock();
       if (ec) {
         failed_.store(true, std::memory_order_release);

@@ -115,7 +115,9 @@ class journal {
 
   void run();
   std::error_code open_segment(std::uint64_t first_lsn);
-  std::error_code write_group(const group& g);
+  /// Writes `g`, in a new segment when a cut at `cut_lsn` falls before it (or the segment is
+  /// full), and syncs it with durability::always.
+  std::error_code write_group(const group& g, std::uint64_t cut_lsn);
   std::error_code sync_now();
   void complete_waiters(std::unique_lock<std::mutex>& lock);
 

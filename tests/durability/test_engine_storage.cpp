@@ -9,6 +9,7 @@
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -332,6 +333,68 @@ TEST(EngineStorage, AFailedSyncFailsTheBatchRollsItBackAndRefusesLaterChanges) {
   EXPECT_EQ(state_of(eng, task.id), task_state::incremental_transfer);
   EXPECT_EQ(state_of(eng, other.id), task_state::full_transfer);
   EXPECT_FALSE(eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error);
+}
+
+TEST(EngineStorage, AFailureUnderLoadLeavesMemoryAsTheDiskAndKeepsEveryAcknowledgement) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  constexpr int callers = 4;
+  constexpr int tasks_each = 8;
+  std::vector<std::vector<task_spec>> owned(callers);
+  std::vector<registration> regs;
+  for (auto& mine : owned) {
+    for (int i = 0; i < tasks_each; ++i) {
+      mine.push_back(make_task(task_state::incremental_transfer));
+      regs.emplace_back(mine.back());
+    }
+  }
+  // Per task, the state its last acknowledged command left (each task has one caller).
+  std::vector<std::vector<task_state>> acknowledged(
+      callers, std::vector<task_state>(tasks_each, task_state::incremental_transfer));
+  std::vector<registration> memory;
+  {
+    engine eng(durable(dir.path(), durability::always, files));
+    ASSERT_FALSE(eng.register_tasks(regs).at(0).error);
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int c = 0; c < callers; ++c) {
+      threads.emplace_back([&, c] {
+        for (int round = 0; refused.load() < callers && round < 100'000; ++round) {
+          const int i = round % tasks_each;
+          const job_id id = owned[c][i].id;
+          const bool pause = acknowledged[c][i] != task_state::paused;
+          error_code ec;
+          const batch_result r = pause ? eng.pause(kProject, {{id, pause_mode::target}}, ec)
+                                       : eng.resume(kProject, {id}, ec);
+          if (ec == errc::journal_failed) {
+            if (round % tasks_each == 0) refused.fetch_add(1);
+            continue;
+          }
+          ASSERT_FALSE(ec);
+          ASSERT_FALSE(r.at(0).error);
+          acknowledged[c][i] = pause ? task_state::paused : task_state::incremental_transfer;
+        }
+      });
+    }
+    std::this_thread::sleep_for(100ms);
+    files->fail(file_op::sync_data, files->calls(file_op::sync_data) + 1, EIO, true);
+    for (auto& t : threads) t.join();
+    EXPECT_TRUE(eng.storage().failed);
+    memory = eng.export_snapshot();
+    for (int c = 0; c < callers; ++c) {
+      for (int i = 0; i < tasks_each; ++i) {
+        EXPECT_EQ(state_of(eng, owned[c][i].id), acknowledged[c][i]) << "in memory";
+      }
+    }
+  }
+  files->heal();
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(eng.export_snapshot(), memory);
+  for (int c = 0; c < callers; ++c) {
+    for (int i = 0; i < tasks_each; ++i) {
+      EXPECT_EQ(state_of(eng, owned[c][i].id), acknowledged[c][i]) << "after the restart";
+    }
+  }
 }
 
 TEST(EngineStorage, RegistrationsAndPurgesAreRolledBackWhole) {
