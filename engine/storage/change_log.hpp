@@ -12,6 +12,7 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -60,7 +61,12 @@ class change_log {
   /// The shards changed.
   const auto& touched() const noexcept { return touched_; }
 
+  /// Empties the log for the next part, keeping its buffers unless they grew large (a log
+  /// lives as long as its thread; a registration of a whole fleet must not pin its size).
   void clear() noexcept {
+    constexpr std::size_t kept_capacity = 1U << 20;
+    if (redo_.capacity() > kept_capacity) std::string().swap(redo_);
+    if (undo_.capacity() > kept_capacity) std::string().swap(undo_);
     redo_.clear();
     undo_.clear();
     touched_.clear();
