@@ -18,29 +18,11 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
 
-from e2e_support import (PAUSABLE, PROJECT_A, START_TIMEOUT, TOKEN_A, E2ECase, Fleet,  # noqa: E402,F401
-                         Server, server_binary)
+from e2e_support import (PAUSABLE, PROJECT_A, RESUME_FROM_PAUSE, RESUME_OF,  # noqa: E402,F401
+                         START_TIMEOUT, TOKEN_A, E2ECase, Fleet, Server, server_binary)
 
 HEADER_SIZE = 32
 FRAME_OVERHEAD = 8
-
-# What a resume does (docs/behaviour.md): from PAUSING back to the origin (a failed origin
-# restarts), from a failed state a restart, from a running state nothing.
-RESUME_FROM_PAUSE = {
-    "FULL_TRANSFER_STARTED": "FULL_TRANSFER_STARTED",
-    "FULL_TRANSFER_COMPLETE": "FULL_TRANSFER_COMPLETE",
-    "INCRE_TRANSFER_STARTED": "INCRE_TRANSFER_STARTED",
-    "FULL_TRANSFER_FAILED": "FULL_TRANSFER_STARTED",
-    "INCRE_TRANSFER_FAILED": "INCRE_TRANSFER_STARTED",
-}
-RESUME_OF = {
-    "FULL_TRANSFER_FAILED": "FULL_TRANSFER_STARTED",
-    "INCRE_TRANSFER_FAILED": "INCRE_TRANSFER_STARTED",
-    "FULL_TRANSFER_STARTED": "FULL_TRANSFER_STARTED",
-    "FULL_TRANSFER_COMPLETE": "FULL_TRANSFER_COMPLETE",
-    "INCRE_TRANSFER_STARTED": "INCRE_TRANSFER_STARTED",
-}
-
 
 class TaskModel:
     """One standalone task as pause and resume see it: its DRS status and, while PAUSING, the
