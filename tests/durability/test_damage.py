@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 import unittest
 
 from durability_support import (PAUSABLE, PROJECT_A, START_TIMEOUT, TOKEN_A, E2ECase, Fleet, Server, TaskModel,
@@ -95,9 +96,14 @@ class DamageTests(E2ECase):
                 self.assertRegex(p.stdout, rf"{re.escape(path)}: torn record at offset \d+")
                 srv = self.start_server(tokens=[(TOKEN_A, PROJECT_A)], data_dir=work)
                 self.assertIn("recovered", srv.registry_line())
-                # The cut is logged with its file and offset.
-                self.assertTrue(any(re.search(rf"recovery: {re.escape(path)}: torn record at offset \d+", l)
-                                    for l in srv.stderr_lines), srv.stderr_lines)
+                # The cut is logged with its file and offset (stderr is read by a thread of its
+                # own: give it a moment).
+                logged = rf"recovery: {re.escape(path)}: torn record at offset \d+"
+                deadline = time.monotonic() + 5
+                while (not any(re.search(logged, l) for l in srv.stderr_lines)
+                       and time.monotonic() < deadline):
+                    time.sleep(0.01)
+                self.assertTrue(any(re.search(logged, l) for l in srv.stderr_lines), srv.stderr_lines)
                 self.assertEqual(srv.statuses(self.ids), self.states[CHANGES - back - 1],
                                  f"cut at {cut}: not the state after the records before the cut")
                 self.stop_ok(srv)
