@@ -112,6 +112,12 @@ class dispatcher {
   /// that holds none: a checkpoint's copy, a rollback.
   template <class Work>
   void with_every_gate(Work work);
+  /// Runs `work(const shard&)` holding shard `s`'s gate, from a thread that holds none.
+  template <class Work>
+  void with_gate(shard_index s, Work work) {
+    std::lock_guard gate(gates_[s]);
+    work(std::as_const(shards_[s]));
+  }
 
   /// The shards, for a copy taken under with_every_gate().
   const std::vector<shard>& shards() const noexcept { return shards_; }
@@ -137,6 +143,15 @@ class dispatcher {
   void finish(const std::shared_ptr<Op>& op);
   template <class Op>
   void complete(const std::shared_ptr<Op>& op);
+  /// Before a part of `op` appends changes: when more may follow (other parts are running, or
+  /// `more_here`), tells the journal to expect them, once per operation (before the append,
+  /// so that the writer never takes the group without knowing).
+  template <class Op>
+  void expect_more_changes(Op& op, bool more_here) {
+    if ((more_here || op.parts.load() > 1) && !op.expects_more_changes.exchange(true)) {
+      journal_->expect_more();
+    }
+  }
   /// Appends `log` to the journal, holding the gates of what it changed; when the journal
   /// cannot take it (out of memory), puts the changes back and returns false.
   bool journal_changes(step_context& ctx, storage::change_log& log, std::uint64_t& lsn) noexcept;
@@ -361,10 +376,12 @@ void dispatcher::run_part(const std::shared_ptr<Op>& op, shard_index s,
     }
     if (ctx.holds_extra_gates()) {
       // A multi-shard step: journaled before the other shards' gates go.
+      if (!log.empty()) expect_more_changes(*op, k + 1 < items.size());
       if (!journal_changes(ctx, log, lsn)) op->fail(i, out_of_memory_error());
       ctx.release_extra_gates();
     }
   }
+  if (!log.empty()) expect_more_changes(*op, !forwards.empty());
   if (!journal_changes(ctx, log, lsn)) {
     for (std::uint32_t i : items) op->fail(i, out_of_memory_error());
   }
@@ -432,6 +449,7 @@ void dispatcher::finish_part(const std::shared_ptr<Op>& op) {
 
 template <class Op>
 void dispatcher::finish(const std::shared_ptr<Op>& op) {
+  if (op->expects_more_changes.load()) journal_->done_appending();
   if (journal_ != nullptr && op->lsn() > journal_->stored()) {
     try {
       // Completed from the journal's thread, when what the operation changed or saw is

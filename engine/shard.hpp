@@ -147,6 +147,12 @@ class shard {
   /// The number of records held, stubs included.
   std::size_t size() const noexcept { return tasks_.size(); }
 
+  /// The slots of the task table (for make_room_for_copy()).
+  std::size_t table_capacity() const noexcept { return tasks_.capacity(); }
+  /// Gives this shard, still empty, a task table of `capacity` slots with its memory written:
+  /// a copy of a shard of that capacity assigned into it then takes no page faults.
+  void make_room_for_copy(std::size_t capacity) { tasks_ = task_table(capacity); }
+
   /// The number of projects this shard's tasks belong to.
   std::size_t project_count() const noexcept { return projects_.size(); }
 

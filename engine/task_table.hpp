@@ -17,6 +17,7 @@
 #include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_state.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -41,6 +42,10 @@ struct task_record {
 class task_table {
  public:
   task_table() : slots_(min_capacity) {}
+  /// An empty table of `capacity` slots (a power of two), its memory written already: a copy
+  /// assigned into it later takes no page faults (a checkpoint's copy, taken holding every
+  /// shard's gate).
+  explicit task_table(std::size_t capacity) : slots_(std::max(capacity, min_capacity)) {}
 
   /// The record of `id`, or nullptr.
   task_record* find(const job_id& id) noexcept {
@@ -113,6 +118,8 @@ class task_table {
   }
 
   std::size_t size() const noexcept { return size_; }
+  /// The number of slots (a power of two).
+  std::size_t capacity() const noexcept { return slots_.size(); }
 
  private:
   /// A slot is vacant when its record's state holds a value no task_state has.

@@ -86,6 +86,11 @@ struct operation_base {
   /// The journal could not store what the operation changed or read (errc::journal_failed).
   void fail_unstored(const error_code& ec) noexcept { note_failure(ec); }
 
+  /// Set when a part appended changes while others were still to come: the journal was told
+  /// to expect more (journal::expect_more()), and is told when the operation finishes.
+  std::atomic<bool> expects_more_changes{
+      false};  // NOLINT(*-non-private-member-variables-in-classes)
+
  private:
   static constexpr std::uint8_t out_of_memory = 1;
   static constexpr std::uint8_t journal_failed = 2;

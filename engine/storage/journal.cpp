@@ -13,6 +13,9 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+/// The longest the writer holds a group for operations still appending (journal::expect_more).
+constexpr auto max_linger = std::chrono::milliseconds(1);
+
 std::size_t latency_bucket(std::chrono::nanoseconds t) {
   const auto us =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(t).count());
@@ -69,6 +72,19 @@ std::uint64_t journal::append(const change_log& log) {
   lock.unlock();
   wake_.notify_one();
   return last;
+}
+
+void journal::expect_more() {
+  std::lock_guard lock(mutex_);
+  ++appending_;
+}
+
+void journal::done_appending() {
+  {
+    std::lock_guard lock(mutex_);
+    if (--appending_ != 0) return;
+  }
+  wake_.notify_one();
 }
 
 std::uint64_t journal::appended() const {
@@ -201,6 +217,11 @@ void journal::run() {
       continue;
     }
     if (!pending_.redo.empty()) {
+      if (options_.mode == durability::always && appending_ > 0 && !stopping_) {
+        // Half a batch in this group would cost the batch a second sync: wait for the rest
+        // (that batch cannot complete before it anyway), for 1 ms at most.
+        wake_.wait_for(lock, max_linger, [&] { return appending_ == 0 || stopping_; });
+      }
       group g = std::move(pending_);
       pending_ = {};
       const std::uint64_t cut_lsn = cut_lsn_;

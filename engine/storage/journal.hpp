@@ -91,6 +91,13 @@ class journal {
   /// Blocks until `lsn` is stored; false when it never will be.
   bool wait_stored(std::uint64_t lsn);
 
+  /// An operation has appended some of its changes and will append more (its other parts
+  /// are still running): with durability::always the writer holds its next group (1 ms at
+  /// most) until every such operation is done, so that one batch does not pay for two syncs.
+  /// Each call is matched by one done_appending().
+  void expect_more();
+  void done_appending();
+
   /// For roll_back: the undo frames of every record not stored, oldest first, taken out of
   /// the journal. Called holding every gate.
   std::string take_undo();
@@ -137,6 +144,7 @@ class journal {
   std::atomic<bool> failed_{false};
   std::string failure_;
   bool stopping_ = false;
+  std::size_t appending_ = 0;  // operations between expect_more() and done_appending()
   bool rollback_due_ = false;
   std::uint64_t cut_lsn_ = 0;  // records after it go to a new segment
   std::uint64_t bytes_since_cut_ = 0;
