@@ -33,7 +33,8 @@ journal::journal(std::shared_ptr<file_layer> files, std::filesystem::path dir,
       hooks_(std::move(hooks)),
       next_lsn_(next_lsn),
       stored_(next_lsn - 1),
-      cut_lsn_(next_lsn - 1) {
+      cut_lsn_(next_lsn - 1),
+      preallocate_(options.preallocate) {
   if (std::error_code ec = open_segment(next_lsn)) {
     throw std::system_error(ec, fmt::format("taskorch: cannot start the journal segment {} in {}",
                                             segment_name(next_lsn), dir_.string()));
@@ -51,6 +52,22 @@ void journal::close() {
   }
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
+}
+
+void journal::zero_fill_ahead() {
+  constexpr std::size_t step = 256U << 10;
+  static const std::vector<std::byte> zeros(step);
+  const std::uint64_t from = std::max(zeroed_end_, file_size_);
+  const std::size_t n = std::min<std::uint64_t>(step, options_.segment_bytes - from);
+  std::error_code ec = file_->write_at(from, std::span(zeros.data(), n));
+  if (!ec) ec = file_->sync_data();
+  if (ec) {
+    // Not a failure of the journal: the segment then grows as it is written. The zeros
+    // written past the data read as the end of the data at recovery.
+    preallocate_ = false;
+    return;
+  }
+  zeroed_end_ = from + n;
 }
 
 std::uint64_t journal::append(const change_log& log) {
@@ -152,6 +169,7 @@ std::error_code journal::open_segment(std::uint64_t first_lsn) {
   }
   file_ = std::move(file);
   file_size_ = header.size();
+  zeroed_end_ = file_size_;
   file_first_lsn_ = first_lsn;
   return {};
 }
@@ -177,7 +195,9 @@ std::error_code journal::write_group(const group& g, std::uint64_t cut_lsn) {
   if (cut_due || file_size_ >= options_.segment_bytes) {
     if (std::error_code ec = open_segment(g.first)) return ec;
   }
-  if (std::error_code ec = file_->write(std::as_bytes(std::span(g.redo)))) return ec;
+  if (std::error_code ec = file_->write_at(file_size_, std::as_bytes(std::span(g.redo)))) {
+    return ec;
+  }
   file_size_ += g.redo.size();
   if (options_.mode == durability::always) return sync_now();
   unsynced_ = true;
@@ -274,6 +294,13 @@ void journal::run() {
       continue;
     }
     if (stopping_) break;
+    if (preallocate_ && std::max(zeroed_end_, file_size_) < options_.segment_bytes) {
+      // Idle: zeros a little further ahead of the data, then looks for work again.
+      lock.unlock();
+      zero_fill_ahead();
+      lock.lock();
+      continue;
+    }
     wake_.wait(lock);
   }
 }

@@ -122,6 +122,9 @@ class journal {
 
   void run();
   std::error_code open_segment(std::uint64_t first_lsn);
+  /// Writes and syncs the next 256 KiB of zeros past the segment's data; the writer calls it
+  /// when it has nothing else to do. A failure only turns preallocation off.
+  void zero_fill_ahead();
   /// Writes `g`, in a new segment when a cut at `cut_lsn` falls before it (or the segment is
   /// full), and syncs it with durability::always.
   std::error_code write_group(const group& g, std::uint64_t cut_lsn);
@@ -153,7 +156,9 @@ class journal {
 
   // The writer thread's own.
   std::unique_ptr<writable_file> file_;
-  std::uint64_t file_size_ = 0;
+  std::uint64_t file_size_ = 0;    // the bytes of data (header and records)
+  std::uint64_t zeroed_end_ = 0;   // the file's zeros, synced, reach this far
+  bool preallocate_;               // off after a failure to write zeros ahead
   std::uint64_t file_first_lsn_ = 0;
   bool unsynced_ = false;
   std::chrono::steady_clock::time_point last_sync_;

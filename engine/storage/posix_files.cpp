@@ -47,6 +47,19 @@ class posix_file final : public writable_file {
     return {};
   }
 
+  std::error_code write_at(std::uint64_t offset, std::span<const std::byte> bytes) override {
+    while (!bytes.empty()) {
+      const ssize_t n = ::pwrite(fd_.get(), bytes.data(), bytes.size(), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return last_error();
+      }
+      bytes = bytes.subspan(static_cast<std::size_t>(n));
+      offset += static_cast<std::uint64_t>(n);
+    }
+    return {};
+  }
+
   std::error_code sync_data() override {
     return ::fdatasync(fd_.get()) == 0 ? std::error_code{} : last_error();
   }
@@ -85,12 +98,15 @@ class posix_file_layer final : public file_layer {
  public:
   std::error_code create(const std::filesystem::path& path,
                          std::unique_ptr<writable_file>& out) override {
-    return open_file(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0644, out);
+    return open_file(path, O_WRONLY | O_CREAT | O_EXCL, 0644, out);
   }
 
   std::error_code open_existing(const std::filesystem::path& path,
                                 std::unique_ptr<writable_file>& out) override {
-    return open_file(path, O_WRONLY | O_APPEND, 0, out);
+    if (std::error_code ec = open_file(path, O_WRONLY, 0, out)) return ec;
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    return ec ? ec : out->truncate(size);  // writes go at the end
   }
 
   std::error_code read_all(const std::filesystem::path& path,

@@ -25,6 +25,8 @@ class writable_file {
   /// Writes all of `bytes` at the end of the file, or fails (a short write is retried; an
   /// error after part of it was written leaves that part).
   virtual std::error_code write(std::span<const std::byte> bytes) = 0;
+  /// Writes all of `bytes` at `offset` (pwrite(2)), over what is there or past the end.
+  virtual std::error_code write_at(std::uint64_t offset, std::span<const std::byte> bytes) = 0;
   /// fdatasync(2): the data written so far, and the size, are on disk.
   virtual std::error_code sync_data() = 0;
   /// fsync(2).

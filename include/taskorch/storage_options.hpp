@@ -46,6 +46,10 @@ struct storage_options {
   std::uint64_t checkpoint_bytes = 64ULL << 20;
   /// A journal segment is closed, and a new one started, past this size.
   std::uint64_t segment_bytes = 16ULL << 20;
+  /// Segments are written with zeros ahead of their data while the journal is idle, so that a
+  /// sync writes over allocated blocks and does not commit the file's growth each time (on
+  /// ext4 that made fdatasync up to 8x faster: docs/benchmarks.md).
+  bool preallocate = true;
   /// The file operations; nullptr: posix_files().
   std::shared_ptr<file_layer> files;
 };

@@ -86,12 +86,14 @@ def frames(path: str) -> list[tuple[int, int]]:
 
 
 def directory_bytes(data_dir: str) -> dict[str, bytes]:
-    """Every file of a data directory but LOCK (which holds the pid of its last user)."""
+    """Every file of a data directory but LOCK (which holds the pid of its last user), each
+    segment without the zeros a running server writes ahead of its data while idle."""
     out = {}
     for name in sorted(os.listdir(data_dir)):
         if name != "LOCK":
             with open(os.path.join(data_dir, name), "rb") as f:
-                out[name] = f.read()
+                data = f.read()
+            out[name] = data.rstrip(b"\0") if name.endswith(".seg") else data
     return out
 
 

@@ -38,6 +38,8 @@ engine_options durable(const std::filesystem::path& dir, durability mode = durab
   engine_options o = test::small_options();
   o.storage.directory = dir;
   o.storage.mode = mode;
+  // Zeros written ahead are synced too: tests that fail or hold syncs count only the journal's.
+  o.storage.preallocate = files == nullptr;
   o.storage.files = std::move(files);
   return o;
 }
@@ -98,6 +100,9 @@ class held_syncs final : public file_layer {
     file(held_syncs& owner, std::unique_ptr<writable_file> inner)
         : owner_(owner), inner_(std::move(inner)) {}
     std::error_code write(std::span<const std::byte> b) override { return inner_->write(b); }
+    std::error_code write_at(std::uint64_t o, std::span<const std::byte> b) override {
+      return inner_->write_at(o, b);
+    }
     std::error_code sync_data() override {
       {
         std::unique_lock lock(owner_.mutex_);
@@ -520,6 +525,53 @@ TEST(EngineStorage, IntervalModeAcknowledgesAfterTheWriteAndSyncsLater) {
   files->release();
   for (int i = 0; i < 200 && eng.storage().syncs == 0; ++i) std::this_thread::sleep_for(5ms);
   EXPECT_GT(eng.storage().syncs, 0U);
+}
+
+TEST(EngineStorage, SegmentsAreZeroFilledAheadWhileIdleAndRecoverAfterACrash) {
+  temp_directory dir;
+  engine_options o = durable(dir.path());
+  o.storage.segment_bytes = 1 << 20;
+  const task_spec task = make_task(task_state::incremental_transfer);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    engine eng(o);
+    const bool ok = !eng.register_tasks({task}).at(0).error &&
+                    !eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error;
+    // Idle: the writer zero-fills the segment ahead of its data.
+    for (int i = 0; i < 500; ++i) {
+      std::uintmax_t size = 0;
+      for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+        if (e.path().extension() == ".seg") size = std::max(size, e.file_size());
+      }
+      if (size == o.storage.segment_bytes) ::kill(::getpid(), SIGKILL);
+      std::this_thread::sleep_for(10ms);
+    }
+    ::_exit(ok ? 3 : 4);  // never zero-filled
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the segment was not zero-filled: exit " << WEXITSTATUS(status);
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(state_of(eng, task.id), task_state::paused);
+  EXPECT_EQ(eng.storage().recovered_records, 2U);
+  EXPECT_TRUE(eng.storage().recovery_notes.empty());  // a zero tail is no damage
+}
+
+TEST(EngineStorage, ZerosThatCannotBeWrittenOnlyTurnPreallocationOff) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  engine_options o = durable(dir.path(), durability::always, files);
+  o.storage.preallocate = true;
+  // Write 1 is the segment's header; write 2, the first zeros the idle writer puts ahead.
+  files->fail(file_op::write, 2, ENOSPC);
+  const task_spec task = make_task(task_state::incremental_transfer);
+  engine eng(o);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(eng.register_tasks({task}).at(0).error);
+  EXPECT_FALSE(eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error);
+  EXPECT_FALSE(eng.storage().failed);
+  EXPECT_EQ(files->calls(file_op::write), 4U);  // header, the failed zeros, two records
 }
 
 TEST(EngineStorage, AnExplicitCheckpointKeepsEverything) {

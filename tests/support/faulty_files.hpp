@@ -143,6 +143,10 @@ class faulty_files final : public file_layer {
       if (std::error_code ec = plan_->enter(file_op::write)) return ec;
       return inner_->write(bytes);
     }
+    std::error_code write_at(std::uint64_t offset, std::span<const std::byte> bytes) override {
+      if (std::error_code ec = plan_->enter(file_op::write)) return ec;  // counted as a write
+      return inner_->write_at(offset, bytes);
+    }
     std::error_code sync_data() override {
       if (std::error_code ec = plan_->enter(file_op::sync_data)) return ec;
       return inner_->sync_data();
