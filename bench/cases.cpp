@@ -37,12 +37,6 @@ namespace {
 
 std::atomic<bool> failed{false};
 
-/// Stops a case that got a wrong answer.
-void fail(benchmark::State& st, const char* what) {
-  failed = true;
-  st.SkipWithError(what);
-}
-
 // -- shared state: built once per size, outside the timed loops ---------------------------
 
 /// The value of type T for size n, built by `make` the first time (thread-safe; `make` may
@@ -84,13 +78,6 @@ struct shard_floors {
   std::vector<std::unique_ptr<floor_table>> tables;
   std::vector<std::unique_ptr<id_stream>> streams;
 };
-
-/// Where a caller thread starts in the id stream: threads start far apart.
-std::size_t first_window(const benchmark::State& st, std::size_t distinct, std::size_t b) {
-  const std::size_t windows = std::max<std::size_t>(1, distinct / b);
-  return static_cast<std::size_t>(st.thread_index()) *
-         (windows / static_cast<std::size_t>(st.threads()));
-}
 
 // -- the cases -----------------------------------------------------------------------------
 
@@ -366,23 +353,52 @@ void sized(benchmark::internal::Benchmark* b, std::size_t tasks, std::size_t bat
 
 bool any_case_failed() noexcept { return failed; }
 
+void fail(benchmark::State& st, const char* what) {
+  failed = true;
+  st.SkipWithError(what);
+}
+
+std::size_t first_window(const benchmark::State& st, std::size_t distinct, std::size_t b) {
+  const std::size_t windows = std::max<std::size_t>(1, distinct / b);
+  return static_cast<std::size_t>(st.thread_index()) *
+         (windows / static_cast<std::size_t>(st.threads()));
+}
+
 scale parse_scale(int& argc, char** argv) {
   constexpr std::string_view smoke_flag = "--taskorch_smoke";
+  constexpr std::string_view data_dir_flag = "--taskorch_data_dir=";
   bool smoke = false;
+  std::filesystem::path data_dir = "/var/tmp";
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    if (argv[i] == smoke_flag) {
+    const std::string_view arg = argv[i];
+    if (arg == smoke_flag) {
       smoke = true;
+    } else if (arg.starts_with(data_dir_flag)) {
+      data_dir = arg.substr(data_dir_flag.size());
     } else {
       argv[kept++] = argv[i];
     }
   }
   argc = kept;
   if (smoke) {
-    return {{{1000, {1, 10, 100}}, {20000, {1, 10, 10000, 20000}}}, 20000, {10, 10000}, 1000};
+    return {{{1000, {1, 10, 100}}, {20000, {1, 10, 10000, 20000}}},
+            20000,
+            {10, 10000},
+            1000,
+            2000,
+            {10, 1000},
+            1000,
+            data_dir};
   }
-  return {
-      {{1000, {1, 10, 100}}, {1000000, {1, 10, 100, 10000, 1000000}}}, 1000000, {10, 10000}, 10000};
+  return {{{1000, {1, 10, 100}}, {1000000, {1, 10, 100, 10000, 1000000}}},
+          1000000,
+          {10, 10000},
+          10000,
+          1000000,
+          {10, 10000},
+          100000,
+          data_dir};
 }
 
 void register_cases(const scale& s) {

@@ -10,9 +10,14 @@
 //   handler  the HTTP handler of batch-pause-task: parse the body, apply, write the response;
 //   memory   bytes per task of a registry of 1M tasks (growth of the resident set);
 //   duplicates  the duplicate-id check of the engine and of the HTTP body parser on 10 000
-//            random ids and on 10 000 ids crafted to collide in job_id::hash().
+//            random ids and on 10 000 ids crafted to collide in job_id::hash();
+//   durable  pause/resume with a data directory (durability always, interval, none) and in
+//            memory, and the disk floor: write + fdatasync of the journal's bytes;
+//   durable/recovery, checkpoint  recovery of a 1M-task directory, and the longest command
+//            stall while a checkpoint is written (bench/durable.hpp).
 
 #include "cases.hpp"
+#include "durable.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -21,6 +26,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   taskorch::bench::register_cases(sizes);
+  taskorch::bench::register_durable_cases(sizes);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return taskorch::bench::any_case_failed() ? 1 : 0;

@@ -218,10 +218,12 @@ def md_table(headers: list[str], body: list[list[str]], right: set[int]) -> str:
 # Tables
 # ---------------------------------------------------------------------------------------------
 
-CASE_ORDER = {"pause": 0, "mixed": 1, "handler": 2, "duplicates": 3, "memory": 4}
+CASE_ORDER = {"pause": 0, "mixed": 1, "handler": 2, "duplicates": 3, "memory": 4, "durable": 5,
+              "checkpoint": 6}
 IMPL_ORDER = {name: i for i, name in enumerate(
     ["engine", "mutex_map", "shared_mutex_map", "tbb", "cuckoo", "floor_1t", "floor_shards",
-     "floor", "engine/random", "engine/crafted", "parser/random", "parser/crafted"])}
+     "floor", "engine/random", "engine/crafted", "parser/random", "parser/crafted",
+     "always", "interval", "none", "in_memory", "floor_fallocate", "floor_zeroed", "recovery"])}
 
 
 def sort_key(key: Key):
@@ -356,6 +358,52 @@ def goals(rows: dict[Key, Row]) -> list[Goal]:
             out.append(Goal("7", f"duplicates: {where}, crafted ÷ random ids, real time per "
                             f"batch (batch:{batch})", ratio(drt("crafted"), drt("random")),
                             "<=", 2.0))
+
+    out += durability_goals(look)
+    return out
+
+
+def durability_goals(look: Lookup) -> list[Goal]:
+    """The `durable` and `checkpoint` cases (bench/durable.cpp): D1 always against the disk
+    floor at the same records per fdatasync, D2 interval against none, D3 none against no
+    storage, D4 recovery; the rest is information."""
+    M = 1_000_000
+    out: list[Goal] = []
+    ips = lambda impl, batch, threads=1, tasks=M: look.get("durable", impl, tasks, batch,
+                                                          threads, "items_per_second")
+    floor = lambda impl, batch: look.get("durable", impl, None, batch, 1, "items_per_second")
+    # D1: one caller, so one batch of B records per group commit; the floor writes B records
+    # per fdatasync. Both items/s are records/s (every item of the running fleet changes).
+    for batch in (10, 10000):
+        out.append(Goal("D1", f"durable: always ÷ floor, records/s (batch:{batch} threads:1, "
+                        f"{batch} records per fdatasync)",
+                        ratio(ips("always", batch), floor("floor", batch)), ">=", 0.8))
+    # Eight callers of 10: at best 80 records per fdatasync (records_per_sync says how many).
+    out.append(Goal("(D1)", "durable: always ÷ floor, records/s (always batch:10 threads:8 ÷ "
+                    "floor batch:80)", ratio(ips("always", 10, 8), floor("floor", 80)), "", None))
+    for batch in (10, 10000):
+        for threads in (1, 8):
+            out.append(Goal("D2", f"durable: interval ÷ none, items/s (batch:{batch} "
+                            f"threads:{threads})",
+                            ratio(ips("interval", batch, threads), ips("none", batch, threads)),
+                            ">=", 0.7))
+    for batch in (10, 10000):
+        for threads in (1, 8):
+            out.append(Goal("(D3)", f"durable: none ÷ in_memory, items/s (batch:{batch} "
+                            f"threads:{threads})",
+                            ratio(ips("none", batch, threads), ips("in_memory", batch, threads)),
+                            "", None))
+    out.append(Goal("D4", "durable: recovery of 1M tasks + 100k journal records, seconds",
+                    look.get("durable", "recovery", M, None, 1, "real_time_s"), "<=", 2.0))
+    for impl in ("floor_fallocate", "floor_zeroed"):
+        for batch in (10, 10000):
+            out.append(Goal("(D5)", f"durable: {impl} ÷ floor, records/s (batch:{batch})",
+                            ratio(floor(impl, batch), floor("floor", batch)), "", None))
+    for mode in ("always", "interval"):
+        for counter in ("longest_batch_ms", "longest_batch_during_ms",
+                        "longest_pause_before_ms", "longest_checkpoint_pause_ms"):
+            out.append(Goal("(D6)", f"checkpoint/{mode}: {counter} (tasks:1000000 batch:10)",
+                            look.get("checkpoint", mode, M, 10, 1, counter), "", None))
     return out
 
 
