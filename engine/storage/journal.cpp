@@ -195,12 +195,18 @@ std::error_code journal::write_group(const group& g, std::uint64_t cut_lsn) {
   if (cut_due || file_size_ >= options_.segment_bytes) {
     if (std::error_code ec = open_segment(g.first)) return ec;
   }
-  if (std::error_code ec = file_->write_at(file_size_, std::as_bytes(std::span(g.redo)))) {
+  const std::uint64_t before = file_size_;
+  std::error_code ec = file_->write_at(before, std::as_bytes(std::span(g.redo)));
+  if (!ec && options_.mode == durability::always) ec = sync_now();
+  if (ec) {
+    // What reached the file is cut away: a restart must not find changes that were
+    // reported as failed. Best effort: the disk may refuse this too.
+    (void)file_->truncate(before);
+    (void)file_->sync_data();
     return ec;
   }
   file_size_ += g.redo.size();
-  if (options_.mode == durability::always) return sync_now();
-  unsynced_ = true;
+  unsynced_ = options_.mode != durability::always;
   return {};
 }
 
@@ -250,7 +256,6 @@ void journal::run() {
       checkpoint_asked_ = checkpoint_asked_ || ask_checkpoint;
       lock.unlock();
       if (ask_checkpoint && hooks_.wants_checkpoint) hooks_.wants_checkpoint();
-      const std::uint64_t size_before = file_size_;
       const std::error_code ec = write_group(g, cut_lsn);
       lock.lock();
       if (ec) {
@@ -258,11 +263,6 @@ void journal::run() {
         failure_ = fmt::format("writing the journal in {} failed: {}", dir_.string(), ec.message());
         rolled_back_undo_ = std::move(g.undo);
         rollback_due_ = true;
-        lock.unlock();
-        // What reached the file is cut away: a restart must not find changes that were
-        // reported as failed. Best effort: the disk may refuse this too.
-        if (file_ && file_size_ >= size_before) (void)file_->truncate(size_before);
-        lock.lock();
         continue;
       }
       counters_.bytes.fetch_add(g.redo.size(), std::memory_order_relaxed);

@@ -126,7 +126,8 @@ class journal {
   /// when it has nothing else to do. A failure only turns preallocation off.
   void zero_fill_ahead();
   /// Writes `g`, in a new segment when a cut at `cut_lsn` falls before it (or the segment is
-  /// full), and syncs it with durability::always.
+  /// full), and syncs it with durability::always. On failure the file is cut back to where
+  /// the group began.
   std::error_code write_group(const group& g, std::uint64_t cut_lsn);
   std::error_code sync_now();
   void complete_waiters(std::unique_lock<std::mutex>& lock);
@@ -156,9 +157,9 @@ class journal {
 
   // The writer thread's own.
   std::unique_ptr<writable_file> file_;
-  std::uint64_t file_size_ = 0;    // the bytes of data (header and records)
-  std::uint64_t zeroed_end_ = 0;   // the file's zeros, synced, reach this far
-  bool preallocate_;               // off after a failure to write zeros ahead
+  std::uint64_t file_size_ = 0;   // the bytes of data (header and records)
+  std::uint64_t zeroed_end_ = 0;  // the file's zeros, synced, reach this far
+  bool preallocate_;              // off after a failure to write zeros ahead
   std::uint64_t file_first_lsn_ = 0;
   bool unsynced_ = false;
   std::chrono::steady_clock::time_point last_sync_;

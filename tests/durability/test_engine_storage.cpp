@@ -441,6 +441,25 @@ TEST(EngineStorage, AFailedWriteLeavesNothingForTheNextStart) {
   EXPECT_EQ(state_of(eng, task.id), task_state::incremental_transfer);
 }
 
+TEST(EngineStorage, AFailedSyncInANewSegmentLeavesNothingForTheNextStart) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  const task_spec task = make_task(task_state::incremental_transfer);
+  {
+    engine eng(durable(dir.path(), durability::always, files));
+    ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+    ASSERT_FALSE(eng.checkpoint());  // the next record starts a new segment
+    // Its header's sync succeeds; the sync of the record written after it fails.
+    files->fail(file_op::sync_data, files->calls(file_op::sync_data) + 2, EIO);
+    error_code ec;
+    eng.pause(kProject, {{task.id, pause_mode::target}}, ec);
+    EXPECT_EQ(ec, errc::journal_failed);
+  }
+  files->heal();
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(state_of(eng, task.id), task_state::incremental_transfer);
+}
+
 TEST(EngineStorage, CheckpointsReplaceTheJournal) {
   temp_directory dir;
   engine_options o = durable(dir.path());
@@ -551,7 +570,8 @@ TEST(EngineStorage, SegmentsAreZeroFilledAheadWhileIdleAndRecoverAfterACrash) {
   }
   int status = 0;
   ::waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the segment was not zero-filled: exit " << WEXITSTATUS(status);
+  ASSERT_TRUE(WIFSIGNALED(status))
+      << "the segment was not zero-filled: exit " << WEXITSTATUS(status);
   engine eng(durable(dir.path()));
   EXPECT_EQ(state_of(eng, task.id), task_state::paused);
   EXPECT_EQ(eng.storage().recovered_records, 2U);
