@@ -128,6 +128,7 @@ void store::start(store_hooks hooks) {
                       }});
   }
   checkpointer_ = std::thread([this] { run_checkpoints(); });
+  started_ = true;  // from here a close() takes a last checkpoint
 }
 
 void store::run_checkpoints() {
@@ -191,7 +192,7 @@ void store::close() {
   }
   wake_.notify_one();
   if (checkpointer_.joinable()) checkpointer_.join();
-  if (hooks_.capture) {
+  if (started_) {
     const bool changed = !journal_ || journal_->appended() > checkpoint_lsn_;
     if (changed) (void)checkpoint();
   }

@@ -78,6 +78,7 @@ class store {
   recovered_registry recovered_;
   std::chrono::nanoseconds recovery_duration_{0};
   store_hooks hooks_;
+  bool started_ = false;  // start() completed: the engine's hooks may be called
   std::unique_ptr<journal> journal_;
 
   std::mutex checkpoint_serial_;  // one checkpoint at a time

@@ -210,6 +210,17 @@ TEST(EngineStorage, ADirectoryThatIsAFileIsRefused) {
   EXPECT_THROW(engine(durable(dir.path() / "file")), std::runtime_error);
 }
 
+TEST(EngineStorage, AJournalThatCannotStartFailsTheConstructorCleanly) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  files->fail(file_op::create, 1, ENOSPC);  // the first journal segment
+  EXPECT_THROW(engine(durable(dir.path(), durability::always, files)), std::system_error);
+  // Nothing was left half-open: the directory is free and opens again.
+  files->heal();
+  engine eng(durable(dir.path(), durability::always, files));
+  EXPECT_FALSE(eng.register_tasks({make_task()}).at(0).error);
+}
+
 TEST(EngineStorage, ASymlinkedDirectoryIsFollowed) {
   temp_directory dir;
   std::filesystem::create_directory(dir.path() / "real");
