@@ -142,15 +142,13 @@ std::optional<std::string> parse_token(std::string_view value, command_line& o) 
 /// always, interval:MS or none.
 std::optional<std::string> parse_durability(std::string_view value, command_line& o) {
   o.durability_given = true;
-  if (value == "always") {
-    o.mode = durability::always;
-    return std::nullopt;
+  for (durability mode : {durability::always, durability::none}) {
+    if (value == to_string(mode)) {
+      o.mode = mode;
+      return std::nullopt;
+    }
   }
-  if (value == "none") {
-    o.mode = durability::none;
-    return std::nullopt;
-  }
-  constexpr std::string_view interval = "interval:";
+  const std::string interval = fmt::format("{}:", to_string(durability::interval));
   if (value.starts_with(interval)) {
     const auto ms = whole_number("--durability", value.substr(interval.size()), 1, 86'400'000);
     if (std::holds_alternative<std::size_t>(ms)) {

@@ -77,16 +77,12 @@ std::vector<registration> initial_tasks(const app::command_line& o) {
   return std::get<std::vector<registration>>(std::move(loaded));
 }
 
+/// The mode as --durability takes it.
 std::string durability_name(const app::command_line& o) {
-  switch (o.mode) {
-    case durability::always:
-      return "always";
-    case durability::interval:
-      return fmt::format("interval:{}", o.sync_interval.count());
-    case durability::none:
-      break;
+  if (o.mode == durability::interval) {
+    return fmt::format("{}:{}", to_string(o.mode), o.sync_interval.count());
   }
-  return "none";
+  return std::string(to_string(o.mode));
 }
 
 /// The engine's message without its "taskorch: " prefix (main adds "taskorch-server: ").

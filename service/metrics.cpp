@@ -48,18 +48,6 @@ namespace {
 
 double seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
 
-std::string_view durability_name(durability d) {
-  switch (d) {
-    case durability::always:
-      return "always";
-    case durability::interval:
-      return "interval";
-    case durability::none:
-      break;
-  }
-  return "none";
-}
-
 /// The storage figures (docs/http-api.md, "Metrics"): only taskorch_storage_enabled 0 without
 /// a data directory.
 template <class Put>
@@ -73,7 +61,7 @@ void render_storage(const storage_stats& s, Put&& put) {
       "label.\n");
   put("# TYPE taskorch_storage_durability gauge\n");
   for (durability d : {durability::always, durability::interval, durability::none}) {
-    put("taskorch_storage_durability{{mode=\"{}\"}} {}\n", durability_name(d), d == s.mode ? 1 : 0);
+    put("taskorch_storage_durability{{mode=\"{}\"}} {}\n", to_string(d), d == s.mode ? 1 : 0);
   }
   put("# HELP taskorch_storage_journal_failed 1 once a journal write or sync has failed: "
       "changes are refused (503 TASKORCH.0507) until the server is restarted.\n");

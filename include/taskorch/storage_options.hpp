@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace taskorch {
@@ -33,6 +34,13 @@ enum class durability : std::uint8_t {
 
 /// True for a value durability declares.
 constexpr bool is_valid(durability d) noexcept { return d <= durability::none; }
+
+/// The mode's name: "always", "interval" or "none" (what taskorch-server's --durability and
+/// /metrics say); "" for a value outside the enum.
+constexpr std::string_view to_string(durability d) noexcept {
+  constexpr std::array<std::string_view, 3> names{"always", "interval", "none"};
+  return is_valid(d) ? names[static_cast<std::size_t>(d)] : std::string_view();
+}
 
 /// Storage of an engine. An empty directory keeps the registry in memory only.
 struct storage_options {

@@ -129,6 +129,20 @@ class held_syncs final : public file_layer {
   int waiting_ = 0;
 };
 
+TEST(Durability, NamesAreThoseOfTheCommandLine) {
+  EXPECT_EQ(to_string(durability::always), "always");
+  EXPECT_EQ(to_string(durability::interval), "interval");
+  EXPECT_EQ(to_string(durability::none), "none");
+  EXPECT_EQ(to_string(static_cast<durability>(3)), "");
+  EXPECT_FALSE(is_valid(static_cast<durability>(3)));
+  // A mode outside the enum is refused by the engine's constructor, which creates nothing.
+  temp_directory dir;
+  engine_options o = durable(dir.path() / "data");
+  o.storage.mode = static_cast<durability>(7);
+  EXPECT_THROW(engine{o}, std::invalid_argument);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "data"));
+}
+
 TEST(EngineStorage, AnEmptyDirectoryStartsAnEmptyRegistry) {
   temp_directory dir;
   engine eng(durable(dir.path() / "data"));
