@@ -137,6 +137,18 @@ class dispatcher {
   // NOLINTNEXTLINE(bugprone-exception-escape): as said above
   void run_part(const std::shared_ptr<Op>& op, shard_index s,
                 std::span<const std::uint32_t> items) noexcept;
+  /// Items of a part whose next step is on another shard, with that shard.
+  using forward_list = boost::container::small_vector<std::pair<shard_index, std::uint32_t>, 8>;
+  /// Posts each shard's forwarded items of `op` as a new part there; items it cannot post
+  /// fail with not_enough_memory. Any other exception breaks an invariant (as in run_part).
+  template <class Op>
+  // NOLINTNEXTLINE(bugprone-exception-escape): as said above
+  void post_forwards(const std::shared_ptr<Op>& op, forward_list& forwards) noexcept;
+  /// Journals what a step or part recorded in `log` (journal_changes()), telling the journal
+  /// first when `op` has more to append; the `items` fail when memory runs out for it.
+  template <class Op>
+  void journal_step(Op& op, step_context& ctx, storage::change_log& log, std::uint64_t& lsn,
+                    bool more, std::span<const std::uint32_t> items) noexcept;
   template <class Op>
   void finish_part(const std::shared_ptr<Op>& op);
   template <class Op>
@@ -365,7 +377,7 @@ void dispatcher::run_part(const std::shared_ptr<Op>& op, shard_index s,
   for (std::size_t k = 0; k < std::min(ahead, items.size()); ++k) {
     here.prefetch(op->id_at(items[k]));
   }
-  boost::container::small_vector<std::pair<shard_index, std::uint32_t>, 8> forwards;
+  forward_list forwards;
   for (std::size_t k = 0; k < items.size(); ++k) {
     if (k + ahead < items.size()) here.prefetch(op->id_at(items[k + ahead]));
     const std::uint32_t i = items[k];
@@ -376,16 +388,17 @@ void dispatcher::run_part(const std::shared_ptr<Op>& op, shard_index s,
     }
     if (ctx.holds_extra_gates()) {
       // A multi-shard step: journaled before the other shards' gates go.
-      if (!log.empty()) expect_more_changes(*op, k + 1 < items.size());
-      if (!journal_changes(ctx, log, lsn)) op->fail(i, out_of_memory_error());
+      journal_step(*op, ctx, log, lsn, k + 1 < items.size(), items.subspan(k, 1));
       ctx.release_extra_gates();
     }
   }
-  if (!log.empty()) expect_more_changes(*op, !forwards.empty());
-  if (!journal_changes(ctx, log, lsn)) {
-    for (std::uint32_t i : items) op->fail(i, out_of_memory_error());
-  }
+  journal_step(*op, ctx, log, lsn, !forwards.empty(), items);
   if (journal_ != nullptr) op->note_lsn(std::max(lsn, shards_[s].last_lsn()));
+  post_forwards(op, forwards);
+}
+
+template <class Op>
+void dispatcher::post_forwards(const std::shared_ptr<Op>& op, forward_list& forwards) noexcept {
   if (forwards.empty()) return;
   std::sort(forwards.begin(), forwards.end());
   for (std::size_t k = 0; k < forwards.size();) {
@@ -480,6 +493,16 @@ void dispatcher::complete(const std::shared_ptr<Op>& op) {
       op->result());
 }
 
+template <class Op>
+void dispatcher::journal_step(Op& op, step_context& ctx, storage::change_log& log,
+                              std::uint64_t& lsn, bool more,
+                              std::span<const std::uint32_t> items) noexcept {
+  if (!log.empty()) expect_more_changes(op, more);
+  if (!journal_changes(ctx, log, lsn)) {
+    for (std::uint32_t i : items) op.fail(i, out_of_memory_error());
+  }
+}
+
 inline bool dispatcher::journal_changes(step_context& ctx, storage::change_log& log,
                                         std::uint64_t& lsn) noexcept {
   if (log.empty()) return true;
@@ -499,14 +522,17 @@ inline bool dispatcher::journal_changes(step_context& ctx, storage::change_log& 
 template <class Work>
 void dispatcher::with_every_gate(Work work) {
   for (shard_gate& gate : gates_) gate.lock();
-  struct release {
-    std::vector<shard_gate>& gates;
-    ~release() {
-      for (auto it = gates.rbegin(); it != gates.rend(); ++it) it->unlock();
-    }
-  } unlock_all{gates_};
-  step_context ctx = context(0);
-  work(ctx);
+  const auto unlock_every_gate = [this]() noexcept {
+    std::for_each(gates_.rbegin(), gates_.rend(), [](shard_gate& gate) { gate.unlock(); });
+  };
+  try {
+    step_context ctx = context(0);
+    work(ctx);
+  } catch (...) {
+    unlock_every_gate();
+    throw;
+  }
+  unlock_every_gate();
 }
 
 }  // namespace taskorch::detail

@@ -3,6 +3,7 @@
 #include "storage/change_log.hpp"
 #include "storage/frame.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <vector>
@@ -18,39 +19,39 @@ shard_index holder_of(step_context& ctx, const job_id& id) {
   return rec != nullptr && rec->redirect ? rec->family_shard : home;
 }
 
-void put_back(step_context& ctx, const storage::record& change) {
-  std::visit(
-      [&](const auto& r) {
-        using type = std::decay_t<decltype(r)>;
-        if constexpr (std::is_same_v<type, storage::set_state_record>) {
-          ctx.at(holder_of(ctx, r.id)).restore_state(r);
-        } else if constexpr (std::is_same_v<type, storage::erase_task_record>) {
-          ctx.at(ctx.home(r.id)).erase_task(r.id);
-        } else if constexpr (std::is_same_v<type, task_spec>) {
-          (void)ctx.at(ctx.home(r.id)).insert(r);
-        } else if constexpr (std::is_same_v<type, storage::erase_family_record>) {
-          shard& family_shard = ctx.at(ctx.home(r.parent));
-          const family_links links = family_shard.links_of(r.parent);
-          family_shard.erase_family(r.parent);
-          for (const job_id& child : {links.forward, links.backward}) {
-            if (ctx.home(child) != ctx.home(r.parent))
-              ctx.at(ctx.home(child)).erase_redirect(child);
-          }
-        } else if constexpr (std::is_same_v<type, family_spec>) {
-          const shard_index home = ctx.home(r.id);
-          ctx.at(home).reserve_family(r);
-          for (const job_id& child : {r.forward.id, r.backward.id}) {
-            if (ctx.home(child) != home) ctx.at(ctx.home(child)).reserve_stubs(1);
-          }
-          for (const job_id& child : {r.forward.id, r.backward.id}) {
-            if (ctx.home(child) != home) ctx.at(ctx.home(child)).insert_redirect(child, home);
-          }
-          family_spec copy = r;
-          ctx.at(home).insert_family(std::move(copy));
-        }
-      },
-      change);
-}
+/// Puts back one change: a visitor of storage::record.
+struct put_back {
+  step_context& ctx;
+
+  void operator()(const storage::set_state_record& r) const {
+    ctx.at(holder_of(ctx, r.id)).restore_state(r);
+  }
+  void operator()(const storage::erase_task_record& r) const {
+    ctx.at(ctx.home(r.id)).erase_task(r.id);
+  }
+  void operator()(const task_spec& r) const { (void)ctx.at(ctx.home(r.id)).insert(r); }
+  void operator()(const storage::erase_family_record& r) const {
+    const shard_index home = ctx.home(r.parent);
+    const family_links links = ctx.at(home).links_of(r.parent);
+    ctx.at(home).erase_family(r.parent);
+    for (const job_id& child : {links.forward, links.backward}) {
+      if (ctx.home(child) != home) ctx.at(ctx.home(child)).erase_redirect(child);
+    }
+  }
+  void operator()(const family_spec& r) const {
+    const shard_index home = ctx.home(r.id);
+    ctx.at(home).reserve_family(r);
+    for (const job_id& child : {r.forward.id, r.backward.id}) {
+      if (ctx.home(child) != home) ctx.at(ctx.home(child)).reserve_stubs(1);
+    }
+    for (const job_id& child : {r.forward.id, r.backward.id}) {
+      if (ctx.home(child) != home) ctx.at(ctx.home(child)).insert_redirect(child, home);
+    }
+    family_spec copy = r;
+    ctx.at(home).insert_family(std::move(copy));
+  }
+  void operator()(const storage::end_record&) const {}  // only in checkpoints
+};
 
 }  // namespace
 
@@ -65,8 +66,10 @@ void undo_changes(step_context& ctx, std::string_view frames) noexcept {
       changes.push_back(std::move(*r));
       return true;
     });
-    for (auto it = changes.rbegin(); it != changes.rend(); ++it) put_back(ctx, *it);
-  } catch (const std::bad_alloc&) {
+    std::for_each(changes.rbegin(), changes.rend(),
+                  [&](const storage::record& change) { std::visit(put_back{ctx}, change); });
+  } catch (...) {
+    // Out of memory putting back a purged task: memory would hold what nobody knows.
     std::fputs("taskorch: out of memory undoing changes the journal could not store\n", stderr);
     std::terminate();
   }

@@ -88,8 +88,8 @@ struct operation_base {
 
   /// Set when a part appended changes while others were still to come: the journal was told
   /// to expect more (journal::expect_more()), and is told when the operation finishes.
-  std::atomic<bool> expects_more_changes{
-      false};  // NOLINT(*-non-private-member-variables-in-classes)
+  // NOLINTNEXTLINE(*-non-private-member-variables-in-classes): the dispatcher sets it
+  std::atomic<bool> expects_more_changes{false};
 
  private:
   static constexpr std::uint8_t out_of_memory = 1;

@@ -2,8 +2,6 @@
 
 namespace taskorch::storage {
 
-thread_local change_log* change_log::current_ = nullptr;
-
 namespace {
 
 /// Appends one frame around the payload `encode_payload` appends to `out`.

@@ -22,17 +22,27 @@ class shard;
 
 namespace taskorch::storage {
 
+class change_log;
+
+namespace change_log_detail {
+/// The log of the part the calling thread runs, if any (change_log::current()).
+// NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): per thread, by design
+inline thread_local change_log* recording = nullptr;
+}  // namespace change_log_detail
+
 /// Thread safety: used by the one thread that runs the part.
 class change_log {
  public:
   /// The log the calling thread records into, or nullptr.
-  static change_log* current() noexcept { return current_; }
+  static change_log* current() noexcept { return change_log_detail::recording; }
 
   /// Makes `log` the calling thread's log while it lives.
   class scope {
    public:
-    explicit scope(change_log* log) noexcept : previous_(current_) { current_ = log; }
-    ~scope() { current_ = previous_; }
+    explicit scope(change_log* log) noexcept : previous_(change_log_detail::recording) {
+      change_log_detail::recording = log;
+    }
+    ~scope() { change_log_detail::recording = previous_; }
     scope(const scope&) = delete;
     scope& operator=(const scope&) = delete;
 
@@ -79,7 +89,6 @@ class change_log {
   void transact(detail::shard& where, Append append);
   void touch(detail::shard& where);
 
-  static thread_local change_log* current_;
   std::string redo_;
   std::string undo_;
   boost::container::small_vector<detail::shard*, 2> touched_;

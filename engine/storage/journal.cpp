@@ -231,77 +231,83 @@ void journal::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
     if (failed_.load(std::memory_order_relaxed)) {
-      if (rollback_due_) {
-        lock.unlock();
-        hooks_.roll_back();  // takes every gate, then take_undo()
-        lock.lock();
-        stored_changed_.notify_all();
-      }
-      complete_waiters(lock);
-      if (stopping_ && !rollback_due_) break;
-      wake_.wait(lock, [&] { return rollback_due_ || !waiters_.empty() || stopping_; });
-      continue;
-    }
-    if (!pending_.redo.empty()) {
-      if (options_.mode == durability::always && appending_ > 0 && !stopping_) {
-        // Half a batch in this group would cost the batch a second sync: wait for the rest
-        // (that batch cannot complete before it anyway), for 1 ms at most.
-        wake_.wait_for(lock, max_linger, [&] { return appending_ == 0 || stopping_; });
-      }
-      group g = std::move(pending_);
-      pending_ = {};
-      const std::uint64_t cut_lsn = cut_lsn_;
-      const bool ask_checkpoint =
-          bytes_since_cut_ >= options_.checkpoint_bytes && !checkpoint_asked_;
-      checkpoint_asked_ = checkpoint_asked_ || ask_checkpoint;
-      lock.unlock();
-      if (ask_checkpoint && hooks_.wants_checkpoint) hooks_.wants_checkpoint();
-      const std::error_code ec = write_group(g, cut_lsn);
-      lock.lock();
-      if (ec) {
-        failed_.store(true, std::memory_order_release);
-        failure_ = fmt::format("writing the journal in {} failed: {}", dir_.string(), ec.message());
-        rolled_back_undo_ = std::move(g.undo);
-        rollback_due_ = true;
-        continue;
-      }
-      counters_.bytes.fetch_add(g.redo.size(), std::memory_order_relaxed);
-      counters_.records.fetch_add(g.last - g.first + 1, std::memory_order_relaxed);
-      counters_.commits.fetch_add(1, std::memory_order_relaxed);
-      stored_.store(g.last, std::memory_order_release);
-      stored_changed_.notify_all();
-      complete_waiters(lock);
-      continue;
-    }
-    if (unsynced_) {
-      const auto due = last_sync_ + options_.sync_interval;
-      if (stopping_ || clock::now() >= due) {
-        lock.unlock();
-        const std::error_code ec = sync_now();
-        lock.lock();
-        if (ec) {
-          // The records written since the last sync were acknowledged (interval's loss
-          // window); from now on nothing more is taken.
-          failed_.store(true, std::memory_order_release);
-          failure_ =
-              fmt::format("syncing the journal in {} failed: {}", dir_.string(), ec.message());
-          rollback_due_ = !pending_.undo.empty();
-          stored_changed_.notify_all();
-        }
-        continue;
-      }
-      wake_.wait_until(lock, due);
-      continue;
-    }
-    if (stopping_) break;
-    if (preallocate_ && std::max(zeroed_end_, file_size_) < options_.segment_bytes) {
+      if (!serve_failed(lock)) break;
+    } else if (!pending_.redo.empty()) {
+      commit_pending(lock);
+    } else if (unsynced_) {
+      sync_when_due(lock);
+    } else if (stopping_) {
+      break;
+    } else if (preallocate_ && std::max(zeroed_end_, file_size_) < options_.segment_bytes) {
       // Idle: zeros a little further ahead of the data, then looks for work again.
       lock.unlock();
       zero_fill_ahead();
       lock.lock();
-      continue;
+    } else {
+      wake_.wait(lock);
     }
-    wake_.wait(lock);
+  }
+}
+
+bool journal::serve_failed(std::unique_lock<std::mutex>& lock) {
+  if (rollback_due_) {
+    lock.unlock();
+    hooks_.roll_back();  // takes every gate, then take_undo()
+    lock.lock();
+    stored_changed_.notify_all();
+  }
+  complete_waiters(lock);
+  if (stopping_ && !rollback_due_) return false;
+  wake_.wait(lock, [&] { return rollback_due_ || !waiters_.empty() || stopping_; });
+  return true;
+}
+
+void journal::commit_pending(std::unique_lock<std::mutex>& lock) {
+  if (options_.mode == durability::always && appending_ > 0 && !stopping_) {
+    // Half a batch in this group would cost the batch a second sync: wait for the rest
+    // (that batch cannot complete before it anyway), for 1 ms at most.
+    wake_.wait_for(lock, max_linger, [&] { return appending_ == 0 || stopping_; });
+  }
+  group g = std::move(pending_);
+  pending_ = {};
+  const std::uint64_t cut_lsn = cut_lsn_;
+  const bool ask_checkpoint = bytes_since_cut_ >= options_.checkpoint_bytes && !checkpoint_asked_;
+  checkpoint_asked_ = checkpoint_asked_ || ask_checkpoint;
+  lock.unlock();
+  if (ask_checkpoint && hooks_.wants_checkpoint) hooks_.wants_checkpoint();
+  const std::error_code ec = write_group(g, cut_lsn);
+  lock.lock();
+  if (ec) {
+    failed_.store(true, std::memory_order_release);
+    failure_ = fmt::format("writing the journal in {} failed: {}", dir_.string(), ec.message());
+    rolled_back_undo_ = std::move(g.undo);
+    rollback_due_ = true;
+    return;
+  }
+  counters_.bytes.fetch_add(g.redo.size(), std::memory_order_relaxed);
+  counters_.records.fetch_add(g.last - g.first + 1, std::memory_order_relaxed);
+  counters_.commits.fetch_add(1, std::memory_order_relaxed);
+  stored_.store(g.last, std::memory_order_release);
+  stored_changed_.notify_all();
+  complete_waiters(lock);
+}
+
+void journal::sync_when_due(std::unique_lock<std::mutex>& lock) {
+  const auto due = last_sync_ + options_.sync_interval;
+  if (!stopping_ && clock::now() < due) {
+    wake_.wait_until(lock, due);
+    return;
+  }
+  lock.unlock();
+  const std::error_code ec = sync_now();
+  lock.lock();
+  if (ec) {
+    // The records written since the last sync were acknowledged (interval's loss window);
+    // from now on nothing more is taken.
+    failed_.store(true, std::memory_order_release);
+    failure_ = fmt::format("syncing the journal in {} failed: {}", dir_.string(), ec.message());
+    rollback_due_ = !pending_.undo.empty();
+    stored_changed_.notify_all();
   }
 }
 

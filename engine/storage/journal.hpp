@@ -120,7 +120,15 @@ class journal {
     std::uint64_t last = 0;
   };
 
+  /// The writer thread: commits what is pending, syncs when an interval is due, zero-fills
+  /// ahead when idle, or, once failed, rolls back and answers the waiters.
   void run();
+  /// Once failed: the rollback due and the waiters; false when the writer may stop.
+  bool serve_failed(std::unique_lock<std::mutex>& lock);
+  /// Writes (and syncs) what is pending as one group and completes its waiters.
+  void commit_pending(std::unique_lock<std::mutex>& lock);
+  /// durability::interval: syncs what is written once the interval is up (or at stop).
+  void sync_when_due(std::unique_lock<std::mutex>& lock);
   std::error_code open_segment(std::uint64_t first_lsn);
   /// Writes and syncs the next 256 KiB of zeros past the segment's data; the writer calls it
   /// when it has nothing else to do. A failure only turns preallocation off.
@@ -147,21 +155,21 @@ class journal {
   std::atomic<std::uint64_t> stored_;
   std::atomic<bool> failed_{false};
   std::string failure_;
-  bool stopping_ = false;
   std::size_t appending_ = 0;  // operations between expect_more() and done_appending()
-  bool rollback_due_ = false;
   std::uint64_t cut_lsn_ = 0;  // records after it go to a new segment
   std::uint64_t bytes_since_cut_ = 0;
-  bool checkpoint_asked_ = false;
   std::vector<std::pair<std::uint64_t, std::function<void(error_code)>>> waiters_;
+  bool stopping_ = false;
+  bool rollback_due_ = false;
+  bool checkpoint_asked_ = false;
 
   // The writer thread's own.
+  bool preallocate_;  // off after a failure to write zeros ahead
+  bool unsynced_ = false;
   std::unique_ptr<writable_file> file_;
   std::uint64_t file_size_ = 0;   // the bytes of data (header and records)
   std::uint64_t zeroed_end_ = 0;  // the file's zeros, synced, reach this far
-  bool preallocate_;              // off after a failure to write zeros ahead
   std::uint64_t file_first_lsn_ = 0;
-  bool unsynced_ = false;
   std::chrono::steady_clock::time_point last_sync_;
 
   std::thread writer_;  // last: starts once everything above is ready

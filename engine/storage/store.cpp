@@ -5,8 +5,8 @@
 
 #include <fmt/core.h>
 
+#include <array>
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <stdexcept>
 #include <string>
@@ -38,29 +38,34 @@ void prepare_directory(const std::filesystem::path& dir) {
   if (ec) refuse(dir, fmt::format("cannot be created: {}", ec.message()));
 }
 
+std::string system_message(int error) {
+  return std::error_code(error, std::system_category()).message();
+}
+
 /// Locks `dir` for this process's lifetime; returns the descriptor holding the lock.
 int lock_directory(const std::filesystem::path& dir) {
   const std::filesystem::path path = dir / lock_name;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): open(2) is variadic in C
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) refuse(dir, fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+  if (fd < 0) refuse(dir, fmt::format("cannot write {}: {}", path.string(), system_message(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
-    char holder[32] = {};
-    const ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
+    std::array<char, 32> holder{};
+    const ssize_t n = ::pread(fd, holder.data(), holder.size() - 1, 0);
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      std::string pid = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "";
+      std::string pid = n > 0 ? std::string(holder.data(), static_cast<std::size_t>(n)) : "";
       while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
       refuse(dir, fmt::format("in use by another process{} (its {} is locked)",
                               pid.empty() ? "" : " (pid " + pid + ")", lock_name));
     }
-    refuse(dir, fmt::format("cannot lock {}: {}", path.string(), std::strerror(err)));
+    refuse(dir, fmt::format("cannot lock {}: {}", path.string(), system_message(err)));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
     const int err = errno;
     ::close(fd);
-    refuse(dir, fmt::format("cannot write {}: {}", path.string(), std::strerror(err)));
+    refuse(dir, fmt::format("cannot write {}: {}", path.string(), system_message(err)));
   }
   return fd;
 }
@@ -89,7 +94,7 @@ void check_space(const std::filesystem::path& dir) {
 
 }  // namespace
 
-store::store(const storage_options& options) : options_(options) {
+store::store(storage_options options) : options_(std::move(options)) {
   if (!options_.files) options_.files = posix_files();
   if (!is_valid(options_.mode)) throw std::invalid_argument("taskorch: invalid durability mode");
   prepare_directory(options_.directory);
@@ -153,7 +158,7 @@ error_code store::checkpoint() {
   if (journal_ && !journal_->wait_stored(image.lsn)) return errc::journal_failed;
   if (std::error_code ec =
           write_checkpoint(*options_.files, options_.directory, image.lsn, image.tasks)) {
-    return error_code(ec);
+    return {ec};
   }
   checkpoint_lsn_ = image.lsn;
   remove_covered(image.lsn);

@@ -45,7 +45,7 @@ class store {
   /// std::runtime_error with a message that names the directory when it cannot be used (not a
   /// folder, not writable, locked by another process, too little space), corruption_error
   /// when it is damaged.
-  explicit store(const storage_options& options);
+  explicit store(storage_options options);
   /// close().
   ~store();
   store(const store&) = delete;
