@@ -8,6 +8,7 @@
 #include "baselines/tbb_map.hpp"
 #include "duplicate_ids.hpp"
 #include "engine_impl.hpp"
+#include "pause_cycle.hpp"
 #include "workload.hpp"
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/body_parser.hpp>
@@ -81,20 +82,6 @@ struct shard_floors {
 
 // -- the cases -----------------------------------------------------------------------------
 
-/// Pauses window k/2 on even iterations and resumes it on odd ones.
-template <class Impl>
-void run_pause(benchmark::State& st, Impl& impl, const id_stream& ids, std::size_t b) {
-  const std::size_t start = first_window(st, ids.distinct(), b);
-  std::size_t k = 0;
-  for (auto _ : st) {
-    const task_event event = k % 2 == 0 ? task_event::pause : task_event::resume;
-    batch_result r = impl.command(ids.window(start + k / 2, b), event, pause_mode::target);
-    benchmark::DoNotOptimize(r.data());
-    ++k;
-  }
-  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
-}
-
 /// Cycles through mixed_cycle, each operation of a cycle on the same window.
 template <class Impl>
 void run_mixed(benchmark::State& st, Impl& impl, const id_stream& ids, std::size_t b) {
@@ -125,7 +112,8 @@ void bench_case(benchmark::State& st, case_kind c) {
   Impl& impl = registry_of<Impl>(n);
   const id_stream& ids = stream_of(n);
   if (c == case_kind::pause) {
-    run_pause(st, impl, ids, b);
+    std::size_t k = 0;
+    run_pause(st, impl, ids, b, k);
   } else {
     run_mixed(st, impl, ids, b);
   }
@@ -139,7 +127,8 @@ void bench_floor_shards(benchmark::State& st, case_kind c) {
   const auto t = static_cast<std::size_t>(st.thread_index());
   const std::size_t share = std::max<std::size_t>(1, b / shard_floors::shards);
   if (c == case_kind::pause) {
-    run_pause(st, *floors.tables[t], *floors.streams[t], share);
+    std::size_t k = 0;
+    run_pause(st, *floors.tables[t], *floors.streams[t], share, k);
   } else {
     run_mixed(st, *floors.tables[t], *floors.streams[t], share);
   }

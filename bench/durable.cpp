@@ -1,6 +1,7 @@
 #include "durable.hpp"
 
 #include "engine_impl.hpp"
+#include "pause_cycle.hpp"
 #include "workload.hpp"
 
 #include <benchmark/benchmark.h>
@@ -178,15 +179,7 @@ void bench_durable(benchmark::State& st, const storage_mode& m) {
   engine_impl& impl = durable_of(m, n).impl;
   const id_stream& ids = running_stream(n);
   const storage_stats before = impl.engine().storage();
-  const std::size_t start = first_window(st, ids.distinct(), b);
-  std::size_t& k = position_of(&impl, b, st);
-  for (auto _ : st) {
-    const task_event event = k % 2 == 0 ? task_event::pause : task_event::resume;
-    batch_result r = impl.command(ids.window(start + k / 2, b), event, pause_mode::target);
-    benchmark::DoNotOptimize(r.data());
-    ++k;
-  }
-  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
+  run_pause(st, impl, ids, b, position_of(&impl, b, st));
   const storage_stats after = impl.engine().storage();
   if (st.thread_index() != 0 || !after.enabled || m.mode == durability::none) return;
   const auto batches = static_cast<double>(st.iterations() * st.threads());

@@ -366,8 +366,8 @@ void dispatcher::run_part(const std::shared_ptr<Op>& op, shard_index s,
   step_context ctx = context(s);
   // The part's changes, when they are journaled.
   constexpr bool changes = requires { Op::changes_registry; };
-  thread_local storage::change_log log;
-  log.clear();
+  thread_local storage::change_log log;  // empty: every part journals (and clears) its own
+  BOOST_ASSERT(log.empty());
   const storage::change_log::scope recording(changes && journal_ != nullptr ? &log : nullptr);
   std::uint64_t lsn = 0;
   // Each item's record is prefetched `ahead` items before it is applied: a batch over a

@@ -26,14 +26,9 @@ enum class record_kind : std::uint8_t {
   end = 6,           ///< the last record of a checkpoint: how many came before it
 };
 
-/// A task's or a family child's state after a change.
-struct set_state_record {
-  job_id id;
-  task_state state = task_state::configuration;
-  std::optional<pause_info> pause;  ///< present exactly when `state` is paused
-  std::uint64_t version = 0;
-  friend bool operator==(const set_state_record&, const set_state_record&) = default;
-};
+/// A task's or a family child's state after a change: what a child_spec holds (id, state,
+/// pause, version).
+using set_state_record = child_spec;
 struct erase_task_record {
   job_id id;
   friend bool operator==(const erase_task_record&, const erase_task_record&) = default;
