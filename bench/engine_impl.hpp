@@ -28,6 +28,7 @@ class engine_impl {
     if (event == task_event::resume) {
       return engine_.resume(project_, {batch.ids.begin(), batch.ids.end()});
     }
+    // Anything else the workloads send is a worker's report (transfer_failed).
     std::vector<event_item> items(batch.size());
     for (std::size_t i = 0; i < items.size(); ++i) items[i] = {batch.ids[i], event};
     return engine_.report(project_, std::move(items));

@@ -99,7 +99,15 @@ class id_stream {
 /// the guards, the transition table and its actions). Returns the item's error (empty on
 /// success).
 inline error_code step(task_cell& t, task_event event, pause_mode mode) noexcept {
-  const step_outcome o = apply_event(t, /*parent=*/false, event, mode);
+  // The workload schedules no start: the cell keeps no start time (it stays as small as the
+  // baselines' own cells).
+  struct cell_view {
+    task_state& state;
+    pause_mode& mode;
+    task_state& paused_from;
+    wall_time start_time{};
+  } view{t.state, t.mode, t.paused_from};
+  const step_outcome o = apply_event(view, task_role::standalone, event, {.mode = mode});
   return o.refusal == errc{} ? error_code() : make_error_code(o.refusal);
 }
 

@@ -20,22 +20,9 @@ namespace taskorch::detail {
 inline const job_id& item_id(const job_id& id) noexcept { return id; }
 inline const job_id& item_id(const pause_item& p) noexcept { return p.id; }
 inline const job_id& item_id(const event_item& e) noexcept { return e.id; }
+inline const job_id& item_id(const start_item& s) noexcept { return s.id; }
+inline const job_id& item_id(const delete_item& d) noexcept { return d.id; }
 inline const job_id& item_id(const registration& r) noexcept { return id_of(r); }
-
-/// The event an item of a command batch applies: its own for a worker event, else the
-/// batch's (pause or resume).
-inline task_event item_event(const event_item& e, task_event) noexcept { return e.event; }
-template <class Item>
-task_event item_event(const Item&, task_event batch_event) noexcept {
-  return batch_event;
-}
-
-/// The pause mode an item asks for (`target` unless it is a pause item).
-inline pause_mode item_mode(const pause_item& p) noexcept { return p.mode; }
-template <class Item>
-pause_mode item_mode(const Item&) noexcept {
-  return pause_mode::target;
-}
 
 /// The most items an operation may hold: item indices are 32 bits wide.
 inline constexpr std::size_t max_batch_indices = std::numeric_limits<std::uint32_t>::max();

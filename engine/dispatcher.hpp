@@ -58,13 +58,16 @@ namespace taskorch::detail {
 /// Thread safety: every member may be called from any thread.
 class dispatcher {
  public:
-  dispatcher(const engine_options& options, admission& admitted_ops, strand_pool& pool)
+  dispatcher(const engine_options& options, admission& admitted_ops, strand_pool& pool,
+             start_schedule& schedule)
       : options_(options),
         placement_(options.shards),
         shards_(options.shards),
         gates_(options.shards),
         admission_(admitted_ops),
-        pool_(pool) {}
+        pool_(pool) {
+    for (shard& s : shards_) s.set_schedule(&schedule);
+  }
 
   /// Runs an admitted item operation: splits it by shard and runs or posts each part.
   template <class Op>

@@ -81,20 +81,37 @@ void engine::start_register(std::vector<registration> items, handler<batch_signa
 
 void engine::start_pause(project_id project, std::vector<pause_item> items,
                          handler<batch_signature> h) {
-  core_->start<detail::command_op<pause_item>>(std::move(h), project, task_event::pause,
+  core_->start<detail::command_op<pause_item>>(std::move(h), project,
+                                               detail::batch_command{task_event::pause, wall_now()},
                                                std::move(items));
 }
 
 void engine::start_resume(project_id project, std::vector<job_id> ids, handler<batch_signature> h) {
-  core_->start<detail::command_op<job_id>>(std::move(h), project, task_event::resume,
-                                           std::move(ids));
+  core_->start<detail::command_op<job_id>>(
+      std::move(h), project, detail::batch_command{task_event::resume, wall_now()}, std::move(ids));
+}
+
+void engine::start_start(project_id project, std::vector<start_item> items,
+                         handler<batch_signature> h) {
+  // Each item says whether it starts now or later (command_of()).
+  core_->start<detail::command_op<start_item>>(std::move(h), project,
+                                               detail::batch_command{task_event::start, wall_now()},
+                                               std::move(items));
+}
+
+void engine::start_delete(project_id project, std::vector<delete_item> items,
+                          handler<batch_signature> h) {
+  // Each item's delete type names its event (command_of()).
+  core_->start<detail::command_op<delete_item>>(
+      std::move(h), project, detail::batch_command{task_event::stop, wall_now()}, std::move(items));
 }
 
 void engine::start_report(project_id project, std::vector<event_item> items,
                           handler<batch_signature> h) {
-  // The event of each item is its own; `start` is a placeholder the items override.
-  core_->start<detail::command_op<event_item>>(std::move(h), project, task_event::start,
-                                               std::move(items));
+  // Each item names its own event (command_of()).
+  core_->start<detail::command_op<event_item>>(
+      std::move(h), project, detail::batch_command{task_event::start_succeeded, wall_now()},
+      std::move(items));
 }
 
 void engine::start_purge(project_id project, std::vector<job_id> ids, handler<batch_signature> h) {
@@ -104,6 +121,11 @@ void engine::start_purge(project_id project, std::vector<job_id> ids, handler<ba
 void engine::start_status(project_id project, std::vector<job_id> ids,
                           handler<status_signature> h) {
   core_->start<detail::status_op>(std::move(h), project, std::move(ids));
+}
+
+void engine::start_detail(project_id project, std::vector<job_id> ids,
+                          handler<detail_signature> h) {
+  core_->start<detail::detail_op>(std::move(h), project, std::move(ids));
 }
 
 void engine::start_get(project_id project, job_id id, handler<snapshot_signature> h) {

@@ -1,5 +1,7 @@
 #include "engine_core.hpp"
 
+#include "operations/command.hpp"
+#include "operations/due_starts.hpp"
 #include "operations/register.hpp"
 #include "operations/subscribe.hpp"
 #include "undo.hpp"
@@ -35,9 +37,37 @@ engine_core::engine_core(engine_options options)
       store_(options_.storage.directory.empty()
                  ? nullptr
                  : std::make_unique<storage::store>(options_.storage)),
-      dispatcher_(options_, admission_, pool_),
+      dispatcher_(options_, admission_, pool_, schedule_),
       pool_(options_.threads, options_.shards, options_.unhandled_exception) {
   if (store_) open_storage();
+  schedule_.start([this](wall_time now) { return start_due_tasks(now); });
+}
+
+wall_time engine_core::start_due_tasks(wall_time now) {
+  std::promise<std::pair<error_code, due_scan>> scanned;
+  start<due_starts_op, due_starts_op::signature>(
+      [&scanned](error_code ec, due_scan found) {
+        scanned.set_value({ec, std::move(found)});
+      },
+      now);
+  auto [ec, found] = scanned.get_future().get();
+  std::vector<due_start>& due = found.due;
+  if (ec) return now + std::chrono::seconds(1);  // out of memory, or stopping: try again
+  std::sort(due.begin(), due.end(),
+            [](const due_start& a, const due_start& b) { return a.project < b.project; });
+  for (auto first = due.begin(); first != due.end();) {
+    const project_id project = first->project;
+    std::vector<job_id> ids;
+    for (; first != due.end() && first->project == project && ids.size() < options_.max_batch_items;
+         ++first) {
+      ids.push_back(first->id);
+    }
+    // A task rescheduled later or terminated meanwhile refuses the start: nothing to do.
+    start<command_op<job_id>, engine::batch_signature>(
+        [](error_code, const batch_result&) {}, project, batch_command{task_event::start_due, now},
+        std::move(ids));
+  }
+  return found.next;
 }
 
 void engine_core::open_storage() {
@@ -121,6 +151,7 @@ void engine_core::stop() {
   }
   // Serialized: a second caller waits until the first has drained and joined everything.
   std::lock_guard serial(stop_serial_);
+  schedule_.stop();  // its thread starts operations: before admission closes
   admission_.stop();
   if (store_) store_->close();  // a last checkpoint, while the shards are still here
   pool_.join();

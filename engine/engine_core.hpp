@@ -9,6 +9,7 @@
 
 #include "admission.hpp"
 #include "dispatcher.hpp"
+#include "start_schedule.hpp"
 #include "storage/store.hpp"
 #include "strand_pool.hpp"
 #include "subscriber_slot.hpp"
@@ -63,15 +64,19 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
  private:
   /// Registers the recovered registry, then starts journaling.
   void open_storage();
+  /// Starts the tasks whose scheduled start has come at `now`; returns the earliest start
+  /// time still ahead (start_schedule's fire function).
+  wall_time start_due_tasks(wall_time now);
   storage::registry_image capture();
   void roll_back();
 
   engine_options options_;
   std::unique_ptr<storage::store> store_;  // before the shards: it outlives them
   admission admission_;
-  std::mutex stop_serial_;  // held for the whole of stop()
-  dispatcher dispatcher_;   // the shards: they outlive the threads below
-  strand_pool pool_;        // last: its threads stop before the shards go
+  std::mutex stop_serial_;   // held for the whole of stop()
+  start_schedule schedule_;  // before the shards, which tell it of start times
+  dispatcher dispatcher_;    // the shards: they outlive the threads below
+  strand_pool pool_;         // last: its threads stop before the shards go
 };
 
 template <class Op, class Signature, class... Args>

@@ -13,6 +13,17 @@ bool pause_info_consistent(task_state state, const std::optional<pause_info>& pa
   return pause.has_value() && is_valid(pause->mode) && is_pausable(pause->from);
 }
 
+bool start_time_consistent(task_state state, const std::optional<wall_time>& start_time) {
+  if (state != task_state::waiting_for_start) return !start_time.has_value();
+  return start_time.has_value() && *start_time > wall_time{};
+}
+
+template <class Spec>
+bool lifecycle_consistent(const Spec& spec) {
+  return pause_info_consistent(spec.state, spec.pause) &&
+         start_time_consistent(spec.state, spec.start_time);
+}
+
 void set_pause(task_record& rec, task_state state, const std::optional<pause_info>& pause) {
   rec.state = state;
   if (pause) {
@@ -26,10 +37,6 @@ std::optional<pause_info> pause_of(const task_record& rec) {
   return pause_info{rec.mode, rec.paused_from};
 }
 
-storage::set_state_record state_of(const job_id& id, const task_record& rec) {
-  return {id, rec.state, pause_of(rec), rec.version};
-}
-
 }  // namespace
 
 error_code validate(const registration& r) {
@@ -37,12 +44,11 @@ error_code validate(const registration& r) {
       [](const auto& spec) -> error_code {
         using spec_type = std::decay_t<decltype(spec)>;
         if constexpr (std::is_same_v<spec_type, task_spec>) {
-          if (!is_valid(spec.kind) || !pause_info_consistent(spec.state, spec.pause)) {
+          if (!is_valid(spec.kind) || !lifecycle_consistent(spec)) {
             return errc::invalid_task_spec;
           }
         } else {
-          if (!pause_info_consistent(spec.forward.state, spec.forward.pause) ||
-              !pause_info_consistent(spec.backward.state, spec.backward.pause) ||
+          if (!lifecycle_consistent(spec.forward) || !lifecycle_consistent(spec.backward) ||
               spec.forward.id == spec.backward.id || spec.forward.id == spec.id ||
               spec.backward.id == spec.id) {
             return errc::invalid_task_spec;
@@ -92,33 +98,116 @@ std::uint32_t shard::project_index(const project_id& project) noexcept {
   return it->second;
 }
 
+shard::lifecycle_view shard::view_of(const job_id& id, const task_record& rec) const noexcept {
+  lifecycle_view v{rec.state, rec.mode, rec.paused_from, {}};
+  if (rec.state == task_state::waiting_for_start) {
+    if (auto it = start_times_.find(id); it != start_times_.end()) v.start_time = it->second;
+  }
+  return v;
+}
+
+storage::set_state_record shard::record_of(const job_id& id, const lifecycle_view& v,
+                                           std::uint64_t version) {
+  storage::set_state_record r{id, v.state, std::nullopt, std::nullopt, version};
+  if (v.state == task_state::paused) r.pause = pause_info{v.mode, v.paused_from};
+  if (v.state == task_state::waiting_for_start) r.start_time = v.start_time;
+  return r;
+}
+
+void shard::reserve_start_time(const job_id& id, const lifecycle_view& v) {
+  if (v.state == task_state::waiting_for_start) start_times_.try_emplace(id);
+}
+
+void shard::store_start_time(const job_id& id, wall_time at) noexcept {
+  // Room was made (try_emplace) before the change: this finds the entry.
+  if (auto it = start_times_.find(id); it != start_times_.end()) it->second = at;
+  if (schedule_ != nullptr) schedule_->lower(at);
+}
+
+void shard::commit(const project_id& project, const job_id& id, task_record& rec,
+                   const lifecycle_view& v, task_event cause) noexcept {
+  const task_state from = rec.state;
+  rec.state = v.state;
+  rec.mode = v.mode;
+  rec.paused_from = v.paused_from;
+  ++rec.version;
+  if (v.state == task_state::waiting_for_start) store_start_time(id, v.start_time);
+  adjust_count(from, -1);
+  adjust_count(rec.state, +1);
+  if (!subscribers_.empty()) {
+    std::optional<pause_mode> shown_mode;
+    if (rec.state == task_state::paused) shown_mode = rec.mode;
+    notify({id, project, from, rec.state, cause, shown_mode, rec.version});
+  }
+}
+
 outcome shard::apply(const project_id& project, const job_id& id, task_event event,
-                     pause_mode mode) {
+                     const event_arguments& args) {
   outcome result;
   task_record* rec = find(project, id, result);
   if (rec == nullptr) return result;
-  const task_state from = rec->state;
-  const task_record before = *rec;
-  const step_outcome step = apply_event(*rec, rec->role == task_role::parent, event, mode);
+  if (rec->role == task_role::parent && is_valid(event) &&
+      rule_of(event).scope == family_scope::family) {
+    return apply_to_family(project, id, event, args);
+  }
+  const lifecycle_view before = view_of(id, *rec);
+  lifecycle_view after = before;
+  const step_outcome step = apply_event(after, rec->role, event, args);
   if (step.refusal != errc{}) return outcome::fail(step.refusal);
   if (!step.changed) return result;
-  ++rec->version;
+  reserve_start_time(id, after);
   if (auto* log = storage::change_log::current()) {
-    try {
-      log->set_state(*this, state_of(id, *rec), state_of(id, before));
-    } catch (...) {
-      *rec = before;  // not recorded: not made
-      throw;
+    log->set_state(*this, record_of(id, after, rec->version + 1),
+                   record_of(id, before, rec->version));
+  }
+  commit(project, id, *rec, after, event);
+  return result;
+}
+
+outcome shard::apply_to_family(const project_id& project, const job_id& parent, task_event event,
+                               const event_arguments& args) {
+  const family_links links = families_.at(parent);
+  task_record& forward = *tasks_.find(links.forward);
+  task_record& backward = *tasks_.find(links.backward);
+  const lifecycle_view forward_before = view_of(links.forward, forward);
+  const lifecycle_view backward_before = view_of(links.backward, backward);
+  lifecycle_view forward_after = forward_before;
+  lifecycle_view backward_after = backward_before;
+  // Both children must take the event: the first refusal (the forward child's) answers.
+  const step_outcome f = apply_event(forward_after, task_role::parent, event, args);
+  if (f.refusal != errc{}) return outcome::fail(f.refusal);
+  const step_outcome b = apply_event(backward_after, task_role::parent, event, args);
+  if (b.refusal != errc{}) return outcome::fail(b.refusal);
+  reserve_start_time(links.forward, forward_after);
+  reserve_start_time(links.backward, backward_after);
+  if (auto* log = storage::change_log::current()) {
+    const auto fa = record_of(links.forward, forward_after, forward.version + 1);
+    const auto fb = record_of(links.forward, forward_before, forward.version);
+    const auto ba = record_of(links.backward, backward_after, backward.version + 1);
+    const auto bb = record_of(links.backward, backward_before, backward.version);
+    if (f.changed && b.changed) {
+      log->set_family_state(*this, fa, fb, ba, bb);
+    } else if (f.changed) {
+      log->set_state(*this, fa, fb);
+    } else if (b.changed) {
+      log->set_state(*this, ba, bb);
     }
   }
-  adjust_count(from, -1);
-  adjust_count(rec->state, +1);
-  if (!subscribers_.empty()) {
-    std::optional<pause_mode> shown_mode;
-    if (rec->state == task_state::paused) shown_mode = rec->mode;
-    notify({id, project, from, rec->state, event, shown_mode, rec->version});
+  if (f.changed) commit(project, links.forward, forward, forward_after, event);
+  if (b.changed) commit(project, links.backward, backward, backward_after, event);
+  return outcome::ok();
+}
+
+void shard::due_starts(wall_time now, std::vector<due_start>& out, wall_time& earliest) const {
+  for (const auto& [id, at] : start_times_) {
+    const task_record* rec = tasks_.find(id);
+    if (rec == nullptr || rec->state != task_state::waiting_for_start) continue;
+    if (at <= now) {
+      out.push_back({projects_[rec->project], id});
+    } else if (at < earliest) {
+      earliest = at;
+    }
   }
-  return result;
 }
 
 outcome shard::purge(const project_id& project, const job_id& id,
@@ -155,6 +244,7 @@ void shard::erase_family(const job_id& parent) noexcept {
     adjust_count(at(child).state, -1);
     tasks_.erase(child);
     parent_of_.erase(child);
+    start_times_.erase(child);
   }
   families_.erase(parent);
   tasks_.erase(parent);
@@ -193,6 +283,7 @@ task_snapshot shard::snapshot_of(const job_id& id, const task_record& rec) const
   } else {
     snap.state = rec.state;
     snap.pause = pause_of(rec);
+    snap.start_time = start_time_of(id, rec);
     if (auto parent = parent_of_.find(id); parent != parent_of_.end()) {
       snap.parent = parent->second;
     }
@@ -203,6 +294,20 @@ task_snapshot shard::snapshot_of(const job_id& id, const task_record& rec) const
 outcome shard::read(const project_id& project, const job_id& id, task_snapshot& out) const {
   outcome result;
   if (const task_record* rec = find(project, id, result)) out = snapshot_of(id, *rec);
+  return result;
+}
+
+outcome shard::read_detail(const project_id& project, const job_id& id, task_snapshot& out,
+                           std::vector<task_snapshot>& children) const {
+  outcome result;
+  const task_record* rec = find(project, id, result);
+  if (rec == nullptr) return result;
+  out = snapshot_of(id, *rec);
+  if (rec->role == task_role::parent) {
+    const family_links& links = families_.at(id);
+    children = {snapshot_of(links.forward, at(links.forward)),
+                snapshot_of(links.backward, at(links.backward))};
+  }
   return result;
 }
 
@@ -222,7 +327,12 @@ void shard::count(state_counts& counts) const {
 
 child_spec shard::child_spec_of(const job_id& id) const {
   const task_record& rec = at(id);
-  return {id, rec.state, pause_of(rec), rec.version};
+  return {id, rec.state, pause_of(rec), start_time_of(id, rec), rec.version};
+}
+
+std::optional<wall_time> shard::start_time_of(const job_id& id, const task_record& rec) const {
+  if (rec.state != task_state::waiting_for_start) return std::nullopt;
+  return view_of(id, rec).start_time;
 }
 
 void shard::export_to(std::vector<registration>& out) const {
@@ -241,6 +351,7 @@ error_code shard::insert(const task_spec& spec) {
   // Everything that can throw happens before the first change.
   std::string name = spec.name;
   if (!name.empty()) names_.reserve(names_.size() + 1);
+  if (spec.start_time) start_times_.try_emplace(spec.id);
   reserve_project();
   tasks_.reserve(1);
   task_record rec;
@@ -251,6 +362,7 @@ error_code shard::insert(const task_spec& spec) {
   if (auto* log = storage::change_log::current()) log->put_task(*this, spec);
   tasks_.insert(spec.id, rec);
   if (!name.empty()) names_.emplace(spec.id, std::move(name));
+  if (spec.start_time) store_start_time(spec.id, *spec.start_time);
   adjust_count(spec.state, +1);
   return {};
 }
@@ -261,6 +373,9 @@ void shard::reserve_family(const family_spec& spec) {
   parent_of_.reserve(parent_of_.size() + 2);
   families_.reserve(families_.size() + 1);
   if (!spec.name.empty()) names_.reserve(names_.size() + 1);
+  for (const child_spec* child : {&spec.forward, &spec.backward}) {
+    if (child->start_time) start_times_.try_emplace(child->id);
+  }
 }
 
 void shard::insert_family(family_spec&& spec) noexcept {
@@ -279,6 +394,7 @@ void shard::insert_family(family_spec&& spec) noexcept {
     set_pause(rec, child->state, child->pause);
     tasks_.insert(child->id, rec);
     parent_of_.emplace(child->id, spec.id);
+    if (child->start_time) store_start_time(child->id, *child->start_time);
     adjust_count(child->state, +1);
   }
   families_.emplace(spec.id, family_links{spec.forward.id, spec.backward.id});
@@ -298,7 +414,13 @@ void shard::record_family_erase(const job_id& parent) {
 task_spec shard::task_spec_of(const job_id& id, const task_record& rec) const {
   std::string name;
   if (auto it = names_.find(id); it != names_.end()) name = it->second;
-  return {id,         projects_[rec.project], rec.kind, rec.state, pause_of(rec), std::move(name),
+  return {id,
+          projects_[rec.project],
+          rec.kind,
+          rec.state,
+          pause_of(rec),
+          start_time_of(id, rec),
+          std::move(name),
           rec.version};
 }
 
@@ -315,6 +437,7 @@ void shard::restore_state(const storage::set_state_record& change) noexcept {
   adjust_count(rec->state, -1);
   set_pause(*rec, change.state, change.pause);
   rec->version = change.version;
+  if (change.start_time) store_start_time(change.id, *change.start_time);
   adjust_count(rec->state, +1);
 }
 
@@ -322,6 +445,7 @@ void shard::erase_task(const job_id& id) noexcept {
   adjust_count(at(id).state, -1);
   tasks_.erase(id);
   names_.erase(id);
+  start_times_.erase(id);
 }
 
 void shard::insert_redirect(const job_id& id, shard_index family_shard) noexcept {

@@ -17,6 +17,7 @@
 // changed, when the journal could not store it; they record nothing.
 
 #include "placement.hpp"
+#include "start_schedule.hpp"
 #include "storage/record.hpp"
 #include "subscriber_slot.hpp"
 #include "task_table.hpp"
@@ -26,6 +27,7 @@
 #include <taskorch/state_change.hpp>
 #include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_spec.hpp>
+#include <taskorch/transition_table.hpp>
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -55,13 +57,30 @@ struct family_links {
   friend bool operator==(const family_links&, const family_links&) = default;
 };
 
+/// A task that is due to start: what start_schedule's scan finds.
+struct due_start {
+  project_id project;
+  job_id id;
+};
+
 /// One slice of the registry. Thread safety: none; the engine serializes all calls.
 class shard {
  public:
+  /// Tells `schedule` of every start time this shard stores from now on.
+  void set_schedule(start_schedule* schedule) noexcept { schedule_ = schedule; }
+
   // -- commands -------------------------------------------------------------------------
 
-  /// Applies `event` (with `mode`, for a pause) to `id` on behalf of `project`.
-  outcome apply(const project_id& project, const job_id& id, task_event event, pause_mode mode);
+  /// Applies `event` (with `args`) to `id` on behalf of `project`. An event of family scope
+  /// sent to a dual-active parent applies to both its children at one instant, or to neither.
+  outcome apply(const project_id& project, const job_id& id, task_event event,
+                const event_arguments& args);
+
+  // -- schedule -------------------------------------------------------------------------
+
+  /// Appends the tasks waiting for a start time not after `now`; lowers `earliest` to the
+  /// earliest start time after it.
+  void due_starts(wall_time now, std::vector<due_start>& out, wall_time& earliest) const;
 
   // -- queries --------------------------------------------------------------------------
 
@@ -70,6 +89,10 @@ class shard {
 
   /// Reads a full snapshot of `id`.
   outcome read(const project_id& project, const job_id& id, task_snapshot& out) const;
+
+  /// Reads a full snapshot of `id` and, for a dual-active parent, of its children.
+  outcome read_detail(const project_id& project, const job_id& id, task_snapshot& out,
+                      std::vector<task_snapshot>& children) const;
 
   /// Appends snapshots of every task of `project` held here (stubs excluded).
   void list(const project_id& project, std::vector<task_snapshot>& out) const;
@@ -174,10 +197,32 @@ class shard {
   task_state aggregate_state(const job_id& parent) const;
   task_snapshot snapshot_of(const job_id& id, const task_record& rec) const;
   child_spec child_spec_of(const job_id& id) const;
+  std::optional<wall_time> start_time_of(const job_id& id, const task_record& rec) const;
   void adjust_count(task_state s, int delta) noexcept {
     counts_[static_cast<std::size_t>(s)] += static_cast<std::size_t>(delta);
   }
   void notify(const state_change& change) const noexcept;
+
+  /// The lifecycle fields of one task, as apply_event reads and changes them.
+  struct lifecycle_view {
+    task_state state = task_state::configuration;
+    pause_mode mode = pause_mode::target;
+    task_state paused_from = task_state::paused;
+    wall_time start_time{};
+  };
+  lifecycle_view view_of(const job_id& id, const task_record& rec) const noexcept;
+  static storage::set_state_record record_of(const job_id& id, const lifecycle_view& v,
+                                             std::uint64_t version);
+  /// Makes room for the start time of `id` when `v` waits for one, so that commit() cannot
+  /// throw.
+  void reserve_start_time(const job_id& id, const lifecycle_view& v);
+  /// Makes `v` the task's lifecycle fields: a new version, counts, schedule, subscribers.
+  void commit(const project_id& project, const job_id& id, task_record& rec,
+              const lifecycle_view& v, task_event cause) noexcept;
+  /// Stores the start time of `id` (room reserved) and tells the schedule.
+  void store_start_time(const job_id& id, wall_time at) noexcept;
+  outcome apply_to_family(const project_id& project, const job_id& parent, task_event event,
+                          const event_arguments& args);
 
   task_spec task_spec_of(const job_id& id, const task_record& rec) const;
   family_spec family_spec_of(const job_id& parent, const task_record& rec) const;
@@ -189,12 +234,17 @@ class shard {
   boost::unordered_flat_map<job_id, family_links, job_id_hash> families_;
   boost::unordered_flat_map<job_id, job_id, job_id_hash> parent_of_;
   boost::unordered_flat_map<job_id, std::string, job_id_hash> names_;
+  /// Start times of tasks that are (or were, since the entry is kept until the task is
+  /// erased, so that an undo never allocates) waiting for a scheduled start.
+  boost::unordered_flat_map<job_id, wall_time, job_id_hash> start_times_;
+  start_schedule* schedule_ = nullptr;
   std::array<std::size_t, task_state_count> counts_{};  ///< non-parent tasks by state
   std::vector<std::shared_ptr<subscriber_slot>> subscribers_;
 };
 
 /// Checks a registration on its own: every enum value declared, pause info present exactly
-/// when paused and from a pausable state, a family's ids distinct. Returns
+/// when paused and from a pausable state, a start time exactly when waiting for a start, a
+/// family's ids distinct. Returns
 /// errc::invalid_task_spec when it is inconsistent.
 error_code validate(const registration& r);
 

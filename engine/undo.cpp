@@ -26,6 +26,10 @@ struct put_back {
   void operator()(const storage::set_state_record& r) const {
     ctx.at(holder_of(ctx, r.id)).restore_state(r);
   }
+  void operator()(const storage::set_family_state_record& r) const {
+    (*this)(r.forward);
+    (*this)(r.backward);
+  }
   void operator()(const storage::erase_task_record& r) const {
     ctx.at(ctx.home(r.id)).erase_task(r.id);
   }

@@ -40,9 +40,14 @@ task registry kept in a data directory (or in memory with --in-memory).
                            fleet file (JSON, a regular file of at most 256 MiB); default: the
                            built-in demo fleet (project 054ba152d480d55b2f5dc0069e7ddef0).
                            Refused when the data directory already holds a registry.
-  --token TOKEN:PROJECT_ID bind an X-Auth-Token to a project (repeatable, each token once).
-                           Without any, a random token is made for the demo project and a curl
-                           command is printed.
+  --token TOKEN:PROJECT_ID[:ROLE]
+                           bind an X-Auth-Token to a project, with a role (repeatable, each
+                           token once): operator (the default: commands, queries and the
+                           event stream), worker (worker reports, queries and the event
+                           stream) or reader (queries and the event stream only); a call
+                           outside the role is refused with 403 TASKORCH.0403. Without any
+                           --token, a random operator token is made for the demo project and
+                           a curl command is printed.
   --threads N              HTTP threads, 1..256 (default 1)
   --engine-threads N       engine threads, 0..1024 (default 0: one per hardware thread)
   --max-jobs N             items per batch request, 1..1000000 (default 10000)
@@ -120,22 +125,43 @@ std::optional<std::string> parse_listen(std::string_view value, http::server_opt
   return std::nullopt;
 }
 
+/// TOKEN:PROJECT_ID[:ROLE]. The token may hold colons: the last field is the project, or the
+/// role when the one before it is a project.
 std::optional<std::string> parse_token(std::string_view value, command_line& o) {
-  const std::size_t colon = value.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return std::string("--token needs TOKEN:PROJECT_ID");
+  const std::string needs("--token needs TOKEN:PROJECT_ID[:ROLE]");
+  std::size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return needs;
+  std::optional<project_id> project = project_id::parse(value.substr(colon + 1));
+  http::role role = http::default_role;
+  if (!project) {
+    const std::size_t before = value.rfind(':', colon - 1);
+    if (before != std::string_view::npos) {
+      project = project_id::parse(value.substr(before + 1, colon - before - 1));
+    }
+    if (project) {
+      if (before == 0) return needs;
+      const std::string_view role_name = value.substr(colon + 1);
+      const std::optional<http::role> named = http::parse_role(role_name);
+      if (!named) {
+        return fmt::format(
+            "--token: ROLE must be operator, worker or reader (TOKEN:PROJECT_ID[:ROLE]), got {}",
+            shown(role_name));
+      }
+      role = *named;
+      colon = before;
+    }
   }
-  const auto project = project_id::parse(value.substr(colon + 1));
   if (!project) {
     return std::string(
-        "--token: PROJECT_ID must be 32 lowercase hexadecimal characters (TOKEN:PROJECT_ID)");
+        "--token: PROJECT_ID must be 32 lowercase hexadecimal characters "
+        "(TOKEN:PROJECT_ID[:ROLE])");
   }
   const std::string token(value.substr(0, colon));
   for (const auto& bound : o.tokens) {
     // The token itself is never shown.
     if (bound.first == token) return std::string("--token: the same token is given twice");
   }
-  o.tokens.emplace_back(token, *project);
+  o.tokens.emplace_back(token, http::token_grant{*project, role});
   return std::nullopt;
 }
 

@@ -7,6 +7,7 @@
 
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/server.hpp>
+#include <taskorch/http/token_table.hpp>
 #include <taskorch/project_id.hpp>
 #include <taskorch/storage_options.hpp>
 
@@ -34,7 +35,8 @@ struct command_line {
   durability mode = durability::always;
   std::chrono::milliseconds sync_interval{100};  ///< with durability::interval
   bool durability_given = false;
-  std::vector<std::pair<std::string, project_id>> tokens;
+  /// --token, in order: each token with its project and role.
+  std::vector<std::pair<std::string, http::token_grant>> tokens;
   std::size_t engine_threads = 0;  ///< 0: one per hardware thread
   http::api_options api;
   http::server_options server;         ///< host, port, threads, timeouts, connection cap

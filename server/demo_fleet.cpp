@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <random>
@@ -32,7 +33,7 @@ std::vector<registration> demo_fleet() {
   std::vector<registration> fleet;
   fleet.emplace_back(task_spec{*job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502"), demo,
                                task_kind::migration, task_state::full_transfer, std::nullopt,
-                               "drs-example", 0});
+                               std::nullopt, "drs-example", 0});
   constexpr std::array kinds{task_kind::migration, task_kind::sync, task_kind::cloud_data_guard};
   constexpr std::array pausable{task_state::full_transfer, task_state::full_transfer_complete,
                                 task_state::incremental_transfer, task_state::full_transfer_failed,
@@ -44,15 +45,21 @@ std::vector<registration> demo_fleet() {
       pause = pause_info{i % 2 != 0 ? pause_mode::all : pause_mode::target,
                          pausable[i % pausable.size()]};
     }
+    // Scheduled starts fall on the first day of 2030: the demo's waiting tasks keep waiting.
+    std::optional<wall_time> start_time;
+    if (state == task_state::waiting_for_start) {
+      start_time = wall_time(std::chrono::sys_days(std::chrono::year(2030) / 1 / 1)) +
+                   std::chrono::minutes(i);
+    }
     fleet.emplace_back(task_spec{next_id(), i % 10 == 9 ? neighbour : demo, kinds[i % kinds.size()],
-                                 state, pause, fmt::format("demo-{:04}", i), 0});
+                                 state, pause, start_time, fmt::format("demo-{:04}", i), 0});
   }
   for (std::size_t i = 0; i < 4; ++i) {
     const task_state forward = pausable[i % pausable.size()];
-    fleet.emplace_back(
-        family_spec{next_id(), demo, fmt::format("dual-active-{}", i),
-                    child_spec{next_id(), forward, std::nullopt, 0},
-                    child_spec{next_id(), task_state::incremental_transfer, std::nullopt, 0}});
+    fleet.emplace_back(family_spec{
+        next_id(), demo, fmt::format("dual-active-{}", i),
+        child_spec{next_id(), forward, std::nullopt, std::nullopt, 0},
+        child_spec{next_id(), task_state::incremental_transfer, std::nullopt, std::nullopt, 0}});
   }
   return fleet;
 }

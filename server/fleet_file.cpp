@@ -96,6 +96,20 @@ class fleet_reader {
     return pause_info{*parsed_mode, *parsed_from};
   }
 
+  static std::optional<wall_time> read_start_time(dom::object obj, task_state state,
+                                                  std::string_view job) {
+    auto value = get(obj, "start_time");
+    if (state != task_state::waiting_for_start) {
+      if (value) fail(job, "start_time", "appears only with status WAITING_FOR_START");
+      return std::nullopt;
+    }
+    if (!value) fail(job, "start_time", "is required with status WAITING_FOR_START");
+    if (!value->is_int64() || std::int64_t(*value) <= 0) {
+      fail(job, "start_time", "must be a positive number of milliseconds since the epoch");
+    }
+    return wall_time(std::chrono::milliseconds(std::int64_t(*value)));
+  }
+
   static std::uint64_t read_version(dom::object obj, std::string_view job) {
     auto value = get(obj, "version");
     if (!value) return 0;
@@ -129,6 +143,7 @@ class fleet_reader {
                        *kind,
                        state,
                        read_pause(obj, state, shown),
+                       read_start_time(obj, state, shown),
                        std::move(name),
                        read_version(obj, shown)};
     }
@@ -148,8 +163,8 @@ class fleet_reader {
       const job_id child_id = read_id(c, shown + " child");
       const std::string child_shown = child_id.to_string();
       const task_state state = read_status(c, child_shown);
-      kids.push_back(
-          {child_id, state, read_pause(c, state, child_shown), read_version(c, child_shown)});
+      kids.push_back({child_id, state, read_pause(c, state, child_shown),
+                      read_start_time(c, state, child_shown), read_version(c, child_shown)});
     }
     return family_spec{id, *project, std::move(name), kids[0], kids[1]};
   }

@@ -247,7 +247,7 @@ int serve(int argc, char** argv) {
 
   http::token_table tokens;
   std::string demo_token;
-  for (const auto& [token, project] : o.tokens) tokens.add(token, project);
+  for (const auto& [token, grant] : o.tokens) tokens.add(token, grant.project, grant.role);
   if (tokens.empty()) {
     demo_token = random_token();
     tokens.add(demo_token, *project_id::parse(demo_project));

@@ -1,6 +1,7 @@
 #include "response_completion.hpp"
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/error_table.hpp>
+#include <taskorch/http/job_list.hpp>
 #include <taskorch/http/response_writer.hpp>
 
 #include <boost/asio/bind_executor.hpp>
@@ -29,6 +30,10 @@ bool is_json_media_type(std::string_view content_type) {
            return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
          });
 }
+
+/// DRS answers pause and retry with 200, start and delete (asynchronous in DRS) with 202.
+constexpr unsigned ok_status = 200;
+constexpr unsigned accepted_status = 202;
 
 response refusal(request_errc kind, language lang) {
   return error_response(request_error::of(kind), lang);
@@ -99,21 +104,24 @@ std::variant<accepted_request, response> api::check(const request_head& head) co
     return r;
   }
   accepted_request accepted{match.found->id, {}, lang};
-  if (!match.found->authenticated) return accepted;
+  if (match.found->kind == call_kind::open) return accepted;
 
   if (head.repeated_token) return refusal(request_errc::token_repeated, lang);
-  const std::optional<project_id> bound =
-      head.token ? tokens_.find(*head.token) : std::optional<project_id>();
+  const std::optional<token_grant> bound =
+      head.token ? tokens_.find(*head.token) : std::optional<token_grant>();
   if (!bound) return refusal(request_errc::token_missing, lang);
   const std::optional<project_id> path_project = project_id::parse(match.project);
-  if (!path_project || *path_project != *bound) {
+  if (!path_project || *path_project != bound->project) {
     return refusal(request_errc::project_mismatch, lang);
+  }
+  if (!may_call(bound->role, match.found->kind)) {
+    return error_response(request_error::role_forbidden(to_string(bound->role)), lang);
   }
   if (head.repeated_content_type ||
       (head.content_type && !is_json_media_type(*head.content_type))) {
     return refusal(request_errc::content_type_invalid, lang);
   }
-  accepted.project = *bound;
+  accepted.project = bound->project;
   return accepted;
 }
 
@@ -146,15 +154,103 @@ void api::handle_metrics(completion done) {
       }));
 }
 
+template <class Items, class Start>
+void api::run_command(const accepted_request& request, parse_result<Items> parsed, unsigned status,
+                      completion done, Start start) {
+  if (auto* e = std::get_if<request_error>(&parsed)) {
+    return done.complete(error_response(*e, request.lang));
+  }
+  start(std::get<Items>(std::move(parsed)), batch_completion(request, status, std::move(done)));
+}
+
+template <class Query, class Start, class Write>
+void api::run_query(const accepted_request& request, parse_result<Query> parsed, completion done,
+                    Start start, Write write) {
+  if (auto* e = std::get_if<request_error>(&parsed)) {
+    return done.complete(error_response(*e, request.lang));
+  }
+  auto query = std::make_shared<Query>(std::get<Query>(std::move(parsed)));
+  auto ex = done.executor();
+  start(*query,
+        boost::asio::bind_executor(ex, [lang = request.lang, query, write, done = std::move(done)](
+                                           error_code ec, const auto& found) mutable {
+          response r;
+          if (ec) {
+            r = engine_failure(ec, lang);
+          } else {
+            write(r, *query, found, lang);
+          }
+          done.complete(std::move(r));
+        }));
+}
+
 void api::handle_body(const accepted_request& request, std::string body, completion done) {
-  parser_lease parser(*this);
+  parser_lease lease(*this);
+  // Parses the body, then lets it go before the engine works on the request.
+  auto parse = [&](auto method) {
+    auto parsed = ((*lease).*method)(body);
+    std::string().swap(body);
+    return parsed;
+  };
+  const project_id project = request.project;
   switch (request.route) {
     case endpoint::batch_pause:
-      return handle_pause(request, *parser, std::move(body), std::move(done));
+      return run_command(request, parse(&body_parser::parse_pause), ok_status, std::move(done),
+                         [&](std::vector<pause_item> items, batch_handler h) {
+                           engine_.async_pause(project, std::move(items), std::move(h));
+                         });
     case endpoint::batch_retry:
-      return handle_retry(request, *parser, std::move(body), std::move(done));
+      return run_command(request, parse(&body_parser::parse_retry), ok_status, std::move(done),
+                         [&](std::vector<job_id> ids, batch_handler h) {
+                           engine_.async_resume(project, std::move(ids), std::move(h));
+                         });
+    case endpoint::batch_starting:
+      return run_command(request, parse(&body_parser::parse_starting), accepted_status,
+                         std::move(done), [&](std::vector<start_item> items, batch_handler h) {
+                           engine_.async_start(project, std::move(items), std::move(h));
+                         });
+    case endpoint::batch_jobs:
+      return run_command(request, parse(&body_parser::parse_delete), accepted_status,
+                         std::move(done), [&](std::vector<delete_item> items, batch_handler h) {
+                           engine_.async_delete(project, std::move(items), std::move(h));
+                         });
     case endpoint::batch_status:
-      return handle_status(request, *parser, std::move(body), std::move(done));
+      return run_query(
+          request, parse(&body_parser::parse_status), std::move(done),
+          [&](status_query& q, auto h) {
+            engine_.async_status(project, std::move(q.ids), std::move(h));
+          },
+          [](response& r, const status_query& q, const std::vector<status_result>& found,
+             language lang) {
+            write_status_response(r.body, found, q.cur_page, q.per_page, lang);
+          });
+    case endpoint::batch_detail:
+      return run_query(
+          request, parse(&body_parser::parse_status), std::move(done),
+          [&](status_query& q, auto h) {
+            engine_.async_detail(project, std::move(q.ids), std::move(h));
+          },
+          [](response& r, const status_query& q, const std::vector<detail_result>& found,
+             language lang) {
+            // As DRS answers a lookup of a missing job: 400 when no requested task is found.
+            if (std::all_of(found.begin(), found.end(),
+                            [](const detail_result& d) { return bool(d.error); })) {
+              r.status = 400;
+            }
+            write_detail_response(r.body, found, q.cur_page, q.per_page, lang);
+          });
+    case endpoint::list_jobs:
+      return run_query(
+          request, parse(&body_parser::parse_list), std::move(done),
+          [&](list_query&, auto h) { engine_.async_list(project, std::move(h)); },
+          [](response& r, const list_query& q, const std::vector<task_snapshot>& found, language) {
+            const job_listing listing = select_jobs(found, q);
+            write_job_list(r.body, listing.page, listing.total);
+          });
+    // The worker protocol's routes: not served yet (404).
+    case endpoint::batch_progress:
+    case endpoint::batch_report:
+    case endpoint::events:
     case endpoint::metrics:
     case endpoint::other:
       break;
@@ -162,64 +258,17 @@ void api::handle_body(const accepted_request& request, std::string body, complet
   done.complete(refusal(request_errc::not_found, request.lang));
 }
 
-void api::handle_status(const accepted_request& request, body_parser& parser, std::string body,
-                        completion done) {
-  auto parsed = parser.parse_status(body);
-  std::string().swap(body);
-  if (auto* e = std::get_if<request_error>(&parsed)) {
-    return done.complete(error_response(*e, request.lang));
-  }
-  status_query query = std::get<status_query>(std::move(parsed));
-  auto ex = done.executor();
-  engine_.async_status(
-      request.project, std::move(query.ids),
-      boost::asio::bind_executor(
-          ex, [lang = request.lang, cur_page = query.cur_page, per_page = query.per_page,
-               done = std::move(done)](error_code ec,
-                                       const std::vector<status_result>& statuses) mutable {
-            response r;
-            if (ec) {
-              r = engine_failure(ec, lang);
-            } else {
-              write_status_response(r.body, statuses, cur_page, per_page, lang);
-            }
-            done.complete(std::move(r));
-          }));
-}
-
-void api::handle_pause(const accepted_request& request, body_parser& parser, std::string body,
-                       completion done) {
-  auto parsed = parser.parse_pause(body);
-  std::string().swap(body);
-  if (auto* e = std::get_if<request_error>(&parsed)) {
-    return done.complete(error_response(*e, request.lang));
-  }
-  auto on_results = batch_completion(request, std::move(done));
-  engine_.async_pause(request.project, std::get<std::vector<pause_item>>(std::move(parsed)),
-                      std::move(on_results));
-}
-
-void api::handle_retry(const accepted_request& request, body_parser& parser, std::string body,
-                       completion done) {
-  auto parsed = parser.parse_retry(body);
-  std::string().swap(body);
-  if (auto* e = std::get_if<request_error>(&parsed)) {
-    return done.complete(error_response(*e, request.lang));
-  }
-  auto on_results = batch_completion(request, std::move(done));
-  engine_.async_resume(request.project, std::get<std::vector<job_id>>(std::move(parsed)),
-                       std::move(on_results));
-}
-
-api::batch_handler api::batch_completion(const accepted_request& request, completion done) {
+api::batch_handler api::batch_completion(const accepted_request& request, unsigned status,
+                                         completion done) {
   auto ex = done.executor();
   return boost::asio::bind_executor(
-      ex, [this, lang = request.lang, route = request.route, done = std::move(done)](
+      ex, [this, lang = request.lang, route = request.route, status, done = std::move(done)](
               error_code ec, const batch_result& results) mutable {
         response r;
         if (ec) {
           r = engine_failure(ec, lang);
         } else {
+          r.status = status;
           metrics_.count_items(route, results);
           write_batch_response(r.body, results, lang);
         }

@@ -57,4 +57,8 @@ request_error request_error::header_too_large(std::size_t limit) {
   return make(request_errc::header_too_large, {number(limit)});
 }
 
+request_error request_error::role_forbidden(std::string_view role) {
+  return make(request_errc::role_forbidden, {role});
+}
+
 }  // namespace taskorch::http

@@ -1,5 +1,6 @@
 #include <taskorch/http/error_table.hpp>
 #include <taskorch/http/response_writer.hpp>
+#include <taskorch/task_actions.hpp>
 #include <taskorch/task_state.hpp>
 
 #include <fmt/format.h>
@@ -22,6 +23,60 @@ void append_id(std::string& out, const job_id& id) {
   out.push_back('"');
   out.append(text.data(), text.size());
   out.push_back('"');
+}
+
+void append_names(std::string& out, const std::vector<std::string_view>& names) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    append_json_string(out, names[i]);
+  }
+  out.push_back(']');
+}
+
+void append_task(std::string& out, const task_snapshot& task,
+                 std::span<const task_snapshot> children) {
+  out += "{\"id\":";
+  append_id(out, task.id);
+  out += ",\"name\":";
+  append_json_string(out, task.name);
+  out += ",\"status\":\"";
+  out += drs_status(task.state);
+  out += "\",\"db_use_type\":\"";
+  out += to_string(task.kind);
+  out += "\",\"multi_write\":";
+  out += task.role == task_role::parent ? "true" : "false";
+  const task_actions actions = actions_of(task, children);
+  out += ",\"job_action\":{\"available_actions\":";
+  append_names(out, actions.available);
+  out += ",\"unavailable_actions\":";
+  append_names(out, actions.unavailable);
+  out.push_back('}');
+  if (task.pause) {
+    out += ",\"pause_mode\":\"";
+    out += to_string(task.pause->mode);
+    out += "\",\"paused_from\":\"";
+    out += drs_status(task.pause->from);
+    out.push_back('"');
+  }
+  if (task.start_time) {
+    fmt::format_to(std::back_inserter(out), ",\"start_time\":\"{}\"",
+                   task.start_time->time_since_epoch().count());
+  }
+  if (task.parent) {
+    out += ",\"parent_id\":";
+    append_id(out, *task.parent);
+  }
+  fmt::format_to(std::back_inserter(out), ",\"version\":{}", task.version);
+  if (task.role == task_role::parent) {
+    out += ",\"children\":[";
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      if (i != 0) out.push_back(',');
+      append_task(out, children[i], {});
+    }
+    out.push_back(']');
+  }
+  out.push_back('}');
 }
 
 void append_count(std::string& out, std::size_t count) {
@@ -52,17 +107,17 @@ void write_batch_response(std::string& out, const batch_result& results, languag
   append_count(out, results.size());
 }
 
+page_bounds page_of(std::size_t size, std::size_t cur_page, std::size_t per_page) noexcept {
+  if (per_page == 0 || cur_page == 0) return {0, size};
+  const std::size_t pages_before = cur_page - 1;
+  const std::size_t first =
+      pages_before > size / per_page ? size : std::min(size, pages_before * per_page);
+  return {first, std::min(size, first + per_page)};
+}
+
 void write_status_response(std::string& out, const std::vector<status_result>& statuses,
                            std::size_t cur_page, std::size_t per_page, language lang) {
-  std::size_t first = 0;
-  std::size_t last = statuses.size();
-  if (per_page != 0) {
-    const std::size_t pages_before = cur_page - 1;
-    first = pages_before > statuses.size() / per_page
-                ? statuses.size()
-                : std::min(statuses.size(), pages_before * per_page);
-    last = std::min(statuses.size(), first + per_page);
-  }
+  const auto [first, last] = page_of(statuses.size(), cur_page, per_page);
   out += "{\"results\":[";
   for (std::size_t i = first; i < last; ++i) {
     if (i != first) out.push_back(',');
@@ -81,6 +136,36 @@ void write_status_response(std::string& out, const std::vector<status_result>& s
     }
   }
   append_count(out, statuses.size());
+}
+
+void write_detail_response(std::string& out, const std::vector<detail_result>& details,
+                           std::size_t cur_page, std::size_t per_page, language lang) {
+  const auto [first, last] = page_of(details.size(), cur_page, per_page);
+  out += "{\"results\":[";
+  for (std::size_t i = first; i < last; ++i) {
+    if (i != first) out.push_back(',');
+    if (!details[i].error) {
+      append_task(out, details[i].task, details[i].children);
+      continue;
+    }
+    out += "{\"id\":";
+    append_id(out, details[i].id);
+    out += ",\"error_code\":\"";
+    out += drs_error_code(details[i].error);
+    out += "\",\"error_msg\":";
+    append_json_string(out, item_message(details[i].error, lang));
+    out.push_back('}');
+  }
+  append_count(out, details.size());
+}
+
+void write_job_list(std::string& out, std::span<const listed_task> page, std::size_t total) {
+  out += "{\"jobs\":[";
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    append_task(out, *page[i].task, page[i].children);
+  }
+  fmt::format_to(std::back_inserter(out), "],\"total_record\":{}}}", total);
 }
 
 }  // namespace taskorch::http

@@ -20,20 +20,21 @@ bool equal_constant_time(std::string_view a, std::string_view b) noexcept {
 
 }  // namespace
 
-void token_table::add(std::string token, project_id project) {
+void token_table::add(std::string token, project_id project, role r) {
+  const token_grant grant{project, r};
   for (auto& [known, bound] : entries_) {
     if (known == token) {
-      bound = project;
+      bound = grant;
       return;
     }
   }
-  entries_.emplace_back(std::move(token), project);
+  entries_.emplace_back(std::move(token), grant);
 }
 
-std::optional<project_id> token_table::find(std::string_view token) const noexcept {
-  std::optional<project_id> found;
-  for (const auto& [known, project] : entries_) {
-    if (equal_constant_time(known, token) && !token.empty()) found = project;
+std::optional<token_grant> token_table::find(std::string_view token) const noexcept {
+  std::optional<token_grant> found;
+  for (const auto& [known, grant] : entries_) {
+    if (equal_constant_time(known, token) && !token.empty()) found = grant;
   }
   return found;
 }

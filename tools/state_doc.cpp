@@ -8,6 +8,7 @@
 // scripts/update-state-doc.sh runs both and renders docs/state-machine.svg; the ctest
 // `state-machine-doc-up-to-date` fails while the files in docs/ differ from this output.
 
+#include <taskorch/batch.hpp>
 #include <taskorch/http/error_table.hpp>
 #include <taskorch/task_event.hpp>
 #include <taskorch/task_state.hpp>
@@ -127,9 +128,9 @@ void write_intro(std::string& out) {
   out += "![The lifecycle of a task](state-machine.svg)\n\n";
   out +=
       "Black arrows are worker events (reported with `engine::async_report`); blue arrows are "
-      "the\nuser's commands `pause` (`engine::async_pause`, DRS batch-pause-task) and `resume`\n"
-      "(`engine::async_resume`, DRS batch-retry-task); dashed blue arrows are the history "
-      "target of\n`paused + resume`. Running states are outlined green, failed states red.\n\n";
+      "the\nuser's commands (see [Events](#events)); purple arrows are the engine's own schedule "
+      "of\nstarts; dashed blue arrows are the history target of `paused + resume`. Running "
+      "states are\noutlined green, failed states red.\n\n";
 }
 
 void write_states(std::string& out) {
@@ -145,13 +146,49 @@ void write_states(std::string& out) {
       "children (`taskorch::parent_state`) and never appears in this table as a source.\n\n";
 }
 
+/// How an event reaches the engine: the operation that applies it.
+std::string sent_with(task_event e) {
+  switch (e) {
+    case task_event::start:
+      return "`engine::async_start` (no start time, or one not in the future)";
+    case task_event::schedule_start:
+      return "`engine::async_start` (a start time in the future)";
+    case task_event::pause:
+      return "`engine::async_pause`";
+    case task_event::resume:
+      return "`engine::async_resume`";
+    case task_event::stop:
+    case task_event::force_stop:
+    case task_event::remove: {
+      const auto* type =
+          std::find(taskorch::delete_type_events.begin(), taskorch::delete_type_events.end(), e);
+      return fmt::format("`engine::async_delete` (`delete_type` `{}`)",
+                         to_string(static_cast<taskorch::delete_type>(
+                             type - taskorch::delete_type_events.begin())));
+    }
+    case task_event::start_due:
+      return "the engine, when a scheduled start time has come";
+    case task_event::start_succeeded:
+    case task_event::start_failed:
+    case task_event::full_transfer_done:
+    case task_event::incremental_started:
+    case task_event::transfer_failed:
+    case task_event::stopped:
+      return "`engine::async_report`";
+  }
+  return std::string(not_allowed);
+}
+
 void write_events(std::string& out) {
   out += "## Events\n\n";
-  table t({"event", "reported by"});
+  out +=
+      "Each event's origin, the member of a dual-active DR family that takes it (see the "
+      "guards\nbelow) and the DRS `job_action` it offers, from `taskorch::event_rules`.\n\n";
+  table t({"event", "origin", "family scope", "DRS action", "sent with"});
   for (task_event e : taskorch::all_task_events) {
-    t.add({code(to_string(e)), taskorch::is_worker_event(e)
-                                   ? std::string("worker (`engine::async_report`)")
-                                   : std::string("user command")});
+    const taskorch::event_rule& r = taskorch::rule_of(e);
+    t.add({code(r.name), std::string(to_string(r.origin)), std::string(to_string(r.scope)),
+           r.action.empty() ? std::string(not_allowed) : code(r.action), sent_with(e)});
   }
   t.write(out);
   out += "\n";
@@ -245,8 +282,9 @@ void write_guards(std::string& out) {
   }
   out += fmt::format(
       "\nBefore any of this, a whole batch is refused, with nothing applied, when it is empty, "
-      "too\nlarge or names a job twice; `engine::async_report` also refuses a batch holding "
-      "`pause`,\n`resume` or a value outside the enum: {}. See [errors.md](errors.md).\n",
+      "too\nlarge or names a job twice; `engine::async_report` also refuses a batch holding an "
+      "event\nthat is not a worker's (a command, the schedule's, or a value outside the enum): "
+      "{}.\nSee [errors.md](errors.md).\n",
       drs_of(errc::not_a_worker_event, "not_a_worker_event"));
 }
 
@@ -264,6 +302,21 @@ std::string markdown() {
 // -- DOT ------------------------------------------------------------------------------------
 
 constexpr std::string_view user_colour = "#1f5fa8";
+constexpr std::string_view schedule_colour = "#7b1fa2";
+
+/// The colour of an event's edges: black for a worker's, blue for a command, purple for the
+/// schedule's.
+std::string_view edge_colour(task_event e) {
+  switch (taskorch::rule_of(e).origin) {
+    case taskorch::event_origin::command:
+      return user_colour;
+    case taskorch::event_origin::schedule:
+      return schedule_colour;
+    case taskorch::event_origin::worker:
+      break;
+  }
+  return "";
+}
 
 /// The outline colour of a state's node: red when failed, green when running, blue when paused.
 std::string_view node_colour(task_state s) {
@@ -289,12 +342,13 @@ std::string dot() {
   }
   out += "\n";
   for (const auto& row : taskorch::transition_table) {
-    const bool user = !taskorch::is_worker_event(row.on);
+    const std::string_view colour = edge_colour(row.on);
     if (!row.to.history) {
-      out += fmt::format(
-          "  {} -> {} [label=\"{}\"{}];\n", to_string(row.from), to_string(row.to.state),
-          to_string(row.on),
-          user ? fmt::format(", color=\"{0}\", fontcolor=\"{0}\"", user_colour) : std::string());
+      out +=
+          fmt::format("  {} -> {} [label=\"{}\"{}];\n", to_string(row.from),
+                      to_string(row.to.state), to_string(row.on),
+                      colour.empty() ? std::string()
+                                     : fmt::format(", color=\"{0}\", fontcolor=\"{0}\"", colour));
       continue;
     }
     // The history target: one dashed edge per distinct destination.

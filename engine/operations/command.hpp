@@ -1,12 +1,46 @@
 #pragma once
-// command: pause, resume and worker events; one lifecycle event per item. The caller's
-// items are kept as given (pause_item, job_id or event_item): no copy into another form.
+// command: the user's commands (start, pause, resume, terminate, delete), the workers' events
+// and the schedule's starts; one lifecycle event per item. The caller's items are kept as
+// given (pause_item, job_id, start_item, delete_item or event_item): no copy into another
+// form; command_of() reads what each one asks for.
 
 #include "operation.hpp"
 
 #include <algorithm>
 
 namespace taskorch::detail {
+
+/// What a whole command batch says: its event (for items that do not name their own) and
+/// the wall-clock time it was accepted at (a start in the future is scheduled; the
+/// schedule's starts fire at it).
+struct batch_command {
+  task_event event = task_event::pause;
+  wall_time now{};
+};
+
+/// One item's event and its arguments.
+struct item_command {
+  task_event event = task_event::pause;
+  event_arguments args;
+};
+
+inline item_command command_of(const pause_item& p, const batch_command& b) noexcept {
+  return {b.event, {.mode = p.mode}};
+}
+inline item_command command_of(const job_id&, const batch_command& b) noexcept {
+  return {b.event, {.at = b.now}};
+}
+inline item_command command_of(const event_item& e, const batch_command&) noexcept {
+  return {e.event, {}};
+}
+inline item_command command_of(const start_item& s, const batch_command& b) noexcept {
+  if (s.start_time && *s.start_time > b.now)
+    return {task_event::schedule_start, {.at = *s.start_time}};
+  return {task_event::start, {}};
+}
+inline item_command command_of(const delete_item& d, const batch_command&) noexcept {
+  return {event_of(d.type), {}};
+}
 
 template <class Item>
 struct command_op : project_batch_op<item_result, Item> {
@@ -15,12 +49,14 @@ struct command_op : project_batch_op<item_result, Item> {
   using base::project;
   using base::results;
 
-  command_op(project_id p, task_event e, std::vector<Item> i) : base(p, std::move(i)), event(e) {}
+  command_op(project_id p, batch_command c, std::vector<Item> i)
+      : base(p, std::move(i)), command(c) {}
 
   /// The whole-batch checks: empty, too large, an id twice; then a value outside its enum
-  /// (errc::invalid_item), or for worker events a pause or resume (errc::not_a_worker_event).
-  static error_code validate(const project_id&, task_event, const std::vector<Item>& items,
-                             const engine_options& options) {
+  /// (errc::invalid_item), or for worker events an event a worker does not report
+  /// (errc::not_a_worker_event).
+  static error_code validate(const project_id&, const batch_command&,
+                             const std::vector<Item>& items, const engine_options& options) {
     if (error_code ec = validate_batch(items, options.max_batch_items)) return ec;
     if constexpr (std::is_same_v<Item, event_item>) {
       if (std::any_of(items.begin(), items.end(),
@@ -32,19 +68,24 @@ struct command_op : project_batch_op<item_result, Item> {
                       [](const pause_item& p) { return !is_valid(p.mode); })) {
         return errc::invalid_item;
       }
+    } else if constexpr (std::is_same_v<Item, delete_item>) {
+      if (std::any_of(items.begin(), items.end(),
+                      [](const delete_item& d) { return !is_valid(d.type); })) {
+        return errc::invalid_item;
+      }
     }
     return {};
   }
 
   std::optional<shard_index> run(step_context& ctx, std::size_t i) {
     const Item& item = items[i];
-    const outcome o =
-        ctx.here().apply(project, item_id(item), item_event(item, event), item_mode(item));
+    const item_command c = command_of(item, command);
+    const outcome o = ctx.here().apply(project, item_id(item), c.event, c.args);
     results[i].error = o.error;
     return o.forward_to;
   }
   static constexpr bool changes_registry = true;
-  task_event event;  ///< pause or resume; worker events come with each item
+  batch_command command;
 };
 
 }  // namespace taskorch::detail

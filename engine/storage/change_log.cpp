@@ -14,10 +14,7 @@ void append_framed(std::string& out, Encode encode_payload) {
 }
 
 void append_state(std::string& out, const set_state_record& r) {
-  append_framed(out, [&](std::string& o) {
-    const pause_info pause = r.pause.value_or(pause_info{});
-    encode_set_state(o, r.id, r.state, pause.mode, pause.from, r.version);
-  });
+  append_framed(out, [&](std::string& o) { encode_set_state(o, r); });
 }
 
 }  // namespace
@@ -27,7 +24,7 @@ void change_log::touch(detail::shard& where) {
 }
 
 template <class Append>
-void change_log::transact(detail::shard& where, Append append) {
+void change_log::transact(detail::shard& where, std::uint64_t records, Append append) {
   const std::size_t redo_size = redo_.size();
   const std::size_t undo_size = undo_.size();
   try {
@@ -38,19 +35,33 @@ void change_log::transact(detail::shard& where, Append append) {
     undo_.resize(undo_size);
     throw;
   }
-  ++count_;
+  count_ += records;
 }
 
 void change_log::set_state(detail::shard& where, const set_state_record& after,
                            const set_state_record& before) {
-  transact(where, [&] {
+  transact(where, 1, [&] {
     append_state(redo_, after);
     append_state(undo_, before);
   });
 }
 
+void change_log::set_family_state(detail::shard& where, const set_state_record& forward_after,
+                                  const set_state_record& forward_before,
+                                  const set_state_record& backward_after,
+                                  const set_state_record& backward_before) {
+  transact(where, 1, [&] {
+    append_framed(redo_, [&](std::string& o) {
+      encode_set_family_state(o, {forward_after, backward_after});
+    });
+    append_framed(undo_, [&](std::string& o) {
+      encode_set_family_state(o, {forward_before, backward_before});
+    });
+  });
+}
+
 void change_log::add(detail::shard& where, const record& redo, const record& undo) {
-  transact(where, [&] {
+  transact(where, 1, [&] {
     append_framed(redo_, [&](std::string& o) { encode(redo, o); });
     append_framed(undo_, [&](std::string& o) { encode(undo, o); });
   });

@@ -53,6 +53,11 @@ class change_log {
   /// A task's (or family child's) state changed on `where`.
   void set_state(detail::shard& where, const set_state_record& after,
                  const set_state_record& before);
+  /// Both children of a family changed state on `where`, at one instant: one record.
+  void set_family_state(detail::shard& where, const set_state_record& forward_after,
+                        const set_state_record& forward_before,
+                        const set_state_record& backward_after,
+                        const set_state_record& backward_before);
   /// A standalone task was registered.
   void put_task(detail::shard& where, const task_spec& spec);
   /// A family was registered (its stubs on other shards go with it).
@@ -86,7 +91,7 @@ class change_log {
  private:
   void add(detail::shard& where, const record& redo, const record& undo);
   template <class Append>
-  void transact(detail::shard& where, Append append);
+  void transact(detail::shard& where, std::uint64_t records, Append append);
   void touch(detail::shard& where);
 
   std::string redo_;

@@ -109,8 +109,10 @@ std::optional<file_header> read_header(std::span<const std::byte> bytes, file_ty
     why = "header crc mismatch";
     return std::nullopt;
   }
-  if (const std::uint32_t version = load_le32(bytes.data() + 8); version != format_version) {
-    why = fmt::format("format version {} (this build reads {})", version, format_version);
+  if (const std::uint32_t version = load_le32(bytes.data() + 8);
+      version < oldest_format_version || version > format_version) {
+    why = fmt::format("format version {} (this build reads {} to {})", version,
+                      oldest_format_version, format_version);
     return std::nullopt;
   }
   if (load_le32(bytes.data() + 12) != 0 || load_le32(bytes.data() + 28) != 0) {

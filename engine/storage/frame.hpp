@@ -16,7 +16,10 @@ namespace taskorch::storage {
 
 inline constexpr std::size_t header_size = 32;
 inline constexpr std::size_t frame_overhead = 8;
-inline constexpr std::uint32_t format_version = 1;
+/// The version written. Version 2 added the waiting_for_start state and its start time; a
+/// version 1 file is read as it is (its records are version 2 records without that state).
+inline constexpr std::uint32_t format_version = 2;
+inline constexpr std::uint32_t oldest_format_version = 1;
 /// The largest payload a frame may hold; a longer length word is damage.
 inline constexpr std::uint32_t max_payload = 1U << 24;
 

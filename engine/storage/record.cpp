@@ -3,6 +3,7 @@
 #include <taskorch/transition_table.hpp>
 
 #include <array>
+#include <chrono>
 #include <limits>
 #include <stdexcept>
 #include <string_view>
@@ -13,8 +14,9 @@ namespace {
 
 constexpr std::size_t id_size = job_id::text_size;
 constexpr std::size_t project_size = project_id::text_size;
-/// u8 state, u8 pause mode, u8 paused from, u64 version.
+/// u8 state, u8 pause mode, u8 paused from, u64 version; a waiting task's start time follows.
 constexpr std::size_t state_size = 3 + 8;
+constexpr std::size_t start_time_size = 8;
 constexpr std::size_t child_size = id_size + state_size;
 constexpr std::size_t put_task_fixed = 1 + id_size + project_size + 4 + 8 + 2;
 static_assert(put_task_fixed == smallest_put_size);
@@ -59,25 +61,25 @@ void put_name(std::string& out, const std::string& name) {
   out.append(name);
 }
 
-/// The state bytes and version: mode and paused-from are 0 unless the state is paused.
-void put_state(std::string& out, task_state state, pause_mode mode, task_state paused_from,
-               std::uint64_t version) {
-  const bool paused = state == task_state::paused;
-  put_u8(out, static_cast<std::uint8_t>(state));
-  put_u8(out, paused ? static_cast<std::uint8_t>(mode) : 0);
-  put_u8(out, paused ? static_cast<std::uint8_t>(paused_from) : 0);
-  put_u64(out, version);
-}
-
+/// The state bytes and version: mode and paused-from are 0 unless the state is paused; the
+/// start time follows for a task waiting for its start, and only then.
 void put_state(std::string& out, task_state state, const std::optional<pause_info>& pause,
-               std::uint64_t version) {
+               const std::optional<wall_time>& start_time, std::uint64_t version) {
+  const bool paused = state == task_state::paused;
   const pause_info info = pause.value_or(pause_info{});
-  put_state(out, state, info.mode, info.from, version);
+  put_u8(out, static_cast<std::uint8_t>(state));
+  put_u8(out, paused ? static_cast<std::uint8_t>(info.mode) : 0);
+  put_u8(out, paused ? static_cast<std::uint8_t>(info.from) : 0);
+  put_u64(out, version);
+  if (state == task_state::waiting_for_start) {
+    put_u64(out, static_cast<std::uint64_t>(
+                     start_time.value_or(wall_time{}).time_since_epoch().count()));
+  }
 }
 
 void put_child(std::string& out, const child_spec& child) {
   put_id(out, child.id);
-  put_state(out, child.state, child.pause, child.version);
+  put_state(out, child.state, child.pause, child.start_time, child.version);
 }
 
 /// Reads a payload front to back; every read is bounds-checked by the caller's size check.
@@ -109,27 +111,40 @@ class reader {
   std::optional<job_id> id() noexcept { return job_id::parse(text(id_size)); }
   std::optional<project_id> project() noexcept { return project_id::parse(text(project_size)); }
 
-  /// The state bytes and version; false when they are not a consistent state.
-  bool state(task_state& state, std::optional<pause_info>& pause, std::uint64_t& version) {
-    state = static_cast<task_state>(u8());
+  /// The state bytes, version and start time; false when they are not a consistent state or
+  /// the start time is cut off.
+  template <class Spec>
+  bool state(Spec& spec) {
+    if (remaining() < state_size) return false;
+    spec.state = static_cast<task_state>(u8());
     const auto mode = static_cast<pause_mode>(u8());
     const auto from = static_cast<task_state>(u8());
-    version = u64();
-    if (!is_valid(state)) return false;
-    if (state != task_state::paused) {
-      pause.reset();
+    spec.version = u64();
+    if (!is_valid(spec.state)) return false;
+    spec.start_time.reset();
+    if (spec.state == task_state::waiting_for_start) {
+      if (remaining() < start_time_size) return false;
+      const std::uint64_t ms = u64();
+      if (ms == 0 || ms > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        return false;
+      }
+      spec.start_time = wall_time(std::chrono::milliseconds(static_cast<std::int64_t>(ms)));
+    }
+    if (spec.state != task_state::paused) {
+      spec.pause.reset();
       return static_cast<std::uint8_t>(mode) == 0 && static_cast<std::uint8_t>(from) == 0;
     }
     if (!is_valid(mode) || !is_valid(from) || !is_pausable(from)) return false;
-    pause = pause_info{mode, from};
+    spec.pause = pause_info{mode, from};
     return true;
   }
 
   bool child(child_spec& child) {
+    if (remaining() < id_size) return false;
     const auto id = this->id();
     if (!id) return false;
     child.id = *id;
-    return state(child.state, child.pause, child.version);
+    return state(child);
   }
 
  private:
@@ -146,7 +161,7 @@ std::optional<record> decode_put_task(reader& in) {
   task.id = *id;
   task.project = *project;
   task.kind = static_cast<task_kind>(in.u8());
-  if (!is_valid(task.kind) || !in.state(task.state, task.pause, task.version)) return std::nullopt;
+  if (!is_valid(task.kind) || !in.state(task) || in.remaining() < 2) return std::nullopt;
   const std::size_t name_size = in.u16();
   if (in.remaining() != name_size) return std::nullopt;
   task.name = in.text(name_size);
@@ -162,19 +177,18 @@ std::optional<record> decode_put_family(reader& in) {
   family.id = *id;
   family.project = *project;
   const std::size_t name_size = in.u16();
-  if (in.remaining() != name_size + 2 * child_size) return std::nullopt;
+  if (in.remaining() < name_size + 2 * child_size) return std::nullopt;
   family.name = in.text(name_size);
-  if (!in.child(family.forward) || !in.child(family.backward)) return std::nullopt;
+  if (!in.child(family.forward) || !in.child(family.backward) || in.remaining() != 0) {
+    return std::nullopt;
+  }
   return record{std::move(family)};
 }
 
 std::optional<record> decode_set_state(reader& in) {
-  if (in.remaining() != set_state_size - 1) return std::nullopt;
+  if (in.remaining() < set_state_size - 1) return std::nullopt;
   set_state_record r;
-  const auto id = in.id();
-  if (!id) return std::nullopt;
-  r.id = *id;
-  if (!in.state(r.state, r.pause, r.version)) return std::nullopt;
+  if (!in.child(r) || in.remaining() != 0) return std::nullopt;
   return record{r};
 }
 
@@ -186,7 +200,7 @@ void encode(const task_spec& task, std::string& out) {
   put_id(out, task.id);
   put_project(out, task.project);
   put_u8(out, static_cast<std::uint8_t>(task.kind));
-  put_state(out, task.state, task.pause, task.version);
+  put_state(out, task.state, task.pause, task.start_time, task.version);
   put_name(out, task.name);
 }
 
@@ -207,10 +221,9 @@ void encode(const record& r, std::string& out) {
         if constexpr (std::is_same_v<type, task_spec> || std::is_same_v<type, family_spec>) {
           encode(rec, out);
         } else if constexpr (std::is_same_v<type, set_state_record>) {
-          out.reserve(out.size() + set_state_size);
-          put_u8(out, static_cast<std::uint8_t>(record_kind::set_state));
-          put_id(out, rec.id);
-          put_state(out, rec.state, rec.pause, rec.version);
+          encode_set_state(out, rec);
+        } else if constexpr (std::is_same_v<type, set_family_state_record>) {
+          encode_set_family_state(out, rec);
         } else if constexpr (std::is_same_v<type, erase_task_record>) {
           put_u8(out, static_cast<std::uint8_t>(record_kind::erase_task));
           put_id(out, rec.id);
@@ -226,11 +239,15 @@ void encode(const record& r, std::string& out) {
       r);
 }
 
-void encode_set_state(std::string& out, const job_id& id, task_state state, pause_mode mode,
-                      task_state paused_from, std::uint64_t version) {
+void encode_set_state(std::string& out, const set_state_record& r) {
   put_u8(out, static_cast<std::uint8_t>(record_kind::set_state));
-  put_id(out, id);
-  put_state(out, state, mode, paused_from, version);
+  put_child(out, r);
+}
+
+void encode_set_family_state(std::string& out, const set_family_state_record& r) {
+  put_u8(out, static_cast<std::uint8_t>(record_kind::set_family_state));
+  put_child(out, r.forward);
+  put_child(out, r.backward);
 }
 
 std::optional<record> decode(std::span<const std::byte> payload) {
@@ -243,6 +260,13 @@ std::optional<record> decode(std::span<const std::byte> payload) {
       return decode_put_family(in);
     case record_kind::set_state:
       return decode_set_state(in);
+    case record_kind::set_family_state: {
+      set_family_state_record r;
+      if (!in.child(r.forward) || !in.child(r.backward) || in.remaining() != 0) {
+        return std::nullopt;
+      }
+      return record{r};
+    }
     case record_kind::erase_task: {
       if (payload.size() != erase_size) return std::nullopt;
       const auto id = in.id();

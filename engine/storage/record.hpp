@@ -18,17 +18,25 @@ namespace taskorch::storage {
 
 /// The kinds of record, the first byte of its payload.
 enum class record_kind : std::uint8_t {
-  put_task = 1,      ///< a standalone task, whole (registered, or restored)
-  put_family = 2,    ///< a dual-active family, whole
-  set_state = 3,     ///< a task's (or family child's) new state
-  erase_task = 4,    ///< a standalone task purged
-  erase_family = 5,  ///< a family purged, with its children
-  end = 6,           ///< the last record of a checkpoint: how many came before it
+  put_task = 1,          ///< a standalone task, whole (registered, or restored)
+  put_family = 2,        ///< a dual-active family, whole
+  set_state = 3,         ///< a task's (or family child's) new state
+  erase_task = 4,        ///< a standalone task purged
+  erase_family = 5,      ///< a family purged, with its children
+  end = 6,               ///< the last record of a checkpoint: how many came before it
+  set_family_state = 7,  ///< both children of a family changed at one instant
 };
 
 /// A task's or a family child's state after a change: what a child_spec holds (id, state,
-/// pause, version).
+/// pause, start time, version).
 using set_state_record = child_spec;
+/// Both children of a dual-active family after a change of the whole family (terminate,
+/// force terminate, delete): one record, so that no torn write keeps one child's change alone.
+struct set_family_state_record {
+  set_state_record forward;
+  set_state_record backward;
+  friend bool operator==(const set_family_state_record&, const set_family_state_record&) = default;
+};
 struct erase_task_record {
   job_id id;
   friend bool operator==(const erase_task_record&, const erase_task_record&) = default;
@@ -44,7 +52,7 @@ struct end_record {
 
 /// One decoded record.
 using record = std::variant<task_spec, family_spec, set_state_record, erase_task_record,
-                            erase_family_record, end_record>;
+                            erase_family_record, end_record, set_family_state_record>;
 
 /// The size of the smallest put record: a put_task of a task without a name.
 inline constexpr std::size_t smallest_put_size = 83;
@@ -56,11 +64,11 @@ void encode(const record& r, std::string& out);
 void encode(const task_spec& task, std::string& out);
 void encode(const family_spec& family, std::string& out);
 
-/// The payload of a set_state record, without building a record first (the hot path): the
-/// same bytes as encode() of that record. `mode` and `paused_from` count only when `state`
-/// is paused (they are stored as 0 otherwise).
-void encode_set_state(std::string& out, const job_id& id, task_state state, pause_mode mode,
-                      task_state paused_from, std::uint64_t version);
+/// The payload of a set_state record, without wrapping it in a record first (the hot path):
+/// the same bytes as encode() of that record.
+void encode_set_state(std::string& out, const set_state_record& r);
+/// The same for a set_family_state record.
+void encode_set_family_state(std::string& out, const set_family_state_record& r);
 
 /// Decodes one payload. Empty when it is not a well-formed record: an unknown kind, a size
 /// that does not match its kind, an id that does not parse, an enum value outside its enum,

@@ -37,6 +37,9 @@ class registry_model {
     if (auto* task = std::get_if<task_spec>(&r)) return put(std::move(*task));
     if (auto* family = std::get_if<family_spec>(&r)) return put(std::move(*family));
     if (const auto* change = std::get_if<set_state_record>(&r)) return set_state(*change);
+    if (const auto* change = std::get_if<set_family_state_record>(&r)) {
+      return set_family_state(*change);
+    }
     if (const auto* erase = std::get_if<erase_task_record>(&r)) return erase_task(erase->id);
     if (const auto* erase = std::get_if<erase_family_record>(&r)) {
       return erase_family(erase->parent);
@@ -121,6 +124,7 @@ class registry_model {
       if (task == nullptr) return fmt::format("sets a state of family parent {}", change.id);
       task->state = change.state;
       task->pause = change.pause;
+      task->start_time = change.start_time;
       task->version = change.version;
       return {};
     }
@@ -132,8 +136,21 @@ class registry_model {
     child_spec& target = family.forward.id == change.id ? family.forward : family.backward;
     target.state = change.state;
     target.pause = change.pause;
+    target.start_time = change.start_time;
     target.version = change.version;
     return {};
+  }
+
+  std::string set_family_state(const set_family_state_record& change) {
+    const auto forward = children_.find(change.forward.id);
+    const auto backward = children_.find(change.backward.id);
+    if (forward == children_.end() || backward == children_.end() ||
+        forward->second != backward->second) {
+      return fmt::format("sets the states of {} and {}, which are not one family's children",
+                         change.forward.id, change.backward.id);
+    }
+    std::string problem = set_state(change.forward);
+    return problem.empty() ? set_state(change.backward) : problem;
   }
 
   std::string erase_task(const job_id& id) {

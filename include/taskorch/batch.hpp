@@ -9,10 +9,15 @@
 #include <taskorch/job_id.hpp>
 #include <taskorch/pause_mode.hpp>
 #include <taskorch/task_event.hpp>
+#include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_state.hpp>
+#include <taskorch/wall_time.hpp>
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace taskorch {
@@ -23,10 +28,58 @@ struct pause_item {
   pause_mode mode = pause_mode::target;
 };
 
+/// One item of a batch start (DRS batch-starting): a job and when to start it.
+struct start_item {
+  job_id id;
+  std::optional<wall_time> start_time;  ///< absent, or not in the future: start now
+};
+
+/// What a batch delete (DRS batch-jobs, `delete_type`) does to a task.
+enum class delete_type : std::uint8_t {
+  terminate,        ///< release its resources: RELEASE_RESOURCE_STARTED until the worker is done
+  force_terminate,  ///< released at once: RELEASE_RESOURCE_COMPLETE
+  remove,           ///< delete a stopped or never-started task: DELETED ("delete" on the wire)
+};
+
+namespace detail {
+inline constexpr std::array<std::string_view, 3> delete_type_names{"terminate", "force_terminate",
+                                                                   "delete"};
+}  // namespace detail
+
+/// Returns the DRS `delete_type`: "terminate", "force_terminate" or "delete".
+constexpr std::string_view to_string(delete_type t) noexcept {
+  return detail::name_of(detail::delete_type_names, t);
+}
+
+/// Parses a DRS `delete_type` (exact, lowercase).
+constexpr std::optional<delete_type> parse_delete_type(std::string_view text) noexcept {
+  return detail::enum_from_name<delete_type>(detail::delete_type_names, text);
+}
+
+/// True for a value the enum declares.
+constexpr bool is_valid(delete_type t) noexcept {
+  return static_cast<std::size_t>(t) < detail::delete_type_names.size();
+}
+
+/// The lifecycle event each delete type applies, in the enum's order.
+inline constexpr std::array<task_event, 3> delete_type_events{
+    task_event::stop, task_event::force_stop, task_event::remove};
+
+/// Returns the event `t` applies: stop, force_stop or remove.
+constexpr task_event event_of(delete_type t) noexcept {
+  return delete_type_events[static_cast<std::size_t>(t)];
+}
+
+/// One item of a batch delete: a job and what to do to it.
+struct delete_item {
+  job_id id;
+  delete_type type = delete_type::terminate;
+};
+
 /// One worker event for one job.
 struct event_item {
   job_id id;
-  task_event event = task_event::start;
+  task_event event = task_event::start_succeeded;
 };
 
 /// The outcome of one item: `error` is empty on success.
@@ -44,6 +97,15 @@ struct status_result {
   job_id id;
   error_code error;
   task_state state = task_state::configuration;
+};
+
+/// The answer for one id of a detail query: `task`, and for a dual-active parent its
+/// `children` (forward, then backward), are meaningful only when `error` is empty.
+struct detail_result {
+  job_id id;
+  error_code error;
+  task_snapshot task;
+  std::vector<task_snapshot> children;
 };
 
 /// Counts of tasks by state, dual-active parents counted by their aggregate state.

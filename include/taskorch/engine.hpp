@@ -101,6 +101,7 @@ class engine {
  public:
   using batch_signature = void(error_code, batch_result);
   using status_signature = void(error_code, std::vector<status_result>);
+  using detail_signature = void(error_code, std::vector<detail_result>);
   using snapshot_signature = void(error_code, task_snapshot);
   using list_signature = void(error_code, std::vector<task_snapshot>);
   using counts_signature = void(error_code, state_counts);
@@ -190,9 +191,37 @@ class engine {
         token, project, std::move(ids));
   }
 
-  /// Applies worker events (start, start_succeeded, ..., remove).
-  /// Signature: void(error_code, batch_result). The whole batch is refused with
-  /// errc::not_a_worker_event when an item is pause or resume; otherwise as async_pause.
+  /// Starts tasks (DRS batch-starting): an item without a start time, or with one not in the
+  /// future, starts now (CONFIGURATION or WAITING_FOR_START to STARTJOBING); one with a
+  /// future start time waits for it (WAITING_FOR_START; again: rescheduled), and the engine
+  /// starts it then by itself, after a restart too when it has a data directory.
+  /// Signature: void(error_code, batch_result); errors as for async_pause.
+  template <boost::asio::completion_token_for<batch_signature> CompletionToken>
+  auto async_start(project_id project, std::vector<start_item> items, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, batch_signature>(
+        [this](auto h, project_id p, std::vector<start_item> i) {
+          start_start(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(items));
+  }
+
+  /// Terminates, force-terminates or deletes tasks (DRS batch-jobs). For a dual-active
+  /// family, only the parent takes these, for both children at one instant (a child fails
+  /// with errc::child_task_forbidden). Signature: void(error_code, batch_result); errors as
+  /// for async_pause, and errc::invalid_item for a delete type outside its enum.
+  template <boost::asio::completion_token_for<batch_signature> CompletionToken>
+  auto async_delete(project_id project, std::vector<delete_item> items, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, batch_signature>(
+        [this](auto h, project_id p, std::vector<delete_item> i) {
+          start_delete(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(items));
+  }
+
+  /// Applies worker events (start_succeeded, start_failed, full_transfer_done,
+  /// incremental_started, transfer_failed, stopped). Signature: void(error_code,
+  /// batch_result). The whole batch is refused with errc::not_a_worker_event when an item is
+  /// an event no worker reports (a command, or the schedule's); otherwise as async_pause.
   template <boost::asio::completion_token_for<batch_signature> CompletionToken>
   auto async_report(project_id project, std::vector<event_item> items, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, batch_signature>(
@@ -224,6 +253,18 @@ class engine {
     return boost::asio::async_initiate<CompletionToken, status_signature>(
         [this](auto h, project_id p, std::vector<job_id> i) {
           start_status(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(ids));
+  }
+
+  /// Reads each listed task whole (DRS batch-detail): its snapshot and, for a dual-active
+  /// parent, its children's, read at one instant. Signature: void(error_code,
+  /// std::vector<detail_result>), one per id, in order; errors as for async_status.
+  template <boost::asio::completion_token_for<detail_signature> CompletionToken>
+  auto async_detail(project_id project, std::vector<job_id> ids, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, detail_signature>(
+        [this](auto h, project_id p, std::vector<job_id> i) {
+          start_detail(p, std::move(i), std::move(h));
         },
         token, project, std::move(ids));
   }
@@ -296,6 +337,18 @@ class engine {
   batch_result resume(project_id project, std::vector<job_id> ids, error_code& ec) {
     return async_resume(project, std::move(ids), blocking(ec));
   }
+  batch_result start_tasks(project_id project, std::vector<start_item> items) {
+    return async_start(project, std::move(items), blocking());
+  }
+  batch_result start_tasks(project_id project, std::vector<start_item> items, error_code& ec) {
+    return async_start(project, std::move(items), blocking(ec));
+  }
+  batch_result delete_tasks(project_id project, std::vector<delete_item> items) {
+    return async_delete(project, std::move(items), blocking());
+  }
+  batch_result delete_tasks(project_id project, std::vector<delete_item> items, error_code& ec) {
+    return async_delete(project, std::move(items), blocking(ec));
+  }
   batch_result report(project_id project, std::vector<event_item> items) {
     return async_report(project, std::move(items), blocking());
   }
@@ -313,6 +366,12 @@ class engine {
   }
   std::vector<status_result> status(project_id project, std::vector<job_id> ids, error_code& ec) {
     return async_status(project, std::move(ids), blocking(ec));
+  }
+  std::vector<detail_result> detail(project_id project, std::vector<job_id> ids) {
+    return async_detail(project, std::move(ids), blocking());
+  }
+  std::vector<detail_result> detail(project_id project, std::vector<job_id> ids, error_code& ec) {
+    return async_detail(project, std::move(ids), blocking(ec));
   }
   task_snapshot get(project_id project, job_id id) { return async_get(project, id, blocking()); }
   task_snapshot get(project_id project, job_id id, error_code& ec) {
@@ -343,9 +402,12 @@ class engine {
   void start_register(std::vector<registration> items, handler<batch_signature> h);
   void start_pause(project_id project, std::vector<pause_item> items, handler<batch_signature> h);
   void start_resume(project_id project, std::vector<job_id> ids, handler<batch_signature> h);
+  void start_start(project_id project, std::vector<start_item> items, handler<batch_signature> h);
+  void start_delete(project_id project, std::vector<delete_item> items, handler<batch_signature> h);
   void start_report(project_id project, std::vector<event_item> items, handler<batch_signature> h);
   void start_purge(project_id project, std::vector<job_id> ids, handler<batch_signature> h);
   void start_status(project_id project, std::vector<job_id> ids, handler<status_signature> h);
+  void start_detail(project_id project, std::vector<job_id> ids, handler<detail_signature> h);
   void start_get(project_id project, job_id id, handler<snapshot_signature> h);
   void start_list(project_id project, handler<list_signature> h);
   void start_count(handler<counts_signature> h);

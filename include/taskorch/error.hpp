@@ -27,14 +27,14 @@ enum class errc {
   task_not_found = 1,     ///< unknown id, or a task of another project
   task_deleted,           ///< the task is deleted (and not yet purged)
   invalid_state,          ///< the command is not allowed in the task's state
-  parent_task_forbidden,  ///< a dual-active DR parent refuses commands and worker events
-  child_task_forbidden,   ///< only a family's parent may be the target (of a purge)
+  parent_task_forbidden,  ///< a dual-active DR parent refuses its children's events
+  child_task_forbidden,   ///< only a family's parent may be the target (whole-family events, purge)
   empty_batch,            ///< a batch without items
   batch_too_large,        ///< more items than engine_options::max_batch_items
   duplicate_job_id,       ///< the same job id twice in one batch
   task_exists,            ///< registering an id that is already registered
   invalid_task_spec,      ///< a registration that is inconsistent in itself
-  not_a_worker_event,     ///< pause or resume reported as a worker event
+  not_a_worker_event,     ///< a command (or the schedule's event) reported as a worker event
   would_deadlock,         ///< a blocking call made on one of the engine's own threads
   invalid_item,           ///< a command item holds a value its enum does not declare
   journal_failed,         ///< the journal could not store a change; changes are refused
@@ -63,9 +63,9 @@ inline constexpr std::array errc_table{
   errc_info{errc::invalid_state, "invalid_state", "the command is not allowed in the task's state", error_scope::item,
             "the transition table has no row for the task's state and the event, or a purge names a task that is not deleted"},
   errc_info{errc::parent_task_forbidden, "parent_task_forbidden", "a dual-active parent takes no commands; command its children", error_scope::item,
-            "a command or worker event names the parent of a dual-active DR family"},
+            "a start, pause, resume or worker event names the parent of a dual-active DR family"},
   errc_info{errc::child_task_forbidden, "child_task_forbidden", "only the family's parent can be named here", error_scope::item,
-            "a purge names a child of a dual-active DR family"},
+            "a terminate, force terminate, delete or purge names a child of a dual-active DR family"},
   errc_info{errc::empty_batch, "empty_batch", "the batch has no items", error_scope::operation,
             "a command or query batch is empty"},
   errc_info{errc::batch_too_large, "batch_too_large", "the batch has more items than the engine accepts", error_scope::operation,
@@ -75,9 +75,9 @@ inline constexpr std::array errc_table{
   errc_info{errc::task_exists, "task_exists", "a task with this id is already registered", error_scope::item,
             "a registration names an id (a family: any of its three) that is already registered"},
   errc_info{errc::invalid_task_spec, "invalid_task_spec", "the task specification is inconsistent", error_scope::operation,
-            "a registration holds a value outside its enum, pause information that does not match its state, or a family whose ids are not distinct"},
-  errc_info{errc::not_a_worker_event, "not_a_worker_event", "pause and resume are not worker events", error_scope::operation,
-            "a batch of worker events holds a pause or a resume"},
+            "a registration holds a value outside its enum, pause information or a start time that does not match its state, or a family whose ids are not distinct"},
+  errc_info{errc::not_a_worker_event, "not_a_worker_event", "only workers' events may be reported", error_scope::operation,
+            "a batch of worker events holds a command or the schedule's start_due"},
   errc_info{errc::would_deadlock, "would_deadlock", "a blocking call was made on an engine thread", error_scope::operation,
             "a blocking wrapper, stop() or the destructor is called on one of the engine's own threads"},
   errc_info{errc::invalid_item, "invalid_item", "an item holds a value outside its enum", error_scope::operation,

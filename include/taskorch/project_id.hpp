@@ -43,8 +43,11 @@ class project_id {
   }
 
   friend constexpr bool operator==(const project_id&, const project_id&) noexcept = default;
+  // NOLINTBEGIN(modernize-use-nullptr): clang-tidy 14 takes the 0 that the defaulted
+  // comparison compares its result with for a null pointer.
   friend constexpr std::strong_ordering operator<=>(const project_id&,
                                                     const project_id&) noexcept = default;
+  // NOLINTEND(modernize-use-nullptr)
 
  private:
   std::uint64_t high_ = 0;

@@ -1,10 +1,16 @@
 #pragma once
-// task_event: what moves a task along its lifecycle. Worker events are reported by the
-// embedding service (its workers start, transfer, fail and release tasks); `pause` and
-// `resume` are the user's commands (DRS batch-pause-task and batch-retry-task).
+// task_event: what moves a task along its lifecycle, and who may cause it. Three origins:
+// the user's commands (the DRS batch APIs: start, pause, resume, terminate, delete), the
+// workers that really move the data (they report that a task started, transferred, failed or
+// was released), and the engine's own schedule (a scheduled start whose time has come).
+//
+// event_rules is the one table of these facts: each event's origin, which member of a
+// dual-active DR family takes it (a child, or the parent on behalf of both children) and the
+// DRS action it offers in `job_action` (docs/state-machine.md lists it).
 
 #include <taskorch/detail/enum_names.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -13,9 +19,9 @@
 
 namespace taskorch {
 
-/// An event applied to one task.
+/// An event applied to one task. New events go at the end; the names are on the wire.
 enum class task_event : std::uint8_t {
-  start,                ///< worker: start the task
+  start,                ///< user: start now (batch-starting)
   start_succeeded,      ///< worker: the task started; full transfer begins
   start_failed,         ///< worker: the task failed to start
   full_transfer_done,   ///< worker: the full phase completed
@@ -23,13 +29,16 @@ enum class task_event : std::uint8_t {
   transfer_failed,      ///< worker: the transfer failed in its current phase
   pause,                ///< user: pause (batch-pause-task)
   resume,               ///< user: resume a paused task, retry a failed one (batch-retry-task)
-  stop,                 ///< worker: release the task's resources
+  stop,                 ///< user: terminate, release the task's resources (batch-jobs)
   stopped,              ///< worker: resources released
-  remove,               ///< worker: delete the task (DRS delete); it stays, DELETED, until purged
+  remove,               ///< user: delete (batch-jobs); the task stays, DELETED, until purged
+  schedule_start,       ///< user: start at a later time (batch-starting with a start_time)
+  start_due,            ///< schedule: a scheduled start's time has come
+  force_stop,           ///< user: terminate at once, resources released (batch-jobs)
 };
 
 /// The number of task events.
-inline constexpr std::size_t task_event_count = 11;
+inline constexpr std::size_t task_event_count = 14;
 
 /// Every event, in declaration order.
 inline constexpr std::array<task_event, task_event_count> all_task_events{
@@ -43,42 +52,139 @@ inline constexpr std::array<task_event, task_event_count> all_task_events{
     task_event::resume,
     task_event::stop,
     task_event::stopped,
-    task_event::remove};
+    task_event::remove,
+    task_event::schedule_start,
+    task_event::start_due,
+    task_event::force_stop};
+
+/// Who causes an event.
+enum class event_origin : std::uint8_t {
+  command,   ///< a user's command
+  worker,    ///< a worker's report
+  schedule,  ///< the engine's schedule of starts
+};
+
+/// Which member of a dual-active DR family takes an event.
+enum class family_scope : std::uint8_t {
+  child,   ///< each child on its own; the parent refuses it (DRS.M00307)
+  family,  ///< the parent, for both children at one instant; a child refuses it (DRS.M00308)
+};
+
+/// One row of event_rules.
+struct event_rule {
+  task_event event;
+  std::string_view name;  ///< in code and on the wire (worker reports, event streams)
+  event_origin origin;
+  family_scope scope;
+  std::string_view action;  ///< the DRS `job_action` it offers ("" for worker events)
+};
 
 namespace detail {
-inline constexpr std::array<std::string_view, task_event_count> task_event_names{
-    "start",
-    "start_succeeded",
-    "start_failed",
-    "full_transfer_done",
-    "incremental_started",
-    "transfer_failed",
-    "pause",
-    "resume",
-    "stop",
-    "stopped",
-    "remove"};
+using O = event_origin;
+using F = family_scope;
 }  // namespace detail
+
+// clang-format off
+/// Every event, in the enum's order.
+inline constexpr std::array event_rules{
+  event_rule{task_event::start,               "start",               detail::O::command,  detail::F::child,  "START"},
+  event_rule{task_event::start_succeeded,     "start_succeeded",     detail::O::worker,   detail::F::child,  ""},
+  event_rule{task_event::start_failed,        "start_failed",        detail::O::worker,   detail::F::child,  ""},
+  event_rule{task_event::full_transfer_done,  "full_transfer_done",  detail::O::worker,   detail::F::child,  ""},
+  event_rule{task_event::incremental_started, "incremental_started", detail::O::worker,   detail::F::child,  ""},
+  event_rule{task_event::transfer_failed,     "transfer_failed",     detail::O::worker,   detail::F::child,  ""},
+  event_rule{task_event::pause,               "pause",               detail::O::command,  detail::F::child,  "PAUSE"},
+  event_rule{task_event::resume,              "resume",              detail::O::command,  detail::F::child,  "RETRY"},
+  event_rule{task_event::stop,                "stop",                detail::O::command,  detail::F::family, "TERMINATE"},
+  event_rule{task_event::stopped,             "stopped",             detail::O::worker,   detail::F::child,  ""},
+  event_rule{task_event::remove,              "remove",              detail::O::command,  detail::F::family, "DELETE"},
+  event_rule{task_event::schedule_start,      "schedule_start",      detail::O::command,  detail::F::child,  "START"},
+  event_rule{task_event::start_due,           "start_due",           detail::O::schedule, detail::F::child,  ""},
+  event_rule{task_event::force_stop,          "force_stop",          detail::O::command,  detail::F::family, "FORCE_TERMINATE"},
+};
+// clang-format on
+
+static_assert(
+    [] {
+      if (event_rules.size() != task_event_count) return false;
+      for (std::size_t i = 0; i < event_rules.size(); ++i) {
+        if (static_cast<std::size_t>(event_rules[i].event) != i) return false;
+        if ((event_rules[i].origin == event_origin::command) == event_rules[i].action.empty()) {
+          return false;
+        }
+      }
+      return true;
+    }(),
+    "event_rules lists every event once, in the enum's order; commands, and only they, offer "
+    "an action");
 
 /// True for a value the enum declares (a cast from an integer may produce others).
 constexpr bool is_valid(task_event e) noexcept {
   return static_cast<std::size_t>(e) < task_event_count;
 }
 
+/// The rule of a declared event.
+constexpr const event_rule& rule_of(task_event e) noexcept {
+  return event_rules[static_cast<std::size_t>(e)];
+}
+
 /// Returns the event's name, e.g. "full_transfer_done".
 constexpr std::string_view to_string(task_event e) noexcept {
-  return detail::name_of(detail::task_event_names, e);
+  return is_valid(e) ? rule_of(e).name : std::string_view("unknown");
 }
 
 /// Parses an event name.
 constexpr std::optional<task_event> parse_task_event(std::string_view text) noexcept {
-  return detail::enum_from_name<task_event>(detail::task_event_names, text);
+  for (const event_rule& r : event_rules) {
+    if (r.name == text) return r.event;
+  }
+  return std::nullopt;
 }
 
-/// True for the events a worker reports (every declared event but `pause` and `resume`).
-constexpr bool is_worker_event(task_event e) noexcept {
-  return is_valid(e) && e != task_event::pause && e != task_event::resume;
+/// Returns "command", "worker" or "schedule".
+constexpr std::string_view to_string(event_origin o) noexcept {
+  constexpr std::array<std::string_view, 3> names{"command", "worker", "schedule"};
+  return detail::name_of(names, o);
 }
+
+/// Returns "child" or "family".
+constexpr std::string_view to_string(family_scope s) noexcept {
+  constexpr std::array<std::string_view, 2> names{"child", "family"};
+  return detail::name_of(names, s);
+}
+
+/// True for the events a worker reports.
+constexpr bool is_worker_event(task_event e) noexcept {
+  return is_valid(e) && rule_of(e).origin == event_origin::worker;
+}
+
+/// True for the user's commands.
+constexpr bool is_command(task_event e) noexcept {
+  return is_valid(e) && rule_of(e).origin == event_origin::command;
+}
+
+/// The distinct DRS actions the commands offer, in the order of event_rules.
+inline constexpr auto drs_actions = [] {
+  constexpr std::size_t n = [] {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < event_rules.size(); ++i) {
+      bool seen = event_rules[i].action.empty();
+      for (std::size_t j = 0; j < i && !seen; ++j)
+        seen = event_rules[j].action == event_rules[i].action;
+      if (!seen) ++count;
+    }
+    return count;
+  }();
+  std::array<std::string_view, n> out{};
+  std::size_t k = 0;
+  for (const event_rule& r : event_rules) {
+    if (r.action.empty() || std::find(out.begin(), out.begin() + k, r.action) != out.begin() + k) {
+      continue;
+    }
+    out[k++] = r.action;
+  }
+  return out;
+}();
 
 }  // namespace taskorch
 

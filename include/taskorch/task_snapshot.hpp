@@ -45,6 +45,7 @@ struct task_snapshot {
   task_role role = task_role::standalone;
   task_state state = task_state::configuration;  ///< the aggregate, for a parent
   std::optional<pause_info> pause;               ///< when paused (never on a parent)
+  std::optional<wall_time> start_time;           ///< when waiting for a scheduled start
   std::optional<job_id> parent;                  ///< for a child: its parent
   std::optional<job_id> forward_child;           ///< for a parent
   std::optional<job_id> backward_child;          ///< for a parent

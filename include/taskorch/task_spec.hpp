@@ -12,6 +12,7 @@
 #include <taskorch/project_id.hpp>
 #include <taskorch/task_kind.hpp>
 #include <taskorch/task_state.hpp>
+#include <taskorch/wall_time.hpp>
 
 #include <cstdint>
 #include <exception>
@@ -34,9 +35,10 @@ struct task_spec {
   project_id project;
   task_kind kind = task_kind::migration;
   task_state state = task_state::configuration;
-  std::optional<pause_info> pause;  ///< present exactly when `state` is paused
-  std::string name;                 ///< optional display name
-  std::uint64_t version = 0;        ///< sequence number of the task's last change
+  std::optional<pause_info> pause;      ///< present exactly when `state` is paused
+  std::optional<wall_time> start_time;  ///< present exactly when `state` is waiting_for_start
+  std::string name;                     ///< optional display name
+  std::uint64_t version = 0;            ///< sequence number of the task's last change
   friend bool operator==(const task_spec&, const task_spec&) = default;
 };
 
@@ -44,7 +46,8 @@ struct task_spec {
 struct child_spec {
   job_id id;
   task_state state = task_state::configuration;
-  std::optional<pause_info> pause;  ///< present exactly when `state` is paused
+  std::optional<pause_info> pause;      ///< present exactly when `state` is paused
+  std::optional<wall_time> start_time;  ///< present exactly when `state` is waiting_for_start
   std::uint64_t version = 0;
   friend bool operator==(const child_spec&, const child_spec&) = default;
 };

@@ -2,7 +2,8 @@
 // task_state: the lifecycle of a task, with the transfer phase folded into the running and
 // failed states, and its DRS status string on the wire.
 //
-//   configuration -> starting -> full_transfer -> full_transfer_complete -> incremental_transfer
+//   configuration [-> waiting_for_start] -> starting -> full_transfer
+//     -> full_transfer_complete -> incremental_transfer
 //   (running: migrating, synchronizing or disaster recovery, by kind), plus start_failed,
 //   full/incremental_transfer_failed, paused, stopping, stopped and deleted.
 //
@@ -20,8 +21,9 @@
 
 namespace taskorch {
 
-/// The state of a task. A dual-active DR parent has no state of its own: it reports an
-/// aggregate of its children (see task_snapshot).
+/// The state of a task. Values are stored in data directories: new states go at the end. A
+/// dual-active DR parent has no state of its own: it reports an aggregate of its children (see
+/// task_snapshot).
 enum class task_state : std::uint8_t {
   configuration,                ///< created, not started: CONFIGURATION
   starting,                     ///< STARTJOBING
@@ -35,10 +37,11 @@ enum class task_state : std::uint8_t {
   stopping,                     ///< RELEASE_RESOURCE_STARTED
   stopped,                      ///< RELEASE_RESOURCE_COMPLETE
   deleted,                      ///< kept until purged: DELETED
+  waiting_for_start,            ///< a start scheduled for a later time: WAITING_FOR_START
 };
 
 /// The number of task states.
-inline constexpr std::size_t task_state_count = 12;
+inline constexpr std::size_t task_state_count = 13;
 
 /// Every state, in declaration order.
 inline constexpr std::array<task_state, task_state_count> all_task_states{
@@ -53,7 +56,8 @@ inline constexpr std::array<task_state, task_state_count> all_task_states{
     task_state::paused,
     task_state::stopping,
     task_state::stopped,
-    task_state::deleted};
+    task_state::deleted,
+    task_state::waiting_for_start};
 
 /// The transfer phase of a running or transfer-failed task.
 enum class transfer_phase : std::uint8_t { none, full, full_complete, incremental };
@@ -71,7 +75,8 @@ inline constexpr std::array<std::string_view, task_state_count> task_state_names
     "paused",
     "stopping",
     "stopped",
-    "deleted"};
+    "deleted",
+    "waiting_for_start"};
 inline constexpr std::array<std::string_view, task_state_count> drs_status_names{
     "CONFIGURATION",
     "STARTJOBING",
@@ -84,7 +89,8 @@ inline constexpr std::array<std::string_view, task_state_count> drs_status_names
     "PAUSING",
     "RELEASE_RESOURCE_STARTED",
     "RELEASE_RESOURCE_COMPLETE",
-    "DELETED"};
+    "DELETED",
+    "WAITING_FOR_START"};
 inline constexpr std::array<std::string_view, 4> transfer_phase_names{
     "none", "full", "full_complete", "incremental"};
 }  // namespace detail

@@ -15,9 +15,11 @@
 #include <taskorch/project_id.hpp>
 #include <taskorch/state_change.hpp>
 #include <taskorch/storage_options.hpp>
+#include <taskorch/task_actions.hpp>
 #include <taskorch/task_event.hpp>
 #include <taskorch/task_kind.hpp>
 #include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_spec.hpp>
 #include <taskorch/task_state.hpp>
 #include <taskorch/transition_table.hpp>
+#include <taskorch/wall_time.hpp>

@@ -6,18 +6,22 @@
 //
 //   taskorch::next_state(task_state::incremental_transfer, task_event::pause)
 //       == task_state::paused
-//   taskorch::apply_event(task, /*parent=*/false, task_event::pause, pause_mode::all);
+//   taskorch::apply_event(task, task_role::standalone, task_event::pause,
+//                         {.mode = pause_mode::all});
 //
 // A missing row means the event is not allowed in that state (errc::invalid_state).
 // Resuming a paused task goes to a history target: the state the task was paused from,
 // resumed (so a task paused from a transfer-failed state is retried). The guards read task
-// data rather than the state (a dual-active DR parent refuses every event); they are rows
-// too, checked in order before the table. docs/behaviour.md states the rules in words.
+// data rather than the state (a dual-active DR parent refuses the events of its children,
+// a child the events of its whole family, see event_rules); they are rows too, checked in
+// order before the table. docs/behaviour.md states the rules in words.
 
 #include <taskorch/error.hpp>
 #include <taskorch/pause_mode.hpp>
 #include <taskorch/task_event.hpp>
+#include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_state.hpp>
+#include <taskorch/wall_time.hpp>
 
 #include <algorithm>
 #include <array>
@@ -44,18 +48,22 @@ inline constexpr transition_target resume_history{task_state::paused, true};
 
 /// What a row does to the task besides setting its state (Boost.SML's `/ action`).
 enum class transition_action : std::uint8_t {
-  none,         ///< only the state changes; a row back to its source changes nothing
-  enter_pause,  ///< remember the state left and the requested pause mode
-  raise_pause,  ///< paused again: keep the stronger mode; a change only when it rises
-  leave_pause,  ///< forget the pause mode and the state the task was paused from
+  none,            ///< only the state changes; a row back to its source changes nothing
+  enter_pause,     ///< remember the state left and the requested pause mode
+  raise_pause,     ///< paused again: keep the stronger mode; a change only when it rises
+  leave_pause,     ///< forget the pause mode and the state the task was paused from
+  set_schedule,    ///< remember the requested start time; a change only when it differs
+  clear_schedule,  ///< forget the start time
+  fire_schedule,   ///< the start time has come (refused before it): forget it
 };
 
 /// The number of transition actions.
-inline constexpr std::size_t transition_action_count = 4;
+inline constexpr std::size_t transition_action_count = 7;
 
 namespace detail {
 inline constexpr std::array<std::string_view, transition_action_count> transition_action_names{
-    "none", "enter_pause", "raise_pause", "leave_pause"};
+    "none",         "enter_pause",    "raise_pause",  "leave_pause",
+    "set_schedule", "clear_schedule", "fire_schedule"};
 }  // namespace detail
 
 /// Returns the action's name in code, e.g. "enter_pause".
@@ -71,7 +79,12 @@ inline constexpr std::array<std::string_view, transition_action_count> transitio
     "the modes are ordered `target` < `all`: pausing again with `all` raises a `target` pause "
     "(a change: the version grows and subscribers see paused -> paused); the same mode, or "
     "`target` after `all`, succeeds and changes nothing",
-    "the task forgets its pause mode and the state it was paused from"};
+    "the task forgets its pause mode and the state it was paused from",
+    "the task remembers the requested start time; scheduling a waiting task again with another "
+    "time is a change (waiting -> waiting), with the same time it changes nothing",
+    "the task forgets its start time",
+    "refused (`invalid_state`) while the task's start time is still ahead of the time the "
+    "schedule fired at (the task was rescheduled); otherwise the task forgets its start time"};
 
 /// One row of the table: `from + on / action = to`.
 struct transition {
@@ -91,36 +104,54 @@ using A = transition_action;
 /// The lifecycle. Rows are grouped by source state; rows without an action change only the
 /// state.
 inline constexpr std::array transition_table{
-  transition{detail::S::configuration,               detail::E::start,               to(detail::S::starting)},
-  transition{detail::S::configuration,               detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::starting,                    detail::E::start_succeeded,     to(detail::S::full_transfer)},
-  transition{detail::S::starting,                    detail::E::start_failed,        to(detail::S::start_failed)},
-  transition{detail::S::start_failed,                detail::E::resume,              to(detail::S::starting)},
-  transition{detail::S::start_failed,                detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::full_transfer,               detail::E::full_transfer_done,  to(detail::S::full_transfer_complete)},
-  transition{detail::S::full_transfer,               detail::E::transfer_failed,     to(detail::S::full_transfer_failed)},
-  transition{detail::S::full_transfer,               detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
-  transition{detail::S::full_transfer,               detail::E::resume,              to(detail::S::full_transfer)},
-  transition{detail::S::full_transfer,               detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::full_transfer_complete,      detail::E::incremental_started, to(detail::S::incremental_transfer)},
-  transition{detail::S::full_transfer_complete,      detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
-  transition{detail::S::full_transfer_complete,      detail::E::resume,              to(detail::S::full_transfer_complete)},
-  transition{detail::S::full_transfer_complete,      detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::incremental_transfer,        detail::E::transfer_failed,     to(detail::S::incremental_transfer_failed)},
-  transition{detail::S::incremental_transfer,        detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
-  transition{detail::S::incremental_transfer,        detail::E::resume,              to(detail::S::incremental_transfer)},
-  transition{detail::S::incremental_transfer,        detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::full_transfer_failed,        detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
-  transition{detail::S::full_transfer_failed,        detail::E::resume,              to(detail::S::full_transfer)},
-  transition{detail::S::full_transfer_failed,        detail::E::stop,                to(detail::S::stopping)},
+  transition{detail::S::configuration,           detail::E::start,               to(detail::S::starting)},
+  transition{detail::S::configuration,           detail::E::schedule_start,      to(detail::S::waiting_for_start), detail::A::set_schedule},
+  transition{detail::S::configuration,           detail::E::stop,                to(detail::S::stopping)},
+  transition{detail::S::configuration,           detail::E::force_stop,          to(detail::S::stopped)},
+  transition{detail::S::configuration,           detail::E::remove,              to(detail::S::deleted)},
+  transition{detail::S::waiting_for_start,       detail::E::start,               to(detail::S::starting), detail::A::clear_schedule},
+  transition{detail::S::waiting_for_start,       detail::E::schedule_start,      to(detail::S::waiting_for_start), detail::A::set_schedule},
+  transition{detail::S::waiting_for_start,       detail::E::start_due,           to(detail::S::starting), detail::A::fire_schedule},
+  transition{detail::S::waiting_for_start,       detail::E::stop,                to(detail::S::stopping), detail::A::clear_schedule},
+  transition{detail::S::waiting_for_start,       detail::E::force_stop,          to(detail::S::stopped), detail::A::clear_schedule},
+  transition{detail::S::waiting_for_start,       detail::E::remove,              to(detail::S::deleted), detail::A::clear_schedule},
+  transition{detail::S::starting,                detail::E::start_succeeded,     to(detail::S::full_transfer)},
+  transition{detail::S::starting,                detail::E::start_failed,        to(detail::S::start_failed)},
+  transition{detail::S::starting,                detail::E::force_stop,          to(detail::S::stopped)},
+  transition{detail::S::start_failed,            detail::E::resume,              to(detail::S::starting)},
+  transition{detail::S::start_failed,            detail::E::stop,                to(detail::S::stopping)},
+  transition{detail::S::start_failed,            detail::E::force_stop,          to(detail::S::stopped)},
+  transition{detail::S::full_transfer,           detail::E::full_transfer_done,  to(detail::S::full_transfer_complete)},
+  transition{detail::S::full_transfer,           detail::E::transfer_failed,     to(detail::S::full_transfer_failed)},
+  transition{detail::S::full_transfer,           detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
+  transition{detail::S::full_transfer,           detail::E::resume,              to(detail::S::full_transfer)},
+  transition{detail::S::full_transfer,           detail::E::stop,                to(detail::S::stopping)},
+  transition{detail::S::full_transfer,           detail::E::force_stop,          to(detail::S::stopped)},
+  transition{detail::S::full_transfer_complete,  detail::E::incremental_started, to(detail::S::incremental_transfer)},
+  transition{detail::S::full_transfer_complete,  detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
+  transition{detail::S::full_transfer_complete,  detail::E::resume,              to(detail::S::full_transfer_complete)},
+  transition{detail::S::full_transfer_complete,  detail::E::stop,                to(detail::S::stopping)},
+  transition{detail::S::full_transfer_complete,  detail::E::force_stop,          to(detail::S::stopped)},
+  transition{detail::S::incremental_transfer,    detail::E::transfer_failed,     to(detail::S::incremental_transfer_failed)},
+  transition{detail::S::incremental_transfer,    detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
+  transition{detail::S::incremental_transfer,    detail::E::resume,              to(detail::S::incremental_transfer)},
+  transition{detail::S::incremental_transfer,    detail::E::stop,                to(detail::S::stopping)},
+  transition{detail::S::incremental_transfer,    detail::E::force_stop,          to(detail::S::stopped)},
+  transition{detail::S::full_transfer_failed,    detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
+  transition{detail::S::full_transfer_failed,    detail::E::resume,              to(detail::S::full_transfer)},
+  transition{detail::S::full_transfer_failed,    detail::E::stop,                to(detail::S::stopping)},
+  transition{detail::S::full_transfer_failed,    detail::E::force_stop,          to(detail::S::stopped)},
   transition{detail::S::incremental_transfer_failed, detail::E::pause,               to(detail::S::paused), detail::A::enter_pause},
   transition{detail::S::incremental_transfer_failed, detail::E::resume,              to(detail::S::incremental_transfer)},
   transition{detail::S::incremental_transfer_failed, detail::E::stop,                to(detail::S::stopping)},
-  transition{detail::S::paused,                      detail::E::pause,               to(detail::S::paused), detail::A::raise_pause},
-  transition{detail::S::paused,                      detail::E::resume,              resume_history, detail::A::leave_pause},
-  transition{detail::S::paused,                      detail::E::stop,                to(detail::S::stopping), detail::A::leave_pause},
-  transition{detail::S::stopping,                    detail::E::stopped,             to(detail::S::stopped)},
-  transition{detail::S::stopped,                     detail::E::remove,              to(detail::S::deleted)},
+  transition{detail::S::incremental_transfer_failed, detail::E::force_stop,          to(detail::S::stopped)},
+  transition{detail::S::paused,                  detail::E::pause,               to(detail::S::paused), detail::A::raise_pause},
+  transition{detail::S::paused,                  detail::E::resume,              resume_history, detail::A::leave_pause},
+  transition{detail::S::paused,                  detail::E::stop,                to(detail::S::stopping), detail::A::leave_pause},
+  transition{detail::S::paused,                  detail::E::force_stop,          to(detail::S::stopped), detail::A::leave_pause},
+  transition{detail::S::stopping,                detail::E::stopped,             to(detail::S::stopped)},
+  transition{detail::S::stopping,                detail::E::force_stop,          to(detail::S::stopped)},
+  transition{detail::S::stopped,                 detail::E::remove,              to(detail::S::deleted)},
 };
 // clang-format on
 
@@ -193,16 +224,32 @@ constexpr std::optional<task_state> next_state(
   return detail::fixed_target(paused_from, task_event::resume);
 }
 
-/// Rows that enter, stay in or leave `paused` carry the pause actions, and no other row does.
-static_assert(
-    std::all_of(transition_table.begin(), transition_table.end(), [](const transition& row) {
-      const bool into = row.to.state == task_state::paused && !row.to.history;
-      const transition_action expected =
-          row.from == task_state::paused
-              ? (into ? transition_action::raise_pause : transition_action::leave_pause)
-              : (into ? transition_action::enter_pause : transition_action::none);
-      return row.action == expected;
-    }));
+namespace detail {
+/// The action a row must carry: the pause actions on rows that enter, stay in or leave
+/// `paused`, the schedule actions on rows that enter, stay in or leave `waiting_for_start`
+/// (the schedule's own event fires it), and no other row carries one.
+constexpr transition_action expected_action(const transition& row) noexcept {
+  const bool into_pause = row.to.state == task_state::paused && !row.to.history;
+  const bool into_wait = row.to.state == task_state::waiting_for_start && !row.to.history;
+  if (row.from == task_state::paused) {
+    return into_pause ? transition_action::raise_pause : transition_action::leave_pause;
+  }
+  if (row.from == task_state::waiting_for_start) {
+    if (into_wait) return transition_action::set_schedule;
+    return row.on == task_event::start_due ? transition_action::fire_schedule
+                                           : transition_action::clear_schedule;
+  }
+  if (into_pause) return transition_action::enter_pause;
+  if (into_wait) return transition_action::set_schedule;
+  return transition_action::none;
+}
+}  // namespace detail
+
+static_assert(std::all_of(transition_table.begin(), transition_table.end(),
+                          [](const transition& row) {
+                            return row.action == detail::expected_action(row);
+                          }),
+              "each row carries the action its source and target call for");
 
 /// The history target must lead somewhere from every pausable state.
 static_assert(std::all_of(all_task_states.begin(), all_task_states.end(), [](task_state s) {
@@ -212,15 +259,17 @@ static_assert(std::all_of(all_task_states.begin(), all_task_states.end(), [](tas
 /// A rule checked on the task before the table, whatever the event (Boost.SML's `[guard]`,
 /// shared by every row).
 enum class task_guard : std::uint8_t {
-  not_a_parent,  ///< the task is not the parent of a dual-active DR family
+  child_scope,   ///< an event for a family's children is not sent to their parent
+  family_scope,  ///< an event for a whole family is not sent to one of its children
   not_deleted,   ///< the task is not deleted
 };
 
 namespace detail {
-inline constexpr std::array<std::string_view, 2> task_guard_names{"not_a_parent", "not_deleted"};
+inline constexpr std::array<std::string_view, 3> task_guard_names{"child_scope", "family_scope",
+                                                                  "not_deleted"};
 }  // namespace detail
 
-/// Returns the guard's name in code, e.g. "not_a_parent".
+/// Returns the guard's name in code, e.g. "child_scope".
 constexpr std::string_view to_string(task_guard g) noexcept {
   return detail::name_of(detail::task_guard_names, g);
 }
@@ -234,10 +283,14 @@ struct guard_rule {
 
 /// The guards, in the order they are checked (after the task is found in its project).
 inline constexpr std::array lifecycle_guards{
-    guard_rule{task_guard::not_a_parent, errc::parent_task_forbidden,
+    guard_rule{task_guard::child_scope, errc::parent_task_forbidden,
                "the parent of a dual-active DR family has no state of its own: it refuses every "
-               "command and worker event, whatever its children's states; its forward and "
-               "backward children are commanded one by one"},
+               "event of `child` scope (start, pause, resume, worker reports), whatever its "
+               "children's states; its forward and backward children take them one by one"},
+    guard_rule{task_guard::family_scope, errc::child_task_forbidden,
+               "an event of `family` scope (terminate, force terminate, delete) is sent to the "
+               "parent of a dual-active DR family, which applies it to both children at one "
+               "instant: when both allow it, else neither changes; a child refuses it"},
     guard_rule{task_guard::not_deleted, errc::task_deleted,
                "a deleted task refuses every event, rather than answering that the event is not "
                "allowed, until it is purged; then it is unknown"},
@@ -249,20 +302,49 @@ inline constexpr errc no_row_refusal = errc::invalid_state;
 /// What applying one event to one task did: `refusal` is errc{} (zero) on success.
 struct step_outcome {
   errc refusal{};
-  bool changed = false;  ///< the task's state or pause changed (its version grows)
+  bool changed = false;  ///< the task's state, pause or schedule changed (its version grows)
 };
 
-/// Applies `on` (with `requested`, for a pause) to `task`: the guards in order, then the row,
-/// then the row's action. `Task` has the members `state`, `mode` and `paused_from` (a
-/// task_record of the engine, or any copy of them); `parent` tells whether the task is a
-/// dual-active parent. Nothing changes when the event is refused.
-template <class Task>
-constexpr step_outcome apply_event(Task& task, bool parent, task_event on,
-                                   pause_mode requested) noexcept {
+/// What an event carries besides its name.
+struct event_arguments {
+  pause_mode mode = pause_mode::target;  ///< for a pause: the requested mode
+  wall_time at{};  ///< for schedule_start: the start time; for start_due: when it fired
+};
+
+/// True when the guards let `on` reach a task addressed as `addressed` (the role of the task
+/// the caller named: a family's children, reached through their parent for an event of
+/// `family` scope, are addressed as the parent). Returns the refusal, or errc{}.
+constexpr errc guard_refusal(task_role addressed, task_event on, task_state state) noexcept {
+  const bool family_event = is_valid(on) && rule_of(on).scope == family_scope::family;
+  const bool child =
+      addressed == task_role::forward_child || addressed == task_role::backward_child;
   for (const guard_rule& g : lifecycle_guards) {
-    const bool holds =
-        g.guard == task_guard::not_a_parent ? !parent : task.state != task_state::deleted;
-    if (!holds) return {g.refusal, false};
+    bool holds = true;
+    switch (g.guard) {
+      case task_guard::child_scope:
+        holds = addressed != task_role::parent || family_event;
+        break;
+      case task_guard::family_scope:
+        holds = !child || !family_event;
+        break;
+      case task_guard::not_deleted:
+        holds = state != task_state::deleted;
+        break;
+    }
+    if (!holds) return g.refusal;
+  }
+  return errc{};
+}
+
+/// Applies `on` (with `args`) to `task`: the guards in order, then the row, then the row's
+/// action. `Task` has the members `state`, `mode`, `paused_from` and `start_time` (a copy of
+/// an engine record, or any model); `addressed` is the role of the task the caller named (see
+/// guard_refusal). Nothing changes when the event is refused.
+template <class Task>
+constexpr step_outcome apply_event(Task& task, task_role addressed, task_event on,
+                                   const event_arguments& args) noexcept {
+  if (const errc refused = guard_refusal(addressed, on, task.state); refused != errc{}) {
+    return {refused, false};
   }
   if (!detail::in_range(task.state, on)) return {no_row_refusal, false};
   const detail::transition_cell& cell =
@@ -276,15 +358,26 @@ constexpr step_outcome apply_event(Task& task, bool parent, task_event on,
       break;
     case transition_action::enter_pause:
       task.paused_from = task.state;
-      task.mode = requested;
+      task.mode = args.mode;
       break;
     case transition_action::raise_pause:
-      if (merged(task.mode, requested) == task.mode) return {};
-      task.mode = merged(task.mode, requested);
+      if (merged(task.mode, args.mode) == task.mode) return {};
+      task.mode = merged(task.mode, args.mode);
       break;
     case transition_action::leave_pause:
       task.mode = pause_mode::target;
       task.paused_from = task_state::paused;
+      break;
+    case transition_action::set_schedule:
+      if (task.state == *to && task.start_time == args.at) return {};
+      task.start_time = args.at;
+      break;
+    case transition_action::fire_schedule:
+      if (task.start_time > args.at) return {no_row_refusal, false};
+      task.start_time = wall_time{};
+      break;
+    case transition_action::clear_schedule:
+      task.start_time = wall_time{};
       break;
   }
   task.state = *to;

@@ -22,9 +22,11 @@ struct batch_record {
   op_kind kind = op_kind::status;
   bool foreign = false;
   std::vector<job_id> ids;
-  std::vector<pause_mode> modes;   // pause
-  std::vector<task_event> events;  // report
-  std::vector<registration> regs;  // register
+  std::vector<pause_mode> modes;                 // pause
+  std::vector<task_event> events;                // report
+  std::vector<std::optional<wall_time>> starts;  // start
+  std::vector<delete_type> types;                // remove
+  std::vector<registration> regs;                // register
   std::uint64_t call = 0;
   std::uint64_t ret = 0;
   error_code ec;
@@ -67,6 +69,18 @@ void issue(engine& eng, const project_id& project, const project_id& other,
       eng.async_report(p, std::move(items), on_batch);
       break;
     }
+    case op_kind::start: {
+      std::vector<start_item> items;
+      for (std::size_t i = 0; i < b->ids.size(); ++i) items.push_back({b->ids[i], b->starts[i]});
+      eng.async_start(p, std::move(items), on_batch);
+      break;
+    }
+    case op_kind::remove: {
+      std::vector<delete_item> items;
+      for (std::size_t i = 0; i < b->ids.size(); ++i) items.push_back({b->ids[i], b->types[i]});
+      eng.async_delete(p, std::move(items), on_batch);
+      break;
+    }
     case op_kind::status:
       eng.async_status(p, b->ids, [clock, b](error_code ec, std::vector<status_result> r) {
         b->ret = clock->now();
@@ -86,42 +100,21 @@ void issue(engine& eng, const project_id& project, const project_id& other,
   }
 }
 
-task_event random_event(std::mt19937_64& rng) {
-  // Weighted towards the events that keep tasks moving; stop, stopped and remove are rare
-  // so that tasks do not all end DELETED.
-  static constexpr std::array<std::pair<task_event, int>, 9> weights{{
-      {task_event::start, 2},
-      {task_event::start_succeeded, 3},
-      {task_event::start_failed, 2},
-      {task_event::full_transfer_done, 3},
-      {task_event::incremental_started, 3},
-      {task_event::transfer_failed, 3},
-      {task_event::stop, 1},
-      {task_event::stopped, 2},
-      {task_event::remove, 1},
-  }};
-  int total = 0;
-  for (const auto& w : weights) total += w.second;
-  int pick = std::uniform_int_distribution<int>(0, total - 1)(rng);
-  for (const auto& w : weights) {
-    if (pick < w.second) return w.first;
-    pick -= w.second;
-  }
-  return task_event::start;
-}
-
 bool chance(std::mt19937_64& rng, double p) {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng) < p;
 }
 
-/// A random batch on `pool` (no id twice).
+/// A random batch on `pool` (no id twice). Terminate, force terminate and delete are rarer,
+/// so that tasks do not all end DELETED.
 batch_ptr random_batch(std::mt19937_64& rng, std::vector<job_id>& pool, const driver_options& o) {
   auto b = std::make_shared<batch_record>();
   const int roll = std::uniform_int_distribution<int>(0, 99)(rng);
-  b->kind = roll < 30   ? op_kind::pause
-            : roll < 55 ? op_kind::resume
-            : roll < 75 ? op_kind::report
-            : roll < 90 ? op_kind::status
+  b->kind = roll < 25   ? op_kind::pause
+            : roll < 45 ? op_kind::resume
+            : roll < 63 ? op_kind::report
+            : roll < 72 ? op_kind::start
+            : roll < 78 ? op_kind::remove
+            : roll < 91 ? op_kind::status
                         : op_kind::get;
   b->foreign = chance(rng, o.foreign_batches);
   const std::size_t n = b->kind == op_kind::get
@@ -133,6 +126,8 @@ batch_ptr random_batch(std::mt19937_64& rng, std::vector<job_id>& pool, const dr
     b->ids.push_back(pool[i]);
     b->modes.push_back(chance(rng, 0.5) ? pause_mode::all : pause_mode::target);
     b->events.push_back(random_event(rng));
+    b->starts.push_back(random_start_item_time(rng));
+    b->types.push_back(random_delete_type(rng));
   }
   return b;
 }
@@ -157,9 +152,48 @@ std::size_t env_or(const char* name, std::size_t fallback) {
   return end != nullptr && *end == '\0' ? static_cast<std::size_t>(v) : fallback;
 }
 
+task_event random_event(std::mt19937_64& rng) {
+  // Weighted towards the events that keep tasks moving.
+  static constexpr std::array<std::pair<task_event, int>, 6> weights{{
+      {task_event::start_succeeded, 3},
+      {task_event::start_failed, 2},
+      {task_event::full_transfer_done, 3},
+      {task_event::incremental_started, 3},
+      {task_event::transfer_failed, 3},
+      {task_event::stopped, 2},
+  }};
+  int total = 0;
+  for (const auto& w : weights) total += w.second;
+  int pick = std::uniform_int_distribution<int>(0, total - 1)(rng);
+  for (const auto& w : weights) {
+    if (pick < w.second) return w.first;
+    pick -= w.second;
+  }
+  return task_event::start_succeeded;
+}
+
+wall_time random_far_start(std::mt19937_64& rng) {
+  return wall_time(std::chrono::milliseconds(4'102'444'800'000)) +
+         std::chrono::seconds(std::uniform_int_distribution<int>(0, 2)(rng));
+}
+
+std::optional<wall_time> random_start_item_time(std::mt19937_64& rng) {
+  const int roll = std::uniform_int_distribution<int>(0, 9)(rng);
+  if (roll < 4) return std::nullopt;
+  if (roll < 5) return wall_time(std::chrono::milliseconds(1'000'000'000'000));  // 2001
+  return random_far_start(rng);
+}
+
+delete_type random_delete_type(std::mt19937_64& rng) {
+  const int roll = std::uniform_int_distribution<int>(0, 3)(rng);
+  return roll < 2   ? delete_type::terminate
+         : roll < 3 ? delete_type::force_terminate
+                    : delete_type::remove;
+}
+
 task_state random_state(std::mt19937_64& rng) {
   using S = task_state;
-  static constexpr std::array<std::pair<S, int>, 12> weights{{
+  static constexpr std::array<std::pair<S, int>, 13> weights{{
       {S::configuration, 2},
       {S::starting, 2},
       {S::start_failed, 2},
@@ -172,6 +206,7 @@ task_state random_state(std::mt19937_64& rng) {
       {S::stopping, 1},
       {S::stopped, 1},
       {S::deleted, 1},
+      {S::waiting_for_start, 2},
   }};
   int total = 0;
   for (const auto& w : weights) total += w.second;
@@ -315,20 +350,20 @@ round_record round_driver::run_round() {
   auto reg = std::make_shared<batch_record>();
   reg->kind = op_kind::register_tasks;
   std::vector<job_id> pool;
-  auto random_fields = [this](task_state& state, std::optional<pause_info>& pause,
-                              std::uint64_t& version) {
-    state = random_state(rng_);
-    if (state == task_state::paused) pause = random_pause(rng_);
-    version = std::uniform_int_distribution<std::uint64_t>(0, 3)(rng_);
+  auto random_fields = [this](auto& spec) {
+    spec.state = random_state(rng_);
+    if (spec.state == task_state::paused) spec.pause = random_pause(rng_);
+    if (spec.state == task_state::waiting_for_start) spec.start_time = random_far_start(rng_);
+    spec.version = std::uniform_int_distribution<std::uint64_t>(0, 3)(rng_);
   };
   for (std::size_t i = 0; i < options_.standalone_tasks; ++i) {
     task_spec t;
     t.id = job_id::mint();
     t.project = project_;
     t.kind = static_cast<task_kind>(std::uniform_int_distribution<int>(0, 2)(rng_));
-    random_fields(t.state, t.pause, t.version);
+    random_fields(t);
     rec.slots[t.id] = {rec.histories.size(), member::task};
-    rec.initial[t.id] = fields_of(t.state, t.pause, t.version);
+    rec.initial[t.id] = fields_of(t.state, t.pause, t.version, t.start_time);
     rec.labels.push_back(fmt::format("task {}", t.id));
     rec.histories.emplace_back();
     pool.push_back(t.id);
@@ -341,14 +376,16 @@ round_record round_driver::run_round() {
     f.project = project_;
     f.forward.id = job_id::mint();
     f.backward.id = job_id::mint();
-    random_fields(f.forward.state, f.forward.pause, f.forward.version);
-    random_fields(f.backward.state, f.backward.pause, f.backward.version);
+    random_fields(f.forward);
+    random_fields(f.backward);
     const std::size_t h = rec.histories.size();
     rec.slots[f.id] = {h, member::parent};
     rec.slots[f.forward.id] = {h, member::forward};
     rec.slots[f.backward.id] = {h, member::backward};
-    rec.initial[f.forward.id] = fields_of(f.forward.state, f.forward.pause, f.forward.version);
-    rec.initial[f.backward.id] = fields_of(f.backward.state, f.backward.pause, f.backward.version);
+    rec.initial[f.forward.id] =
+        fields_of(f.forward.state, f.forward.pause, f.forward.version, f.forward.start_time);
+    rec.initial[f.backward.id] =
+        fields_of(f.backward.state, f.backward.pause, f.backward.version, f.backward.start_time);
     rec.labels.push_back(
         fmt::format("family {} (fwd {}, bwd {})", f.id, f.forward.id, f.backward.id));
     rec.histories.emplace_back();
@@ -490,6 +527,8 @@ round_record round_driver::run_round() {
       op.input.foreign = b->foreign;
       if (b->kind == op_kind::pause) op.input.mode = b->modes[i];
       if (b->kind == op_kind::report) op.input.event = b->events[i];
+      if (b->kind == op_kind::start) op.input.start_time = b->starts[i];
+      if (b->kind == op_kind::remove) op.input.type = b->types[i];
       if (answers == 0) {
         op.output.result = outcome::aborted;
       } else if (b->kind == op_kind::register_tasks) {
@@ -499,12 +538,13 @@ round_record round_driver::run_round() {
             [&](const auto& spec) {
               using spec_type = std::decay_t<decltype(spec)>;
               if constexpr (std::is_same_v<spec_type, task_spec>) {
-                op.input.initial[0] = fields_of(spec.state, spec.pause, spec.version);
-              } else {
                 op.input.initial[0] =
-                    fields_of(spec.forward.state, spec.forward.pause, spec.forward.version);
-                op.input.initial[1] =
-                    fields_of(spec.backward.state, spec.backward.pause, spec.backward.version);
+                    fields_of(spec.state, spec.pause, spec.version, spec.start_time);
+              } else {
+                op.input.initial[0] = fields_of(spec.forward.state, spec.forward.pause,
+                                                spec.forward.version, spec.forward.start_time);
+                op.input.initial[1] = fields_of(spec.backward.state, spec.backward.pause,
+                                                spec.backward.version, spec.backward.start_time);
               }
             },
             b->regs[i]);
@@ -520,6 +560,7 @@ round_record round_driver::run_round() {
           if (s.id != b->ids[i]) rec.anomalies.push_back("get: snapshot id mismatch");
           op.output.state = s.state;
           op.output.pause = s.pause;
+          op.output.start_time = s.start_time;
           op.output.version = s.version;
           op.output.role = s.role;
         }

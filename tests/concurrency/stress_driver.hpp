@@ -4,11 +4,12 @@
 //
 // A round registers a few fresh standalone tasks and dual-active families in random
 // states, then several client threads, released together, issue random batches (pause
-// with random modes, resume, worker events, status, get; now and then for another
-// project) on those shared tasks, each keeping up to `max_in_flight` batches outstanding.
-// Every item becomes an operation of its history (one per standalone task, one per
-// family), stamped with the batch's call (before initiation) and completion (first thing
-// in the handler). The round ends with a status and a get of every id, recorded likewise.
+// with random modes, resume, worker events, start now or at a far time, terminate / force
+// terminate / delete, status, get; now and then for another project) on those shared tasks, each
+// keeping up to `max_in_flight` batches outstanding. Every item becomes an operation of its history
+// (one per standalone task, one per family), stamped with the batch's call (before initiation) and
+// completion (first thing in the handler). The round ends with a status and a get of every id,
+// recorded likewise.
 //
 //   taskorch::engine eng({.threads = 2, .shards = 3});
 //   round_driver driver(eng, {}, seed);
@@ -142,5 +143,14 @@ class round_driver {
 task_state random_state(std::mt19937_64& rng);
 /// Pause info for a task registered as paused.
 pause_info random_pause(std::mt19937_64& rng);
+/// A start time far in the future (around 2100-01-01: the engine's schedule never fires it
+/// during a test), one of a few, so that rescheduling meets the same time and another.
+wall_time random_far_start(std::mt19937_64& rng);
+/// The start time of a batch-starting item: none or one long past (start now), or a far one.
+std::optional<wall_time> random_start_item_time(std::mt19937_64& rng);
+/// One of the six events a worker reports, weighted towards those that keep tasks moving.
+task_event random_event(std::mt19937_64& rng);
+/// A delete type, terminate most often.
+delete_type random_delete_type(std::mt19937_64& rng);
 
 }  // namespace taskorch::test

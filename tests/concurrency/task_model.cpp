@@ -38,6 +38,7 @@ void change(task_fields& t, S to) {
     t.mode = pause_mode::target;
     t.paused_from = S::paused;
   }
+  if (to != S::waiting_for_start) t.start_time = wall_time{};
   ++t.version;
 }
 
@@ -49,6 +50,7 @@ outcome classify(const error_code& ec) noexcept {
   if (ec == errc::task_deleted) return outcome::deleted;
   if (ec == errc::invalid_state) return outcome::invalid_state;
   if (ec == errc::parent_task_forbidden) return outcome::parent_forbidden;
+  if (ec == errc::child_task_forbidden) return outcome::child_forbidden;
   if (ec == errc::task_exists) return outcome::exists;
   if (ec == boost::asio::error::operation_aborted) return outcome::aborted;
   return outcome::other;
@@ -66,6 +68,8 @@ const char* to_string(outcome o) noexcept {
       return "invalid_state(M00304)";
     case outcome::parent_forbidden:
       return "parent_forbidden(M00307)";
+    case outcome::child_forbidden:
+      return "child_forbidden(M00308)";
     case outcome::aborted:
       return "aborted";
     case outcome::exists:
@@ -77,7 +81,7 @@ const char* to_string(outcome o) noexcept {
 }
 
 task_fields fields_of(task_state state, const std::optional<pause_info>& pause,
-                      std::uint64_t version) {
+                      std::uint64_t version, const std::optional<wall_time>& start_time) {
   task_fields t;
   t.state = state;
   t.version = version;
@@ -85,6 +89,7 @@ task_fields fields_of(task_state state, const std::optional<pause_info>& pause,
     t.mode = pause->mode;
     t.paused_from = pause->from;
   }
+  if (state == S::waiting_for_start && start_time) t.start_time = *start_time;
   return t;
 }
 
@@ -128,9 +133,6 @@ outcome task_model::report(task_fields& t, task_event event) {
   const S s = t.state;
   std::optional<S> to;
   switch (event) {
-    case task_event::start:
-      if (s == S::configuration) to = S::starting;
-      break;
     case task_event::start_succeeded:
       if (s == S::starting) to = S::full_transfer;
       break;
@@ -147,21 +149,54 @@ outcome task_model::report(task_fields& t, task_event event) {
       if (s == S::full_transfer) to = S::full_transfer_failed;
       if (s == S::incremental_transfer) to = S::incremental_transfer_failed;
       break;
-    case task_event::stop:
-      if (s == S::configuration || s == S::start_failed || running(s) || transfer_failed(s) ||
-          s == S::paused) {
-        to = S::stopping;
-      }
-      break;
     case task_event::stopped:
       if (s == S::stopping) to = S::stopped;
       break;
-    case task_event::remove:
-      if (s == S::stopped) to = S::deleted;
-      break;
+    case task_event::start:
     case task_event::pause:
     case task_event::resume:
+    case task_event::stop:
+    case task_event::remove:
+    case task_event::schedule_start:
+    case task_event::start_due:
+    case task_event::force_stop:
       break;  // not worker events: the engine refuses the whole batch
+  }
+  if (!to) return outcome::invalid_state;
+  change(t, *to);
+  return outcome::ok;
+}
+
+outcome task_model::start(task_fields& t, std::optional<wall_time> at, wall_time now) {
+  if (t.state != S::configuration && t.state != S::waiting_for_start) {
+    return outcome::invalid_state;
+  }
+  if (!at || *at <= now) {
+    change(t, S::starting);
+    return outcome::ok;
+  }
+  if (t.state == S::waiting_for_start && t.start_time == *at) return outcome::ok;  // no change
+  change(t, S::waiting_for_start);
+  t.start_time = *at;
+  return outcome::ok;
+}
+
+outcome task_model::remove(task_fields& t, delete_type type) {
+  const S s = t.state;
+  const bool terminable = s == S::configuration || s == S::waiting_for_start ||
+                          s == S::start_failed || running(s) || transfer_failed(s) ||
+                          s == S::paused;
+  std::optional<S> to;
+  switch (type) {
+    case delete_type::terminate:
+      if (terminable) to = S::stopping;
+      break;
+    case delete_type::force_terminate:
+      if (terminable || s == S::starting || s == S::stopping) to = S::stopped;
+      break;
+    case delete_type::remove:
+      if (s == S::configuration || s == S::waiting_for_start || s == S::stopped) to = S::deleted;
+      break;
   }
   if (!to) return outcome::invalid_state;
   change(t, *to);
@@ -204,6 +239,7 @@ std::pair<model_output, model_state> task_model::apply(const model_state& s,
     case op_kind::pause:
     case op_kind::resume:
     case op_kind::report:
+    case op_kind::start:
       if (parent) {
         out.result = outcome::parent_forbidden;
       } else if (t->state == S::deleted) {
@@ -212,8 +248,28 @@ std::pair<model_output, model_state> task_model::apply(const model_state& s,
         out.result = pause(*t, in.mode);
       } else if (in.kind == op_kind::resume) {
         out.result = resume(*t);
+      } else if (in.kind == op_kind::start) {
+        out.result = start(*t, in.start_time, wall_now());
       } else {
         out.result = report(*t, in.event);
+      }
+      break;
+    case op_kind::remove:
+      if (parent) {
+        // Both children at one instant, or neither: the forward child's refusal first.
+        task_fields forward = next.tasks[0];
+        task_fields backward = next.tasks[1];
+        for (task_fields* child : {&forward, &backward}) {
+          if (out.result != outcome::ok) break;
+          out.result = child->state == S::deleted ? outcome::deleted : remove(*child, in.type);
+        }
+        if (out.result == outcome::ok) next.tasks = {forward, backward};
+      } else if (s.family) {
+        out.result = outcome::child_forbidden;
+      } else if (t->state == S::deleted) {
+        out.result = outcome::deleted;
+      } else {
+        out.result = remove(*t, in.type);
       }
       break;
     case op_kind::status:
@@ -226,6 +282,7 @@ std::pair<model_output, model_state> task_model::apply(const model_state& s,
         out.state = t->state;
         out.version = t->version;
         if (t->state == S::paused) out.pause = pause_info{t->mode, t->paused_from};
+        if (t->state == S::waiting_for_start) out.start_time = t->start_time;
         out.role = !s.family                      ? task_role::standalone
                    : in.target == member::forward ? task_role::forward_child
                                                   : task_role::backward_child;
@@ -243,7 +300,8 @@ bool task_model::matches(op_kind kind, const model_output& expected, const model
       return expected.state == observed.state;
     case op_kind::get:
       return expected.state == observed.state && expected.pause == observed.pause &&
-             expected.version == observed.version && expected.role == observed.role;
+             expected.start_time == observed.start_time && expected.version == observed.version &&
+             expected.role == observed.role;
     default:
       return true;
   }
@@ -259,10 +317,14 @@ std::optional<model_state> task_model::step(const model_state& s, const model_in
 
 bool task_model::always_accepted(const model_input& in, const model_output& out, bool registered) {
   if (in.foreign) return out.result == outcome::not_found;
-  const bool command =
-      in.kind == op_kind::pause || in.kind == op_kind::resume || in.kind == op_kind::report;
-  return registered && command && in.target == member::parent &&
-         out.result == outcome::parent_forbidden;
+  const bool child_command = in.kind == op_kind::pause || in.kind == op_kind::resume ||
+                             in.kind == op_kind::report || in.kind == op_kind::start;
+  if (registered && child_command && in.target == member::parent) {
+    return out.result == outcome::parent_forbidden;
+  }
+  const bool child = in.target == member::forward || in.target == member::backward;
+  return registered && in.kind == op_kind::remove && child &&
+         out.result == outcome::child_forbidden;
 }
 
 std::size_t task_model::hash(const model_state& s) const noexcept {
@@ -271,6 +333,7 @@ std::size_t task_model::hash(const model_state& s) const noexcept {
     h = h * 0x100000001b3ULL ^ static_cast<std::uint64_t>(t.state);
     h = h * 0x100000001b3ULL ^ static_cast<std::uint64_t>(t.mode);
     h = h * 0x100000001b3ULL ^ static_cast<std::uint64_t>(t.paused_from);
+    h = h * 0x100000001b3ULL ^ static_cast<std::uint64_t>(t.start_time.time_since_epoch().count());
     h = h * 0x100000001b3ULL ^ t.version;
   }
   return static_cast<std::size_t>(h ^ (h >> 32));
@@ -296,7 +359,15 @@ std::string describe_fields(const task_fields& t) {
   if (t.state == S::paused) {
     return fmt::format("{}({} from {})/v{}", t.state, t.mode, t.paused_from, t.version);
   }
+  if (t.state == S::waiting_for_start) {
+    return fmt::format("{}(at {})/v{}", t.state, t.start_time.time_since_epoch().count(),
+                       t.version);
+  }
   return fmt::format("{}/v{}", t.state, t.version);
+}
+
+std::string describe_time(const std::optional<wall_time>& at) {
+  return at ? fmt::format("at {}", at->time_since_epoch().count()) : std::string("now");
 }
 
 }  // namespace
@@ -321,6 +392,10 @@ std::string task_model::describe(const model_input& in) {
       return fmt::format("status {}{}", who, foreign);
     case op_kind::get:
       return fmt::format("get {}{}", who, foreign);
+    case op_kind::start:
+      return fmt::format("start({}) {}{}", describe_time(in.start_time), who, foreign);
+    case op_kind::remove:
+      return fmt::format("delete({}) {}{}", to_string(in.type), who, foreign);
   }
   return "?";
 }
@@ -329,6 +404,7 @@ std::string task_model::describe(const model_output& out) {
   if (out.result != outcome::ok) return to_string(out.result);
   std::string text = fmt::format("ok {} v{} {}", out.state, out.version, to_string(out.role));
   if (out.pause) text += fmt::format(" pause({} from {})", out.pause->mode, out.pause->from);
+  if (out.start_time) text += " " + describe_time(out.start_time);
   return text;
 }
 

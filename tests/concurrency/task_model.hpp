@@ -10,20 +10,32 @@
 //   - resume: paused -> the state it was paused from, except that a transfer-failed origin
 //     goes back to running in that phase; transfer failed -> running in that phase; start
 //     failed -> starting; running -> success without change; anything else M00304;
-//   - a dual-active parent refuses every command (M00307) whatever its children's states;
-//     its status is the aggregate: a failed child's status (the forward child's first),
-//     else paused when both children are paused, else the forward child's status;
+//   - start (batch-starting): a configured task, or one waiting for its start: without a
+//     start time, or with one not in the future, it starts now (STARTJOBING); with a later
+//     one it waits for it (WAITING_FOR_START), and scheduling a waiting task again with
+//     another time is a change, with the same time a success without change; anything else
+//     M00304. (The tests schedule starts far in the future: the engine's own start never
+//     fires during them, and the model has no clock.)
+//   - terminate (batch-jobs): configuration, waiting for start, start failed, running,
+//     transfer failed or paused -> RELEASE_RESOURCE_STARTED; force terminate: those and
+//     starting or stopping -> RELEASE_RESOURCE_COMPLETE; delete: configuration, waiting for
+//     start or stopped -> DELETED; anything else M00304. Leaving a pause or a wait forgets it;
+//   - a dual-active parent refuses every other command and worker event (M00307) whatever
+//     its children's states; terminate, force terminate and delete go to the parent, which
+//     applies them to both children at one instant when both allow them, and otherwise
+//     changes neither, answering the forward child's refusal (M05004 when deleted, M00304),
+//     else the backward's; a child refuses them (M00308) whatever its state;
+//     the parent's status is the aggregate: a failed child's status (the forward child's
+//     first), else paused when both children are paused, else the forward child's status;
 //   - a deleted task: commands fail with M05004, queries show DELETED;
 //   - an unknown task, or one of another project: M05003, and nothing changes;
 //   - every change raises the task's version by one; a command that changes nothing does
 //     not (state_change.hpp).
-// The worker events' transitions follow docs/behaviour.md#worker-events: start from
-// CONFIGURATION; start succeeded/failed from STARTJOBING; full transfer done from
-// FULL_TRANSFER_STARTED; incremental started from FULL_TRANSFER_COMPLETE; transfer failed
-// from a transfer phase that is running (full or incremental); stop from every state that
-// holds resources and is not already being released (configuration, start failed,
-// running, transfer failed, paused); stopped from RELEASE_RESOURCE_STARTED; delete from
-// RELEASE_RESOURCE_COMPLETE.
+// The worker events' transitions follow docs/behaviour.md#worker-events: start succeeded/
+// failed from STARTJOBING; full transfer done from FULL_TRANSFER_STARTED; incremental
+// started from FULL_TRANSFER_COMPLETE; transfer failed from a transfer phase that is running
+// (full or incremental); stopped from RELEASE_RESOURCE_STARTED. Nothing else is a worker's
+// (the engine refuses such a batch as a whole).
 //
 // An item that reports operation_aborted did not run (engine.hpp): the model accepts it
 // anywhere and changes nothing.
@@ -34,6 +46,7 @@
 #include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_spec.hpp>
 #include <taskorch/task_state.hpp>
+#include <taskorch/wall_time.hpp>
 
 #include <array>
 #include <cstddef>
@@ -51,6 +64,7 @@ enum class outcome : std::uint8_t {
   deleted,           ///< DRS.M05004
   invalid_state,     ///< DRS.M00304
   parent_forbidden,  ///< DRS.M00307
+  child_forbidden,   ///< DRS.M00308
   aborted,           ///< the engine stopped before the item ran
   exists,            ///< registering a registered id
   other,             ///< anything else: never legal
@@ -66,14 +80,25 @@ const char* to_string(outcome o) noexcept;
 enum class member : std::uint8_t { task, parent, forward, backward };
 
 /// The kinds of operation the model knows.
-enum class op_kind : std::uint8_t { register_tasks, pause, resume, report, status, get };
+enum class op_kind : std::uint8_t {
+  register_tasks,
+  pause,
+  resume,
+  report,
+  status,
+  get,
+  start,   ///< batch-starting
+  remove,  ///< batch-jobs: terminate, force terminate or delete
+};
 
 /// One task's state as the model keeps it. `mode` and `paused_from` are meaningful only
-/// when paused; they are kept canonical (target, paused) otherwise.
+/// when paused, `start_time` only when waiting for start; they are kept canonical (target,
+/// paused, the epoch) otherwise.
 struct task_fields {
   task_state state = task_state::configuration;
   pause_mode mode = pause_mode::target;
   task_state paused_from = task_state::paused;
+  wall_time start_time{};
   std::uint64_t version = 0;
   friend bool operator==(const task_fields&, const task_fields&) = default;
 };
@@ -82,9 +107,11 @@ struct task_fields {
 struct model_input {
   op_kind kind = op_kind::status;
   member target = member::task;
-  bool foreign = false;                  ///< issued on behalf of another project
-  pause_mode mode = pause_mode::target;  ///< for pause
-  task_event event = task_event::start;  ///< for report
+  bool foreign = false;                            ///< issued on behalf of another project
+  pause_mode mode = pause_mode::target;            ///< for pause
+  task_event event = task_event::start_succeeded;  ///< for report
+  std::optional<wall_time> start_time;             ///< for start
+  delete_type type = delete_type::terminate;       ///< for remove
   /// For register_tasks: the initial task ([0]), or the forward and backward children.
   std::array<task_fields, 2> initial{};
 };
@@ -94,6 +121,7 @@ struct model_output {
   outcome result = outcome::ok;
   task_state state = task_state::configuration;  ///< status and get, when ok
   std::optional<pause_info> pause;               ///< get, when ok
+  std::optional<wall_time> start_time;           ///< get, when ok
   std::uint64_t version = 0;                     ///< get, when ok
   task_role role = task_role::standalone;        ///< get, when ok
 };
@@ -136,15 +164,21 @@ class task_model {
   static outcome resume(task_fields& t);
   /// Applies a worker event likewise.
   static outcome report(task_fields& t, task_event event);
+  /// Applies a start (now, without `at` or with one not after `now`; else scheduled) likewise.
+  static outcome start(task_fields& t, std::optional<wall_time> at, wall_time now);
+  /// Applies terminate, force terminate or delete to one task (a standalone one, or a child
+  /// through its parent) likewise.
+  static outcome remove(task_fields& t, delete_type type);
   /// The aggregate status of a dual-active parent.
   static task_state aggregate(task_state forward, task_state backward);
 
   /// True when the model accepts `out` for `in` in every state where the task is
-  /// registered, without changing it: a command on a dual-active parent answered
-  /// parent_forbidden. An operation `always_accepted` anywhere (an item for another
-  /// project answered not_found) is `always_accepted(in, out, false)`. Such operations
-  /// can be taken out of a history (after the registration, for the first kind) without
-  /// changing whether it is linearizable; they shrink the checker's search.
+  /// registered, without changing it: a child's command on a dual-active parent answered
+  /// parent_forbidden, a family's command on a child answered child_forbidden. An operation
+  /// `always_accepted` anywhere (an item for another project answered not_found) is
+  /// `always_accepted(in, out, false)`. Such operations can be taken out of a history (after the
+  /// registration, for the first kind) without changing whether it is linearizable; they shrink the
+  /// checker's search.
   static bool always_accepted(const input& in, const output& out, bool registered);
 
   /// Human-readable forms, for failure messages.
@@ -153,8 +187,9 @@ class task_model {
   static std::string describe(const state& s);
 };
 
-/// Returns the model fields of a registered task in `state` with `pause` and `version`.
+/// Returns the model fields of a registered task in `state` with `pause`, `version` and
+/// `start_time`.
 task_fields fields_of(task_state state, const std::optional<pause_info>& pause,
-                      std::uint64_t version);
+                      std::uint64_t version, const std::optional<wall_time>& start_time = {});
 
 }  // namespace taskorch::test

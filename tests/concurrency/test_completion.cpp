@@ -89,6 +89,8 @@ enum class kind : int {
   not_a_worker_event,
   subscribe,
   pause_future,
+  start,
+  remove,  ///< batch-jobs
   kinds
 };
 
@@ -145,6 +147,7 @@ class workload {
       task_spec t{.id = job_id::mint(), .project = project_};
       t.state = random_state(rng_);
       if (t.state == task_state::paused) t.pause = random_pause(rng_);
+      if (t.state == task_state::waiting_for_start) t.start_time = random_far_start(rng_);
       ids_.push_back(t.id);
       regs.emplace_back(t);
     }
@@ -199,9 +202,13 @@ class workload {
   void dispatch(std::mt19937_64& rng, op_state& st, const std::vector<job_id>& ids, Handler&& h) {
     std::vector<pause_item> pauses;
     std::vector<event_item> events;
+    std::vector<start_item> starts;
+    std::vector<delete_item> deletes;
     for (const job_id& id : ids) {
       pauses.push_back({id, rng() % 2 == 0 ? pause_mode::all : pause_mode::target});
-      events.push_back({id, static_cast<task_event>(rng() % 6)});
+      events.push_back({id, random_event(rng)});
+      starts.push_back({id, random_start_item_time(rng)});
+      deletes.push_back({id, random_delete_type(rng)});
     }
     switch (st.what) {
       case kind::pause:
@@ -247,10 +254,19 @@ class workload {
         break;
       }
       case kind::not_a_worker_event:
-        eng_.async_report(project_, {{ids.front(), task_event::pause}}, std::forward<Handler>(h));
+        // A command (or the schedule's start) reported as a worker's event.
+        eng_.async_report(project_,
+                          {{ids.front(), rng() % 2 == 0 ? task_event::pause : task_event::stop}},
+                          std::forward<Handler>(h));
         break;
       case kind::subscribe:
         eng_.async_subscribe([](const state_change&) {}, std::forward<Handler>(h));
+        break;
+      case kind::start:
+        eng_.async_start(project_, starts, std::forward<Handler>(h));
+        break;
+      case kind::remove:
+        eng_.async_delete(project_, deletes, std::forward<Handler>(h));
         break;
       case kind::pause_future:
         // The completion token decides; use_future has its own once-only promise.
@@ -301,7 +317,9 @@ std::string verify(op_state& st) {
     case kind::duplicate_ids:
       return st.ec == errc::duplicate_job_id || aborted ? "" : "duplicates: " + st.ec.message();
     case kind::not_a_worker_event:
-      return st.ec == errc::not_a_worker_event || aborted ? "" : "pause event: " + st.ec.message();
+      return st.ec == errc::not_a_worker_event || aborted
+                 ? ""
+                 : "a command as a worker event: " + st.ec.message();
     case kind::get:
       return !st.ec || st.ec == errc::task_not_found || aborted ? "" : "get: " + st.ec.message();
     case kind::list:
@@ -314,7 +332,7 @@ std::string verify(op_state& st) {
     default:
       break;
   }
-  // Item batches: pause, resume, report, status, register, purge.
+  // Item batches: pause, resume, report, start, delete, status, register, purge.
   if (st.ec && !aborted) return "batch refused: " + st.ec.message();
   if (!aborted) {
     if (st.answers != st.requested) return "a complete batch with missing items";

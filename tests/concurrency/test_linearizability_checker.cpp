@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <numeric>
 #include <random>
@@ -132,11 +133,29 @@ model_input report_in(task_event e, member who = member::task) {
   i.event = e;
   return i;
 }
+model_input start_in(std::optional<wall_time> at = {}, member who = member::task) {
+  model_input i = in(op_kind::start, who);
+  i.start_time = at;
+  return i;
+}
+model_input delete_in(delete_type t, member who = member::task) {
+  model_input i = in(op_kind::remove, who);
+  i.type = t;
+  return i;
+}
+/// Far start times: the engine's schedule never reaches them during a test.
+const wall_time far_start{std::chrono::milliseconds(4'102'444'800'000)};
 model_output result(outcome o) { return {.result = o}; }
 model_output status_out(S s) { return {.result = outcome::ok, .state = s}; }
 model_output get_out(S s, std::uint64_t version, std::optional<pause_info> p = {},
-                     task_role role = task_role::standalone) {
-  return {.result = outcome::ok, .state = s, .pause = p, .version = version, .role = role};
+                     task_role role = task_role::standalone,
+                     std::optional<wall_time> start_time = {}) {
+  return {.result = outcome::ok,
+          .state = s,
+          .pause = p,
+          .start_time = start_time,
+          .version = version,
+          .role = role};
 }
 
 /// A history on one task or family; the registration comes first, at stamps 1-2.
@@ -328,9 +347,91 @@ TEST(TaskModelHistory, PausingTheParentIsForbiddenWhateverTheChildren) {
 
   history good(fields(S::deleted), fields(S::deleted));
   good.add(pause_in(pause_mode::target, member::parent), result(outcome::parent_forbidden), 10, 11)
-      .add(report_in(task_event::stop, member::parent), result(outcome::parent_forbidden), 12, 13)
-      .add(pause_in(pause_mode::target, member::forward), result(outcome::deleted), 14, 15);
+      .add(report_in(task_event::stopped, member::parent), result(outcome::parent_forbidden), 12,
+           13)
+      .add(start_in({}, member::parent), result(outcome::parent_forbidden), 14, 15)
+      .add(pause_in(pause_mode::target, member::forward), result(outcome::deleted), 16, 17);
   EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
+}
+
+TEST(TaskModelHistory, AScheduledStartWaitsAndARescheduleChangesOnlyTheTime) {
+  history bad(fields(S::configuration));
+  bad.add(start_in(far_start), result(outcome::ok), 10, 11)
+      .add(in(op_kind::status), status_out(S::starting), 12, 13);
+  EXPECT_EQ(bad.check(lin::verdict::illegal), lin::verdict::illegal);
+
+  history same_time(fields(S::configuration));
+  same_time.add(start_in(far_start), result(outcome::ok), 10, 11)
+      .add(start_in(far_start), result(outcome::ok), 12, 13)
+      .add(in(op_kind::get), get_out(S::waiting_for_start, 2, {}, task_role::standalone, far_start),
+           14, 15);
+  EXPECT_EQ(same_time.check(lin::verdict::illegal), lin::verdict::illegal)
+      << "the same time again changes nothing";
+
+  history good(fields(S::configuration));
+  good.add(start_in(far_start), result(outcome::ok), 10, 11)
+      .add(start_in(far_start), result(outcome::ok), 12, 13)
+      .add(start_in(far_start + std::chrono::seconds(1)), result(outcome::ok), 14, 15)
+      .add(in(op_kind::get),
+           get_out(S::waiting_for_start, 2, {}, task_role::standalone,
+                   far_start + std::chrono::seconds(1)),
+           16, 17)
+      .add(start_in(), result(outcome::ok), 18, 19)
+      .add(in(op_kind::get), get_out(S::starting, 3), 20, 21)
+      .add(start_in(far_start), result(outcome::invalid_state), 22, 23);
+  EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
+}
+
+TEST(TaskModelHistory, AFamilyCommandChangesBothChildrenAtOnce) {
+  // The terminate completed before both reads were called: neither child may still run.
+  history bad(fields(S::full_transfer), fields(S::incremental_transfer));
+  bad.add(delete_in(delete_type::terminate, member::parent), result(outcome::ok), 10, 11)
+      .add(in(op_kind::status, member::forward), status_out(S::stopping), 12, 13)
+      .add(in(op_kind::status, member::backward), status_out(S::incremental_transfer), 14, 15);
+  EXPECT_EQ(bad.check(lin::verdict::illegal), lin::verdict::illegal);
+
+  // A read overlapping the terminate may see the family before it, but not half of it.
+  history torn(fields(S::full_transfer), fields(S::incremental_transfer));
+  torn.add(delete_in(delete_type::terminate, member::parent), result(outcome::ok), 10, 20)
+      .add(in(op_kind::status, member::forward), status_out(S::stopping), 11, 12)
+      .add(in(op_kind::status, member::backward), status_out(S::incremental_transfer), 13, 14);
+  EXPECT_EQ(torn.check(lin::verdict::illegal), lin::verdict::illegal);
+
+  history good(fields(S::full_transfer), fields(S::incremental_transfer));
+  good.add(delete_in(delete_type::terminate, member::parent), result(outcome::ok), 10, 20)
+      .add(in(op_kind::status, member::backward), status_out(S::incremental_transfer), 11, 12)
+      .add(in(op_kind::status, member::forward), status_out(S::stopping), 13, 14)
+      .add(in(op_kind::get, member::backward),
+           get_out(S::stopping, 1, {}, task_role::backward_child), 21, 22);
+  EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
+}
+
+TEST(TaskModelHistory, AFamilyCommandOneChildRefusesChangesNeither) {
+  history bad(fields(S::stopped), fields(S::incremental_transfer));
+  bad.add(delete_in(delete_type::terminate, member::parent), result(outcome::invalid_state), 10, 11)
+      .add(in(op_kind::status, member::backward), status_out(S::stopping), 12, 13);
+  EXPECT_EQ(bad.check(lin::verdict::illegal), lin::verdict::illegal);
+
+  history wrong_answer(fields(S::starting), fields(S::deleted));
+  wrong_answer.add(delete_in(delete_type::terminate, member::parent), result(outcome::deleted), 10,
+                   11);
+  EXPECT_EQ(wrong_answer.check(lin::verdict::illegal), lin::verdict::illegal)
+      << "the forward child's refusal answers first";
+
+  history good(fields(S::stopped), fields(S::incremental_transfer));
+  good.add(delete_in(delete_type::terminate, member::parent), result(outcome::invalid_state), 10,
+           11)
+      .add(in(op_kind::get, member::backward),
+           get_out(S::incremental_transfer, 0, {}, task_role::backward_child), 12, 13)
+      .add(delete_in(delete_type::remove, member::forward), result(outcome::child_forbidden), 14,
+           15)
+      .add(delete_in(delete_type::force_terminate, member::parent), result(outcome::invalid_state),
+           16, 17);
+  EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
+
+  history child(fields(S::stopped), fields(S::stopped));
+  child.add(delete_in(delete_type::remove, member::backward), result(outcome::ok), 10, 11);
+  EXPECT_EQ(child.check(lin::verdict::illegal), lin::verdict::illegal) << "a child refuses";
 }
 
 TEST(TaskModelHistory, ParentStatusIsTheAggregateOfItsChildren) {
@@ -377,24 +478,18 @@ TEST(TaskModelHistory, ChildrenOfAFamilyAreOneHistory) {
 
 /// A random operation on a standalone task or a family.
 model_input random_input(std::mt19937_64& rng, bool family) {
-  static constexpr std::array<op_kind, 5> kinds{op_kind::pause, op_kind::resume, op_kind::report,
-                                                op_kind::status, op_kind::get};
+  static constexpr std::array<op_kind, 7> kinds{op_kind::pause, op_kind::resume, op_kind::report,
+                                                op_kind::start, op_kind::remove, op_kind::status,
+                                                op_kind::get};
   model_input i;
   i.kind = kinds[std::uniform_int_distribution<std::size_t>(0, kinds.size() - 1)(rng)];
   i.target =
       family ? static_cast<member>(std::uniform_int_distribution<int>(1, 3)(rng)) : member::task;
   i.mode =
       std::uniform_int_distribution<int>(0, 1)(rng) != 0 ? pause_mode::all : pause_mode::target;
-  std::array<task_event, 9> events{task_event::start,
-                                   task_event::start_succeeded,
-                                   task_event::start_failed,
-                                   task_event::full_transfer_done,
-                                   task_event::incremental_started,
-                                   task_event::transfer_failed,
-                                   task_event::stop,
-                                   task_event::stopped,
-                                   task_event::remove};
-  i.event = events[std::uniform_int_distribution<std::size_t>(0, events.size() - 1)(rng)];
+  i.event = random_event(rng);
+  i.start_time = random_start_item_time(rng);
+  i.type = random_delete_type(rng);
   i.foreign = std::uniform_int_distribution<int>(0, 19)(rng) == 0;
   return i;
 }
@@ -403,7 +498,9 @@ task_fields random_fields(std::mt19937_64& rng) {
   const task_state s = random_state(rng);
   std::optional<pause_info> p;
   if (s == task_state::paused) p = random_pause(rng);
-  return fields_of(s, p, std::uniform_int_distribution<std::uint64_t>(0, 3)(rng));
+  std::optional<wall_time> at;
+  if (s == task_state::waiting_for_start) at = random_far_start(rng);
+  return fields_of(s, p, std::uniform_int_distribution<std::uint64_t>(0, 3)(rng), at);
 }
 
 /// A history produced by a linearizable system: each operation takes effect at a distinct
@@ -433,15 +530,20 @@ bool mutate(std::mt19937_64& rng, std::vector<task_op>& h, std::size_t& which) {
   std::vector<std::size_t> candidates(h.size() - 1);
   std::iota(candidates.begin(), candidates.end(), 1);
   std::shuffle(candidates.begin(), candidates.end(), rng);
-  static constexpr std::array<outcome, 5> outcomes{outcome::ok, outcome::not_found,
-                                                   outcome::deleted, outcome::invalid_state,
-                                                   outcome::parent_forbidden};
+  static constexpr std::array<outcome, 6> outcomes{outcome::ok,
+                                                   outcome::not_found,
+                                                   outcome::deleted,
+                                                   outcome::invalid_state,
+                                                   outcome::parent_forbidden,
+                                                   outcome::child_forbidden};
   for (std::size_t i : candidates) {
     task_op& op = h[i];
     model_output m = op.output;
     if (m.result == outcome::ok &&
         (op.input.kind == op_kind::status || op.input.kind == op_kind::get) && rng() % 2 == 0) {
-      m.state = static_cast<task_state>((static_cast<int>(m.state) + 1 + rng() % 11) % 12);
+      const auto n = static_cast<int>(task_state_count);
+      m.state = static_cast<task_state>(
+          (static_cast<int>(m.state) + 1 + static_cast<int>(rng() % (n - 1))) % n);
     } else if (m.result == outcome::ok && op.input.kind == op_kind::get && rng() % 2 == 0) {
       m.version += 1 + rng() % 2;
     } else {

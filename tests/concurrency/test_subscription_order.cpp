@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -68,6 +69,24 @@ std::string replay(task_fields& t, const std::vector<state_change>& changes,
         break;
       case task_event::resume:
         o = task_model::resume(next);
+        break;
+      case task_event::start:
+        o = task_model::start(next, std::nullopt, wall_now());
+        break;
+      case task_event::schedule_start:
+        // A change does not carry the start time: a notified (re)schedule is one to a time
+        // other than the task's (the same time changes nothing and is not notified).
+        o = task_model::start(next, wall_time::max() - std::chrono::milliseconds(c.sequence),
+                              wall_now());
+        break;
+      case task_event::stop:
+        o = task_model::remove(next, delete_type::terminate);
+        break;
+      case task_event::force_stop:
+        o = task_model::remove(next, delete_type::force_terminate);
+        break;
+      case task_event::remove:
+        o = task_model::remove(next, delete_type::remove);
         break;
       default:
         o = task_model::report(next, c.cause);

@@ -108,16 +108,20 @@ RC_GTEST_PROP(CrashRecovery, ACrashAtARecordBoundaryRecoversTheModelAtThatPoint,
   noted_points = &points;
   {
     harness sut(options);
-    // Weighted towards what changes the registry: worker events reach deleted, purges follow.
+    // Weighted towards what changes the registry: starts (scheduled far ahead, so that the
+    // schedule never fires) and worker events move tasks, terminate and delete (families
+    // through their parents, both children at once) reach deleted, purges follow.
     const auto next = generate_command(command_mix{.registration = 4,
                                                    .pause = 3,
                                                    .resume = 2,
-                                                   .report = 8,
+                                                   .report = 6,
                                                    .purge = 5,
                                                    .status = 1,
                                                    .get = 1,
                                                    .observe = 0,
-                                                   .rejected = 1});
+                                                   .rejected = 1,
+                                                   .start = 4,
+                                                   .remove = 5});
     rc::state::check(model{}, sut, [&](const model& m) {
       return rc::gen::map(
           rc::gen::pair(next(m), rc::gen::weightedElement<bool>({{39, false}, {1, true}})),
@@ -149,6 +153,80 @@ RC_GTEST_PROP(CrashRecovery, ACrashAtARecordBoundaryRecoversTheModelAtThatPoint,
   if (!diff.empty()) {
     RC_FAIL("crash after command " + std::to_string(at) + " (record " +
             std::to_string(points[at].records) + ", torn " + std::to_string(torn) + "): " + diff);
+  }
+}
+
+/// Counts the journal records of `dir`, as crash_after() numbers them.
+std::uint64_t journal_records(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::uint64_t last = 0;
+  for (const auto& segment : storage::classify(names).segments) {
+    const std::vector<char> bytes = read_file(dir / segment.name);
+    std::uint64_t lsn = segment.lsn;
+    storage::scan_frames(std::as_bytes(std::span(bytes)), storage::header_size,
+                         [&](std::span<const std::byte>, std::uint64_t) {
+                           last = lsn++;
+                           return true;
+                         });
+  }
+  return last;
+}
+
+// A family command changes both children at one instant, or neither (docs/behaviour.md): a
+// crash anywhere in what it stored must recover the family either as it was before the
+// command or as it is after it, never with one child changed.
+TEST(CrashRecovery, AFamilyCommandIsRecoveredForBothChildrenOrNeither) {
+  const project_id project = project_a();
+  const std::vector<std::pair<delete_type, std::pair<task_state, task_state>>> cases{
+      {delete_type::terminate, {task_state::incremental_transfer, task_state::paused}},
+      {delete_type::force_terminate, {task_state::starting, task_state::stopping}},
+      {delete_type::remove, {task_state::stopped, task_state::configuration}},
+  };
+  for (const auto& [type, states] : cases) {
+    testing::temp_directory dir;
+    engine_options options = test_options();
+    options.storage.directory = dir.path() / "live";
+    options.storage.checkpoint_bytes = std::uint64_t{1} << 40;
+    family_spec f{.id = id_pool()[0], .project = project, .name = "family"};
+    f.forward = {.id = id_pool()[1], .state = states.first};
+    f.backward = {.id = id_pool()[2], .state = states.second};
+    if (states.second == task_state::paused) {
+      f.backward.pause = pause_info{pause_mode::all, task_state::full_transfer};
+    }
+    std::uint64_t registered = 0;
+    std::uint64_t changed = 0;
+    std::vector<registration> before;
+    std::vector<registration> after;
+    {
+      engine eng(options);
+      ASSERT_FALSE(eng.register_tasks({f}).at(0).error);
+      registered = eng.storage().records;
+      before = eng.export_snapshot();
+      ASSERT_FALSE(eng.delete_tasks(project, {delete_item{f.id, type}}).at(0).error);
+      changed = eng.storage().records;
+      after = eng.export_snapshot();
+      std::filesystem::copy(dir.path() / "live", dir.path() / "stored");
+    }
+    ASSERT_EQ(journal_records(dir.path() / "stored"), changed);
+    for (std::uint64_t keep = registered; keep <= changed; ++keep) {
+      for (const std::size_t torn : {std::size_t{0}, std::size_t{30}}) {
+        const std::filesystem::path crashed =
+            dir.path() / ("crashed-" + std::to_string(keep) + "-" + std::to_string(torn));
+        std::filesystem::copy(dir.path() / "stored", crashed);
+        crash_after(crashed, keep, torn);
+        engine_options reopened = test_options();
+        reopened.storage.directory = crashed;
+        engine recovered(reopened);
+        const std::vector<registration> got = recovered.export_snapshot();
+        EXPECT_TRUE(got == before || got == after)
+            << to_string(type) << ", crash after record " << keep << " of " << changed << " (torn "
+            << torn << "): one child changed without the other\n"
+            << diff_registrations(after, got);
+      }
+    }
   }
 }
 

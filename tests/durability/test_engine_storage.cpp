@@ -635,5 +635,203 @@ TEST(EngineStorage, AnExplicitCheckpointKeepsEverything) {
   EXPECT_EQ(eng.export_snapshot(), expected);
 }
 
+// -- scheduled starts and family commands ---------------------------------------------------
+
+/// Polls `id` until it is in `state`, at most for `limit`; returns its last snapshot.
+task_snapshot wait_for_state(engine& eng, const job_id& id, task_state state,
+                             std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  task_snapshot s = eng.get(kProject, id);
+  while (s.state != state && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+    s = eng.get(kProject, id);
+  }
+  return s;
+}
+
+TEST(EngineStorage, AScheduledStartSurvivesARestartAndFiresThen) {
+  temp_directory dir;
+  const task_spec journaled = make_task(task_state::configuration);
+  const task_spec checkpointed = make_task(task_state::configuration);
+  const family_spec family = make_family(task_state::configuration, task_state::configuration);
+  const wall_time at = wall_now() + 1500ms;
+  {
+    engine eng(durable(dir.path()));
+    ASSERT_FALSE(eng.register_tasks({journaled, checkpointed, family}).at(0).error);
+    // Start times stored before and after an explicit checkpoint; the stop's own checkpoint
+    // holds them all (the journal alone: AScheduledStartInTheJournalSurvivesAKilledProcess).
+    ASSERT_FALSE(eng.start_tasks(kProject, {start_item{checkpointed.id, at}}).at(0).error);
+    ASSERT_FALSE(eng.checkpoint());
+    const batch_result r = eng.start_tasks(
+        kProject, {start_item{journaled.id, at}, start_item{family.backward.id, at + 100ms}});
+    ASSERT_FALSE(r.at(0).error);
+    ASSERT_FALSE(r.at(1).error);
+  }
+  std::mutex mutex;
+  std::vector<std::pair<state_change, wall_time>> heard;
+  // The checkpoint of a clean stop holds every start time.
+  engine eng(durable(dir.path()));
+  subscription sub = eng.subscribe([&](const state_change& c) {
+    const wall_time when = wall_now();
+    std::lock_guard lock(mutex);
+    heard.emplace_back(c, when);
+  });
+  // Subscribed before the first start time: every start is heard (a very slow restart
+  // cannot check that, nor that the tasks were still waiting).
+  const bool in_time = wall_now() < at;
+  for (const auto& [id, when] : std::vector<std::pair<job_id, wall_time>>{
+           {journaled.id, at}, {checkpointed.id, at}, {family.backward.id, at + 100ms}}) {
+    const bool before = wall_now() < when;
+    const task_snapshot s = eng.get(kProject, id);
+    if (before) {
+      EXPECT_EQ(s.state, task_state::waiting_for_start);
+      EXPECT_EQ(s.start_time, when) << "the same start time after the restart";
+      EXPECT_EQ(s.version, 1U);
+    }
+  }
+  for (const job_id& id : {journaled.id, checkpointed.id, family.backward.id}) {
+    const task_snapshot s = wait_for_state(eng, id, task_state::starting);
+    ASSERT_EQ(s.state, task_state::starting) << "the schedule did not fire after the restart";
+    EXPECT_FALSE(s.start_time);
+    EXPECT_EQ(s.version, 2U);
+  }
+  EXPECT_EQ(eng.get(kProject, family.forward.id).state, task_state::configuration);
+  std::lock_guard lock(mutex);
+  if (in_time) {
+    EXPECT_EQ(heard.size(), 3U);
+  }
+  for (const auto& [c, when] : heard) {
+    EXPECT_EQ(c.cause, task_event::start_due);
+    EXPECT_EQ(c.from, task_state::waiting_for_start);
+    EXPECT_GE(when, at) << "started before its time";
+  }
+}
+
+TEST(EngineStorage, AStartAlreadyDueAtRecoveryFiresAtOnce) {
+  temp_directory dir;
+  const task_spec task = make_task(task_state::configuration);
+  const wall_time at = wall_now() + 1s;
+  {
+    engine eng(durable(dir.path()));
+    ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+    ASSERT_FALSE(eng.start_tasks(kProject, {start_item{task.id, at}}).at(0).error);
+    EXPECT_EQ(eng.get(kProject, task.id).state, task_state::waiting_for_start);
+  }
+  while (wall_now() <= at + 200ms) std::this_thread::sleep_for(10ms);
+  engine eng(durable(dir.path()));
+  const task_snapshot s = wait_for_state(eng, task.id, task_state::starting, 5s);
+  EXPECT_EQ(s.state, task_state::starting) << "a start due at recovery did not fire";
+  EXPECT_EQ(s.version, 2U);
+  EXPECT_FALSE(s.start_time);
+}
+
+TEST(EngineStorage, AScheduledStartInTheJournalSurvivesAKilledProcess) {
+  temp_directory dir;
+  const task_spec due = make_task(task_state::configuration);
+  const task_spec later = make_task(task_state::configuration);
+  const task_spec started = make_task(task_state::waiting_for_start);
+  const wall_time at = wall_now() + 1s;
+  const wall_time far = wall_now() + 1h;
+  int acked[2];
+  ASSERT_EQ(::pipe(acked), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child: schedules (and starts a waiting task now), says so, and is killed: only the
+    // journal keeps the changes.
+    engine eng(durable(dir.path()));
+    const bool ok = !eng.register_tasks({due, later, started}).at(0).error &&
+                    !eng.start_tasks(kProject, {start_item{due.id, at}, start_item{later.id, far},
+                                                start_item{started.id}})
+                         .at(0)
+                         .error &&
+                    eng.get(kProject, due.id).state == task_state::waiting_for_start;
+    const char byte = ok ? 'y' : 'n';
+    (void)::write(acked[1], &byte, 1);
+    ::pause();
+    ::_exit(3);
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(acked[0], &byte, 1), 1);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_EQ(byte, 'y');
+  while (wall_now() <= at + 200ms) std::this_thread::sleep_for(10ms);
+
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(eng.storage().recovered_records, 6U);  // three registrations, three starts
+  const task_snapshot s = wait_for_state(eng, due.id, task_state::starting, 5s);
+  EXPECT_EQ(s.state, task_state::starting) << "a start due at recovery did not fire";
+  EXPECT_EQ(s.version, 2U);
+  EXPECT_FALSE(s.start_time);
+  const task_snapshot waiting = eng.get(kProject, later.id);
+  EXPECT_EQ(waiting.state, task_state::waiting_for_start);
+  EXPECT_EQ(waiting.start_time, far);
+  const task_snapshot now = eng.get(kProject, started.id);
+  EXPECT_EQ(now.state, task_state::starting);
+  EXPECT_FALSE(now.start_time);
+}
+
+TEST(EngineStorage, AFamilyCommandSurvivesARestartForBothChildren) {
+  temp_directory dir;
+  const family_spec stopping = make_family(task_state::incremental_transfer, task_state::paused);
+  const family_spec deleted = make_family(task_state::stopped, task_state::configuration);
+  {
+    engine eng(durable(dir.path()));
+    ASSERT_FALSE(eng.register_tasks({stopping, deleted}).at(0).error);
+    const batch_result r =
+        eng.delete_tasks(kProject, {delete_item{stopping.id, delete_type::terminate},
+                                    delete_item{deleted.id, delete_type::remove}});
+    ASSERT_FALSE(r.at(0).error);
+    ASSERT_FALSE(r.at(1).error);
+  }
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(eng.storage().recovered_records, 0U) << "the stop's checkpoint holds everything";
+  for (const job_id& child : {stopping.forward.id, stopping.backward.id}) {
+    const task_snapshot s = eng.get(kProject, child);
+    EXPECT_EQ(s.state, task_state::stopping);
+    EXPECT_FALSE(s.pause);
+    EXPECT_EQ(s.version, 1U);
+  }
+  for (const job_id& child : {deleted.forward.id, deleted.backward.id}) {
+    EXPECT_EQ(state_of(eng, child), task_state::deleted);
+  }
+  EXPECT_FALSE(eng.purge(kProject, {deleted.id}).at(0).error);
+}
+
+TEST(EngineStorage, AFamilyCommandWhoseSyncFailsIsRolledBackForBothChildren) {
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  const family_spec family = make_family(task_state::full_transfer, task_state::starting);
+  const task_spec waiting = make_task(task_state::configuration);
+  const wall_time at = wall_now() + 300ms;
+  {
+    engine eng(durable(dir.path(), durability::always, files));
+    ASSERT_FALSE(eng.register_tasks({family, waiting}).at(0).error);
+    const auto before = eng.export_snapshot();
+    files->fail(file_op::sync_data, files->calls(file_op::sync_data) + 1, EIO);
+    error_code ec;
+    const batch_result r =
+        eng.delete_tasks(kProject, {delete_item{family.id, delete_type::force_terminate}}, ec);
+    EXPECT_EQ(ec, errc::journal_failed);
+    EXPECT_EQ(r.at(0).error, errc::journal_failed);
+    EXPECT_EQ(eng.export_snapshot(), before) << "neither child keeps the change";
+    EXPECT_EQ(state_of(eng, family.forward.id), task_state::full_transfer);
+    EXPECT_EQ(state_of(eng, family.backward.id), task_state::starting);
+    eng.start_tasks(kProject, {start_item{waiting.id, at}}, ec);
+    EXPECT_EQ(ec, errc::journal_failed);
+    EXPECT_EQ(state_of(eng, waiting.id), task_state::configuration);
+  }
+  files->heal();
+  engine eng(durable(dir.path(), durability::always, files));
+  EXPECT_EQ(state_of(eng, family.forward.id), task_state::full_transfer);
+  EXPECT_EQ(state_of(eng, family.backward.id), task_state::starting);
+  while (wall_now() <= at + 300ms) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(state_of(eng, waiting.id), task_state::configuration)
+      << "a start that was never stored does not fire";
+  EXPECT_FALSE(eng.get(kProject, waiting.id).start_time);
+}
+
 }  // namespace
 }  // namespace taskorch

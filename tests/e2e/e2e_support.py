@@ -41,6 +41,9 @@ SEED_JOB = "8d0e8e36-a618-490d-8a46-8c61ac9jb502"
 PAUSE = "batch-pause-task"
 RETRY = "batch-retry-task"
 STATUS = "batch-status"
+STARTING = "batch-starting"
+JOBS = "batch-jobs"  # DELETE
+DETAIL = "batch-detail"
 
 PAUSABLE = [
     "FULL_TRANSFER_STARTED",
@@ -78,7 +81,11 @@ ALL_STATUSES = [
     "RELEASE_RESOURCE_STARTED",
     "RELEASE_RESOURCE_COMPLETE",
     "DELETED",
+    "WAITING_FOR_START",
 ]
+# The start time a fleet gives a WAITING_FOR_START task unless told otherwise (ms since the
+# epoch, 2030-01-01T00:00:00Z): far enough ahead that it never fires during a test.
+FAR_START_MS = 1893456000000
 
 JOB_ID_SHAPE = re.compile(r"^[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -134,18 +141,24 @@ class Fleet:
         return job_id(self._next, self.group)
 
     @staticmethod
-    def _state(status: str, pause_mode: str | None, paused_from: str | None) -> dict:
+    def _state(status: str, pause_mode: str | None, paused_from: str | None,
+               start_time: int | None = None) -> dict:
         doc: dict[str, Any] = {"status": status}
         if status == "PAUSING":
             doc["pause_mode"] = pause_mode or "target"
             doc["paused_from"] = paused_from or "INCRE_TRANSFER_STARTED"
+        if status == "WAITING_FOR_START":  # the fleet file requires its start time (ms)
+            doc["start_time"] = FAR_START_MS if start_time is None else start_time
         return doc
 
     def task(self, status: str, project: str = PROJECT_A, kind: str = "migration",
-             pause_mode: str | None = None, paused_from: str | None = None) -> str:
+             pause_mode: str | None = None, paused_from: str | None = None,
+             name: str | None = None, start_time: int | None = None) -> str:
+        """A standalone task; `start_time` (ms) only for WAITING_FOR_START (default FAR_START_MS)."""
         i = self.new_id()
-        doc = {"id": i, "project_id": project, "name": f"e2e-{len(self.jobs)}", "db_use_type": kind}
-        doc.update(self._state(status, pause_mode, paused_from))
+        doc = {"id": i, "project_id": project, "name": f"e2e-{len(self.jobs)}" if name is None else name,
+               "db_use_type": kind}
+        doc.update(self._state(status, pause_mode, paused_from, start_time))
         self.jobs.append(doc)
         self.owner[i] = project
         self.initial[i] = status
@@ -153,8 +166,10 @@ class Fleet:
 
     def family(self, forward: str, backward: str, project: str = PROJECT_A,
                forward_pause: tuple[str, str] | None = None,
-               backward_pause: tuple[str, str] | None = None) -> tuple[str, str, str]:
-        """A dual-active DR family; `*_pause` is (pause_mode, paused_from) for a PAUSING child."""
+               backward_pause: tuple[str, str] | None = None,
+               name: str | None = None) -> tuple[str, str, str]:
+        """A dual-active DR family; `*_pause` is (pause_mode, paused_from) for a PAUSING child
+        (a WAITING_FOR_START child gets FAR_START_MS)."""
         parent, fwd, bwd = self.new_id(), self.new_id(), self.new_id()
         children = []
         for cid, status, pause in ((fwd, forward, forward_pause), (bwd, backward, backward_pause)):
@@ -163,7 +178,8 @@ class Fleet:
             children.append(child)
             self.owner[cid] = project
             self.initial[cid] = status
-        self.jobs.append({"id": parent, "project_id": project, "name": f"family-{len(self.jobs)}",
+        self.jobs.append({"id": parent, "project_id": project,
+                          "name": f"family-{len(self.jobs)}" if name is None else name,
                           "db_use_type": "cloudDataGuard", "multi_write": True,
                           "children": children})
         self.owner[parent] = project
@@ -554,6 +570,31 @@ class Server:
             body["page_req"] = page_req
         return self.post(STATUS, body, **kw)
 
+    def start_jobs(self, items: list[str] | list[dict], **kw) -> Response:
+        """batch-starting; an item is an id (start now) or a whole item object."""
+        jobs = [i if isinstance(i, dict) else {"job_id": i} for i in items]
+        return self.post(STARTING, {"jobs": jobs}, **kw)
+
+    def delete_jobs(self, items: list[tuple[str, str]] | list[dict], body: Any = None,
+                    token: Any = TOKEN_A, project: str = PROJECT_A, **kw) -> Response:
+        """DELETE batch-jobs; an item is (id, delete_type) or a whole item object; `body`
+        replaces the whole body when given."""
+        if body is None:
+            body = {"jobs": [i if isinstance(i, dict) else {"job_id": i[0], "delete_type": i[1]}
+                             for i in items]}
+        return http_call(self.port, "DELETE", api_path(project, JOBS), body, token=token, **kw)
+
+    def detail(self, ids: list[str], page_req: dict | None = None, **kw) -> Response:
+        body: dict[str, Any] = {"jobs": ids}
+        if page_req is not None:
+            body["page_req"] = page_req
+        return self.post(DETAIL, body, **kw)
+
+    def list_jobs(self, body: Any = None, token: Any = TOKEN_A, project: str = PROJECT_A, **kw) -> Response:
+        """POST /v3/{project}/jobs; `body` None sends a body of no bytes."""
+        data = b"" if body is None else body
+        return http_call(self.port, "POST", f"/v3/{project}/jobs", data, token=token, **kw)
+
     def statuses(self, ids: list[str], token: str = TOKEN_A, project: str = PROJECT_A) -> dict[str, str]:
         """id -> DRS status, or the item's error code (for ids of another project, unknown...)."""
         out: dict[str, str] = {}
@@ -699,9 +740,10 @@ class E2ECase(unittest.TestCase):
             self.assertIn(message_contains, body["error_msg"], str(r))
         return body
 
-    def assertBatch(self, r: Response, expected: list[tuple[str, str | None]]) -> list[dict]:
-        """`expected`: (id, None for success or the item's error code), in request order."""
-        self.assertEqual(r.status, 200, str(r))
+    def assertBatch(self, r: Response, expected: list[tuple[str, str | None]], status: int = 200) -> list[dict]:
+        """`expected`: (id, None for success or the item's error code), in request order;
+        `status`: the HTTP status (202 for batch-starting and batch-jobs)."""
+        self.assertEqual(r.status, status, str(r))
         body = r.json
         self.assertEqual(set(body), {"results", "count"}, str(r))
         self.assertEqual(body["count"], len(expected), str(r))

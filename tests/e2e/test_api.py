@@ -89,7 +89,8 @@ class RoutingAndAuthTests(SharedServerCase):
     ACTIONS = (PAUSE, RETRY, STATUS)
 
     def test_unknown_paths_are_404_with_a_json_body_before_the_token(self):
-        paths = ["/", "/v3", "/v3/", f"/v3/{PROJECT_A}", f"/v3/{PROJECT_A}/jobs",
+        # (`/v3/{PROJECT_A}/jobs` is served now: the task list.)
+        paths = ["/", "/v3", "/v3/", f"/v3/{PROJECT_A}", f"/v3/{PROJECT_A}/jobz",
                  f"/v3/{PROJECT_A}/jobs/", f"/v3/{PROJECT_A}/jobs/batch-pause",
                  f"/v3/{PROJECT_A}/jobs/batch-pause-task/", f"/v3/{PROJECT_A}/jobs/batch-pause-task/x",
                  f"/v2/{PROJECT_A}/jobs/batch-pause-task", f"/V3/{PROJECT_A}/jobs/batch-pause-task",

@@ -95,6 +95,29 @@ class CommandLineTests(E2ECase):
                 line = self.refused("--token", f"tk-secret:{PROJECT_A}", "--token", second, says="--token")
                 self.assertNotIn("tk-secret", line)
 
+    def test_an_unknown_token_role_is_refused_without_showing_the_token(self):
+        for role in ("admin", "Operator", "READER", "", "reader ", "op"):
+            with self.subTest(role=role):
+                line = self.refused("--token", f"tk-secret:{PROJECT_A}:{role}", says="--token")
+                self.assertIn("ROLE must be operator, worker or reader", line)
+                self.assertIn(f'got "{role}"', line)
+                self.assertNotIn("tk-secret", line)
+        # A bad project is still named as such, with or without a role.
+        for value in ("tk-secret:not-a-project:reader", "tk-secret:not-a-project", f"tk-secret:{PROJECT_A[:-1]}:admin"):
+            with self.subTest(value=value):
+                line = self.refused("--token", value, says="PROJECT_ID must be 32 lowercase hexadecimal")
+                self.assertNotIn("tk-secret", line)
+        self.refused("--token", f"{PROJECT_A}:reader", says="PROJECT_ID")
+        self.refused("--token", f":{PROJECT_A}:reader", says="--token needs TOKEN:PROJECT_ID[:ROLE]")
+
+    def test_the_help_names_the_roles(self):
+        p = self.run_server("--help")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = p.stdout.decode("utf-8")
+        self.assertIn("--token TOKEN:PROJECT_ID[:ROLE]", text)
+        for role in ("operator", "worker", "reader", "TASKORCH.0403"):
+            self.assertIn(role, text)
+
     def test_paths_that_cannot_be_examined(self):
         long_path = os.path.join(self.tmp.name, "a" * 5000, "fleet.json")
         loop = os.path.join(self.tmp.name, "loop")

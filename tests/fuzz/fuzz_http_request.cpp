@@ -30,8 +30,15 @@ struct fixture {
         pause =
             taskorch::pause_info{taskorch::pause_mode::target, taskorch::task_state::full_transfer};
       }
-      tasks.push_back(taskorch::task_spec{
-          .id = taskorch::job_id::mint(), .project = project, .state = state, .pause = pause});
+      std::optional<taskorch::wall_time> start_time;
+      if (state == taskorch::task_state::waiting_for_start) {
+        start_time = taskorch::wall_now() + std::chrono::hours(24);
+      }
+      tasks.push_back(taskorch::task_spec{.id = taskorch::job_id::mint(),
+                                          .project = project,
+                                          .state = state,
+                                          .pause = pause,
+                                          .start_time = start_time});
     }
     eng.register_tasks(std::move(tasks));
   }

@@ -6,6 +6,7 @@
 #include <boost/system/errc.hpp>
 #include <gtest/gtest.h>
 
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -119,13 +120,56 @@ TEST(Endpoint, MatchesTheRouteTable) {
         "/v2/x/jobs/batch-status", "/v3/x/jobs/batch-status/"}) {
     EXPECT_EQ(match_route(unknown).found, nullptr) << unknown;
   }
+  const route& metrics = routes[static_cast<std::size_t>(endpoint::metrics)];
   EXPECT_TRUE(allows(routes[0], "POST"));
   EXPECT_FALSE(allows(routes[0], "GET"));
-  EXPECT_TRUE(allows(routes[3], "GET"));
-  EXPECT_TRUE(allows(routes[3], "HEAD"));
-  EXPECT_FALSE(allows(routes[3], "GE"));
+  EXPECT_TRUE(allows(metrics, "GET"));
+  EXPECT_TRUE(allows(metrics, "HEAD"));
+  EXPECT_FALSE(allows(metrics, "GE"));
   EXPECT_EQ(to_string(endpoint::other), "other");
   EXPECT_EQ(to_string(endpoint::batch_retry), "batch-retry-task");
+}
+
+TEST(Endpoint, MatchesTheLifecycleRoutes) {
+  // Written from the DRS paths, not read from the table.
+  constexpr std::string_view p = "054ba152d480d55b2f5dc0069e7ddef0";
+  const std::string base = "/v3/" + std::string(p);
+  const struct {
+    std::string path;
+    endpoint id;
+    std::string_view name;
+    std::string_view method;
+  } cases[] = {
+      {base + "/jobs/batch-starting", endpoint::batch_starting, "batch-starting", "POST"},
+      {base + "/jobs/batch-jobs", endpoint::batch_jobs, "batch-jobs", "DELETE"},
+      {base + "/jobs/batch-detail", endpoint::batch_detail, "batch-detail", "POST"},
+      {base + "/jobs/batch-progress", endpoint::batch_progress, "batch-progress", "POST"},
+      {base + "/jobs", endpoint::list_jobs, "jobs", "POST"},
+      {base + "/jobs?offset=1", endpoint::list_jobs, "jobs", "POST"},
+      {base + "/jobs/batch-report", endpoint::batch_report, "batch-report", "POST"},
+      {base + "/events", endpoint::events, "events", "GET"},
+      {base + "/events?since=3", endpoint::events, "events", "GET"},
+  };
+  for (const auto& c : cases) {
+    const route_match m = match_route(c.path);
+    ASSERT_NE(m.found, nullptr) << c.path;
+    EXPECT_EQ(m.id(), c.id) << c.path;
+    EXPECT_EQ(m.project, p) << c.path;
+    EXPECT_EQ(to_string(c.id), c.name);
+    EXPECT_EQ(m.found->allow, c.method) << c.path;
+  }
+  EXPECT_FALSE(allows(*match_route(base + "/jobs/batch-jobs").found, "POST"));
+  EXPECT_FALSE(allows(*match_route(base + "/events").found, "POST"));
+  // `/jobs` is the list, and only when it ends the path right after the project.
+  EXPECT_EQ(match_route(base + "/jobs/batch-status").id(), endpoint::batch_status);
+  EXPECT_EQ(match_route("/v3/jobs/jobs").id(), endpoint::list_jobs);  // project "jobs"
+  EXPECT_EQ(match_route("/v3/jobs/jobs").project, "jobs");
+  for (std::string_view unknown :
+       {"/v3//jobs", "/v3/jobs", "/v3/a/b/jobs", "/v3/x/jobs/", "/v3/x/jobs/jobs", "/v3/x/job",
+        "/v3/x/jobsx", "/v3/x/events/", "/v3//events", "/v3/x/jobs/events", "/v3/x/jobs/batch",
+        "/v3/x/jobs/batch-report/x", "/v2/x/jobs"}) {
+    EXPECT_EQ(match_route(unknown).found, nullptr) << unknown;
+  }
 }
 
 }  // namespace

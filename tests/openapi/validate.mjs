@@ -278,7 +278,18 @@ const J = {
   backward: id(203),
   neighbour: id(301), // FULL_TRANSFER_STARTED, project B
   unknown: 'ffffffff-ffff-4fff-bfff-fffffffjb999',
+  // For the lifecycle operations (batch-starting, batch-jobs, batch-detail, the task list),
+  // whose cases run after every other case.
+  startNow: id(108), // CONFIGURATION
+  schedule: id(109), // CONFIGURATION
+  waiting: id(110), // WAITING_FOR_START (2030-01-01T00:00:00Z)
+  stopping: id(111), // RELEASE_RESOURCE_STARTED
+  famParent: id(204), // dual-active family, both children CONFIGURATION
+  famForward: id(205),
+  famBackward: id(206),
 };
+const WAITING_SINCE = '1893456000000';
+const LATER = String(Date.now() + 3600 * 1000); // a start an hour ahead: it never fires here
 const fleet = {
   jobs: [
     { id: J.seed, project_id: A, name: 'drs-example', db_use_type: 'migration', status: 'FULL_TRANSFER_STARTED' },
@@ -297,13 +308,28 @@ const fleet = {
       ],
     },
     { id: J.neighbour, project_id: B, db_use_type: 'migration', status: 'FULL_TRANSFER_STARTED' },
+    { id: J.startNow, project_id: A, name: 'start-now', db_use_type: 'migration', status: 'CONFIGURATION' },
+    { id: J.schedule, project_id: A, name: 'scheduled', db_use_type: 'sync', status: 'CONFIGURATION' },
+    { id: J.waiting, project_id: A, name: 'waiting', db_use_type: 'sync', status: 'WAITING_FOR_START', start_time: Number(WAITING_SINCE) },
+    { id: J.stopping, project_id: A, db_use_type: 'migration', status: 'RELEASE_RESOURCE_STARTED' },
+    {
+      id: J.famParent, project_id: A, name: 'dual-config', db_use_type: 'cloudDataGuard', multi_write: true,
+      children: [
+        { id: J.famForward, status: 'CONFIGURATION' },
+        { id: J.famBackward, status: 'CONFIGURATION' },
+      ],
+    },
   ],
 };
+// Project A's standalone tasks and parents: what the task list shows, in id order.
+const listedA = [J.seed, J.config, J.deleted, J.fullFailed, J.startFailed, J.incr, J.paused, J.stopped, J.parent,
+  J.startNow, J.schedule, J.waiting, J.stopping, J.famParent].sort();
 
 const MAX_JOBS = 50;
 const MAX_BODY = 16384;
 const tokenA = crypto.randomBytes(20).toString('hex');
 const tokenB = crypto.randomBytes(20).toString('hex');
+const tokenReader = crypto.randomBytes(20).toString('hex'); // project A, role reader
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'taskorch-openapi-'));
 const fleetFile = path.join(tmp, 'fleet.json');
 fs.writeFileSync(fleetFile, JSON.stringify(fleet));
@@ -479,6 +505,10 @@ function checkRequestSchema(c) {
 const P = (project = A) => `/v3/${project}/jobs/batch-pause-task`;
 const R = (project = A) => `/v3/${project}/jobs/batch-retry-task`;
 const S = (project = A) => `/v3/${project}/jobs/batch-status`;
+const ST = (project = A) => `/v3/${project}/jobs/batch-starting`;
+const BJ = (project = A) => `/v3/${project}/jobs/batch-jobs`;
+const D = (project = A) => `/v3/${project}/jobs/batch-detail`;
+const L = (project = A) => `/v3/${project}/jobs`;
 const auth = (token = tokenA) => [['X-Auth-Token', token]];
 const json = [['Content-Type', 'application/json']];
 const zh = [['X-Language', 'zh-cn']];
@@ -493,6 +523,36 @@ const pauseCase = (name, body, expect, extra) => post(`pause: ${name}`, P(), bod
 const retryCase = (name, body, expect, extra) => post(`retry: ${name}`, R(), body, expect, { batch: true, ...extra });
 const statusCase = (name, body, expect, extra) => post(`status: ${name}`, S(), body, expect, extra);
 const bad = (code, extra = {}) => ({ status: 400, error_code: code, language: 'en', ...extra });
+const startCase = (name, body, expect, extra) => post(`starting: ${name}`, ST(), body, expect, { batch: true, ...extra });
+const detailCase = (name, body, expect, extra) => post(`detail: ${name}`, D(), body, expect, extra);
+const listCase = (name, body, expect, extra) => post(`list: ${name}`, L(), body, expect, extra);
+/// A DELETE batch-jobs of the main server, with a valid token and Content-Type by default.
+const deleteCase = (name, body, expect, extra = {}) =>
+  ({ name: `batch-jobs: ${name}`, method: 'DELETE', target: BJ(), headers: [...auth(), ...json], body, expect, batch: true, ...extra });
+const reader = [...auth(tokenReader), ...json];
+const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
+/// Problems of a batch-detail or list object's job_action against the actions expected.
+function actionProblems(job, available) {
+  const all = ['START', 'PAUSE', 'RETRY', 'TERMINATE', 'DELETE', 'FORCE_TERMINATE'];
+  const got = job?.job_action ?? {};
+  const problems = [];
+  if (!sameSet(got.available_actions ?? [], available)) {
+    problems.push(`${job?.id}: available_actions ${JSON.stringify(got.available_actions)}, expected ${JSON.stringify(available)}`);
+  }
+  const unavailable = all.filter((a) => !available.includes(a));
+  if (!sameSet(got.unavailable_actions ?? [], unavailable)) {
+    problems.push(`${job?.id}: unavailable_actions ${JSON.stringify(got.unavailable_actions)}, expected ${JSON.stringify(unavailable)}`);
+  }
+  return problems;
+}
+/// Problems of a task list answer: the ids listed, in that order, and total_record.
+function listProblems(json, ids, total) {
+  const problems = [];
+  const got = (json?.jobs ?? []).map((j) => j.id);
+  if (!isDeepStrictEqual(got, ids)) problems.push(`jobs ${JSON.stringify(got)}, expected ${JSON.stringify(ids)}`);
+  if (json?.total_record !== total) problems.push(`total_record ${json?.total_record}, expected ${total}`);
+  return problems;
+}
 
 const mixedPause = {
   jobs: [
@@ -673,17 +733,19 @@ const mainCases = [
   { name: 'POST on /metrics', method: 'POST', target: '/metrics', headers: json, body: '{}', expect: { status: 405, error_code: 'TASKORCH.0405' } },
   { name: 'HEAD on batch-status', method: 'HEAD', target: S(), headers: [], expect: { status: 405 } },
   // ---- 413 (Content-Length over --max-body; the body is never sent)
-  ...[['pause', P()], ['retry', R()], ['status', S()]].map(([op, target]) => ({
+  ...[['pause', 'POST', P()], ['retry', 'POST', R()], ['status', 'POST', S()], ['starting', 'POST', ST()],
+    ['batch-jobs', 'DELETE', BJ()], ['detail', 'POST', D()], ['list', 'POST', L()]].map(([op, method, target]) => ({
     name: `${op}: Content-Length over --max-body`,
-    raw: (port) => `POST ${target} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${tokenA}\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`,
-    method: 'POST', target, expect: { status: 413, error_code: 'DRS.M00202', messageIncludes: String(MAX_BODY), language: 'en' },
+    raw: (port) => `${method} ${target} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${tokenA}\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`,
+    method, target, expect: { status: 413, error_code: 'DRS.M00202', messageIncludes: String(MAX_BODY), language: 'en' },
   })),
   { name: 'status: zh-cn 413', raw: (port) => `POST ${S()} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${tokenA}\r\nX-Language: zh-cn\r\nContent-Length: ${MAX_BODY * 4}\r\n\r\n`,
     method: 'POST', target: S(), expect: { status: 413, error_code: 'DRS.M00202', language: 'zh' } },
   // ---- 431 (request line and headers over 8 KiB)
-  ...[['pause', 'POST', P()], ['retry', 'POST', R()], ['status', 'POST', S()], ['metrics', 'GET', '/metrics']].map(([op, method, target]) => ({
+  ...[['pause', 'POST', P()], ['retry', 'POST', R()], ['status', 'POST', S()], ['metrics', 'GET', '/metrics'],
+    ['starting', 'POST', ST()], ['batch-jobs', 'DELETE', BJ()], ['detail', 'POST', D()], ['list', 'POST', L()]].map(([op, method, target]) => ({
     name: `${op}: a header over 8 KiB`, method, target,
-    headers: [...auth(), ['X-Padding', 'p'.repeat(9000)]], body: method === 'POST' ? '{}' : undefined,
+    headers: [...auth(), ['X-Padding', 'p'.repeat(9000)]], body: method !== 'GET' ? '{}' : undefined,
     expect: { status: 431, error_code: 'TASKORCH.0431', language: 'en', messageIncludes: '8192' },
   })),
   { name: 'HEAD metrics: a header over 8 KiB', method: 'HEAD', target: '/metrics', headers: [['X-Padding', 'p'.repeat(9000)]], expect: { status: 431 } },
@@ -710,6 +772,178 @@ const mainCases = [
     status: 200,
     custom: (res) => (/^text\/plain; version=0\.0\.4/.test(res.headers['content-type'] ?? '') ? [] : [`Content-Type ${res.headers['content-type']}`]),
   } },
+
+  // ---- The lifecycle operations, after every case above (they change tasks the others read).
+  // ---- batch-starting: 202
+  startCase('mixed batch, every item outcome', {
+    jobs: [
+      { job_id: J.startNow }, { job_id: J.schedule, start_time: LATER }, { job_id: J.famForward, start_time: 0 },
+      { job_id: J.famParent }, { job_id: J.incr, start_time: '' }, { job_id: J.deleted }, { job_id: J.unknown },
+      { job_id: J.neighbour, start_time: null },
+    ],
+  }, {
+    status: 202,
+    language: 'en',
+    items: [
+      [J.startNow, 'success'], [J.schedule, 'success'], [J.famForward, 'success'], [J.famParent, 'DRS.M00307'],
+      [J.incr, 'DRS.M00304'], [J.deleted, 'DRS.M05004'], [J.unknown, 'DRS.M05003'], [J.neighbour, 'DRS.M05003'],
+    ],
+  }, { requestValid: true }),
+  startCase('zh-cn item messages', { jobs: [{ job_id: J.famParent }, { job_id: J.startNow }] },
+    { status: 202, items: [[J.famParent, 'DRS.M00307'], [J.startNow, 'DRS.M00304']], language: 'zh' }, { headers: [...auth(), ...json, ...zh] }),
+  startCase('start_time null means now', { jobs: [{ job_id: J.famBackward, start_time: null, extra: 1 }] },
+    { status: 202, items: [[J.famBackward, 'success']] }, { requestValid: true }),
+  // ---- 400 (batch-starting)
+  startCase('start_time not digits', { jobs: [{ job_id: J.config, start_time: '12a' }] }, bad('DRS.M00202', { messageIncludes: 'start_time' }), { requestValid: false }),
+  startCase('start_time negative', { jobs: [{ job_id: J.config, start_time: -1 }] }, bad('DRS.M00202', { messageIncludes: 'start_time' }), { requestValid: false }),
+  startCase('start_time a boolean', { jobs: [{ job_id: J.config, start_time: true }] }, bad('DRS.M00202'), { requestValid: false }),
+  startCase('job_id missing', { jobs: [{ start_time: '1' }] }, bad('DRS.M00201', { messageIncludes: 'job_id' }), { requestValid: false }),
+  startCase('jobs empty', { jobs: [] }, bad('DRS.M00201'), { requestValid: false }),
+  startCase('the same job_id twice', { jobs: [{ job_id: J.config }, { job_id: J.config, start_time: LATER }] }, bad('DRS.M00301')),
+  startCase('body not JSON', 'start', bad('DRS.M00200'), { requestValid: false }),
+  startCase('zh-cn 400', { jobs: [{ job_id: 'BAD' }] }, { status: 400, error_code: 'DRS.M00202', language: 'zh' }, { headers: [...auth(), ...json, ...zh] }),
+  // ---- 401, 403, 404, 405 (batch-starting)
+  startCase('no X-Auth-Token', { jobs: [{ job_id: J.config }] }, { status: 401, error_code: 'APIGW.0301' }, { headers: json }),
+  startCase('a reader token', { jobs: [{ job_id: J.config }] }, { status: 403, error_code: 'TASKORCH.0403', messageIncludes: '(reader)' }, { headers: reader }),
+  post('starting: a path of another project', ST(B), { jobs: [{ job_id: J.neighbour }] }, { status: 403, error_code: 'DRS.M00261' }),
+  post('starting: an empty project_id segment', '/v3//jobs/batch-starting', { jobs: [{ job_id: J.config }] }, { status: 404, error_code: 'TASKORCH.0404' }),
+  { name: 'DELETE on batch-starting', method: 'DELETE', target: ST(), headers: auth(), expect: { status: 405, error_code: 'TASKORCH.0405' } },
+  // ---- batch-detail after the starts: 200
+  detailCase('every kind of task', {
+    jobs: [J.startNow, J.schedule, J.waiting, J.famParent, J.famForward, J.config, J.stopping, J.unknown, J.neighbour, J.deleted, J.paused],
+  }, {
+    status: 200,
+    language: 'en',
+    items: [
+      [J.startNow, 'STARTJOBING'], [J.schedule, 'WAITING_FOR_START'], [J.waiting, 'WAITING_FOR_START'], [J.famParent, 'STARTJOBING'],
+      [J.famForward, 'STARTJOBING'], [J.config, 'CONFIGURATION'], [J.stopping, 'RELEASE_RESOURCE_STARTED'], [J.unknown, 'DRS.M05003'],
+      [J.neighbour, 'DRS.M05003'], [J.deleted, 'DELETED'], [J.paused, 'INCRE_TRANSFER_STARTED'],
+    ],
+    custom: (res, body) => {
+      const [startNow, schedule, waiting, parent, forward, config, stopping, , , deleted] = body?.results ?? [];
+      const problems = [];
+      if (schedule?.start_time !== LATER) problems.push(`scheduled start_time ${schedule?.start_time}, expected ${LATER}`);
+      if (waiting?.start_time !== WAITING_SINCE) problems.push(`waiting start_time ${waiting?.start_time}`);
+      if (startNow?.start_time !== undefined) problems.push('a started task shows a start_time');
+      if (parent?.multi_write !== true || parent?.version !== 0) problems.push('the parent is not multi_write with version 0');
+      if (!isDeepStrictEqual((parent?.children ?? []).map((c) => c.id), [J.famForward, J.famBackward])) problems.push('the parent\'s children');
+      if (!isDeepStrictEqual(parent?.children?.[0], forward)) problems.push('a child nested differs from the child asked for');
+      if (forward?.parent_id !== J.famParent || forward?.version !== 1) problems.push('the forward child: parent_id or version');
+      problems.push(...actionProblems(startNow, ['FORCE_TERMINATE']));
+      problems.push(...actionProblems(schedule, ['START', 'TERMINATE', 'DELETE', 'FORCE_TERMINATE']));
+      problems.push(...actionProblems(parent, ['FORCE_TERMINATE']));
+      problems.push(...actionProblems(forward, []));
+      problems.push(...actionProblems(config, ['START', 'TERMINATE', 'DELETE', 'FORCE_TERMINATE']));
+      problems.push(...actionProblems(stopping, ['FORCE_TERMINATE']));
+      problems.push(...actionProblems(deleted, []));
+      return problems;
+    },
+  }, { requestValid: true }),
+  detailCase('page 2 of 2 per page', { jobs: [J.config, J.unknown, J.waiting], page_req: { cur_page: 2, per_page: 2 } },
+    { status: 200, items: [[J.waiting, 'WAITING_FOR_START']], count: 3 }, { requestValid: true }),
+  detailCase('zh-cn error_msg', { jobs: [J.config, J.unknown] }, { status: 200, items: [[J.config, 'CONFIGURATION'], [J.unknown, 'DRS.M05003']], language: 'zh' },
+    { headers: [...auth(), ...json, ...zh] }),
+  detailCase('a reader may query', { jobs: [J.config] }, { status: 200, items: [[J.config, 'CONFIGURATION']] }, { headers: reader }),
+  // ---- 400 (batch-detail): no requested task found, or the whole request refused
+  detailCase('no requested task is found', { jobs: [J.unknown, J.neighbour] },
+    { status: 400, items: [[J.unknown, 'DRS.M05003'], [J.neighbour, 'DRS.M05003']], language: 'en' }, { requestValid: true }),
+  detailCase('none found, zh-cn', { jobs: [J.unknown] }, { status: 400, items: [[J.unknown, 'DRS.M05003']], language: 'zh' },
+    { headers: [...auth(), ...json, ...zh] }),
+  detailCase('an id twice', { jobs: [J.config, J.config] }, bad('DRS.M00301'), { requestValid: false }),
+  detailCase('jobs empty', { jobs: [] }, bad('DRS.M00201'), { requestValid: false }),
+  detailCase('an id of the wrong shape', { jobs: ['x'] }, bad('DRS.M00202'), { requestValid: false }),
+  detailCase('per_page 101', { jobs: [J.config], page_req: { per_page: 101 } }, bad('DRS.M00202', { messageIncludes: 'per_page' }), { requestValid: false }),
+  detailCase('body not JSON', '{', bad('DRS.M00200'), { requestValid: false }),
+  // ---- 401, 403, 404, 405 (batch-detail)
+  detailCase('an unknown X-Auth-Token', { jobs: [J.config] }, { status: 401, error_code: 'APIGW.0301' }, { headers: [...auth('nope'), ...json] }),
+  post('detail: a token of another project', D(A), { jobs: [J.config] }, { status: 403, error_code: 'DRS.M00261' }, { headers: [...auth(tokenB), ...json] }),
+  post('detail: an empty project_id segment', '/v3//jobs/batch-detail', { jobs: [J.config] }, { status: 404, error_code: 'TASKORCH.0404' }),
+  { name: 'GET on batch-detail', method: 'GET', target: D(), headers: [], expect: { status: 405, error_code: 'TASKORCH.0405' } },
+  // ---- batch-jobs (DELETE): 202
+  deleteCase('mixed batch, every item outcome', {
+    jobs: [
+      { job_id: J.stopping, delete_type: 'force_terminate' }, { job_id: J.stopped, delete_type: 'delete' },
+      { job_id: J.famForward, delete_type: 'terminate' }, { job_id: J.famParent, delete_type: 'terminate' },
+      { job_id: J.deleted, delete_type: 'delete' }, { job_id: J.unknown, delete_type: 'terminate' },
+      { job_id: J.neighbour, delete_type: 'delete' }, { job_id: J.incr, delete_type: 'delete' },
+      { job_id: J.waiting, delete_type: 'terminate' },
+    ],
+  }, {
+    status: 202,
+    language: 'en',
+    items: [
+      [J.stopping, 'success'], [J.stopped, 'success'], [J.famForward, 'DRS.M00308'], [J.famParent, 'DRS.M00304'],
+      [J.deleted, 'DRS.M05004'], [J.unknown, 'DRS.M05003'], [J.neighbour, 'DRS.M05003'], [J.incr, 'DRS.M00304'],
+      [J.waiting, 'success'],
+    ],
+  }, { requestValid: true }),
+  deleteCase('the family at once', { jobs: [{ job_id: J.famParent, delete_type: 'force_terminate' }] },
+    { status: 202, items: [[J.famParent, 'success']] }, { requestValid: true }),
+  statusCase('after the family command', { jobs: [J.famParent, J.famForward, J.famBackward, J.stopping, J.stopped, J.waiting] }, {
+    status: 200,
+    items: [
+      [J.famParent, 'RELEASE_RESOURCE_COMPLETE'], [J.famForward, 'RELEASE_RESOURCE_COMPLETE'], [J.famBackward, 'RELEASE_RESOURCE_COMPLETE'],
+      [J.stopping, 'RELEASE_RESOURCE_COMPLETE'], [J.stopped, 'DELETED'], [J.waiting, 'RELEASE_RESOURCE_STARTED'],
+    ],
+  }),
+  deleteCase('zh-cn item messages', { jobs: [{ job_id: J.famBackward, delete_type: 'delete' }] },
+    { status: 202, items: [[J.famBackward, 'DRS.M00308']], language: 'zh' }, { headers: [...auth(), ...json, ...zh] }),
+  // ---- 400 (batch-jobs)
+  deleteCase('delete_type missing', { jobs: [{ job_id: J.config }] }, bad('DRS.M00201', { messageIncludes: 'delete_type' }), { requestValid: false }),
+  deleteCase('delete_type unknown', { jobs: [{ job_id: J.config, delete_type: 'stop' }] }, bad('DRS.M00202', { messageIncludes: 'delete_type' }), { requestValid: false }),
+  deleteCase('the same job_id twice', { jobs: [{ job_id: J.config, delete_type: 'delete' }, { job_id: J.config, delete_type: 'terminate' }] }, bad('DRS.M00301')),
+  deleteCase('jobs missing', {}, bad('DRS.M00201'), { requestValid: false }),
+  deleteCase('body a JSON array', '[]', bad('DRS.M00200'), { requestValid: false }),
+  // ---- 401, 403, 404, 405 (batch-jobs)
+  deleteCase('no X-Auth-Token', { jobs: [{ job_id: J.config, delete_type: 'delete' }] }, { status: 401, error_code: 'APIGW.0301' }, { headers: json }),
+  deleteCase('a reader token, zh-cn', { jobs: [{ job_id: J.config, delete_type: 'delete' }] }, { status: 403, error_code: 'TASKORCH.0403', language: 'zh' },
+    { headers: [...reader, ...zh] }),
+  deleteCase('a path of another project', { jobs: [{ job_id: J.neighbour, delete_type: 'delete' }] }, { status: 403, error_code: 'DRS.M00261' }, { target: BJ(B) }),
+  deleteCase('an empty project_id segment', { jobs: [{ job_id: J.config, delete_type: 'delete' }] }, { status: 404, error_code: 'TASKORCH.0404' },
+    { target: '/v3//jobs/batch-jobs' }),
+  post('POST on batch-jobs', BJ(), { jobs: [{ job_id: J.config, delete_type: 'delete' }] }, { status: 405, error_code: 'TASKORCH.0405' }),
+  // ---- the task list: 200
+  listCase('an empty body: the first page of ten', '', {
+    status: 200,
+    custom: (res, body) => listProblems(body, listedA.slice(0, 10), listedA.length),
+  }),
+  listCase('every task (cur_page 0)', { cur_page: 0 }, {
+    status: 200,
+    custom: (res, body) => {
+      const problems = listProblems(body, listedA, listedA.length);
+      const parent = (body?.jobs ?? []).find((j) => j.id === J.parent);
+      if (!isDeepStrictEqual((parent?.children ?? []).map((c) => c.id), [J.forward, J.backward])) problems.push('the children of the parent');
+      return problems;
+    },
+  }, { requestValid: true }),
+  listCase('a status filter', { status: 'WAITING_FOR_START', per_page: 100 }, {
+    status: 200,
+    custom: (res, body) => [...listProblems(body, [J.schedule], 1),
+      ...(body?.jobs?.[0]?.start_time === LATER ? [] : ['the waiting task\'s start_time'])],
+  }, { requestValid: true }),
+  listCase('db_use_type and a name', { db_use_type: 'cloudDataGuard', name: 'dual', cur_page: 1, per_page: 1 }, {
+    status: 200,
+    custom: (res, body) => listProblems(body, [J.parent, J.famParent].sort().slice(0, 1), 2),
+  }, { requestValid: true }),
+  listCase('ids in name', { name: `${J.seed} , ${J.config},${J.neighbour}`, status: null }, {
+    status: 200,
+    custom: (res, body) => listProblems(body, [J.seed, J.config].sort(), 2),
+  }, { requestValid: true }),
+  listCase('a reader may list', {}, { status: 200, custom: (res, body) => listProblems(body, listedA.slice(0, 10), listedA.length) },
+    { headers: reader }),
+  // ---- 400 (the task list)
+  listCase('status not a DRS status', { status: 'PAUSEING' }, bad('DRS.M00202', { messageIncludes: 'status' }), { requestValid: false }),
+  listCase('db_use_type unknown', { db_use_type: 'Sync' }, bad('DRS.M00202', { messageIncludes: 'db_use_type' }), { requestValid: false }),
+  listCase('per_page 101', { per_page: 101 }, bad('DRS.M00202', { messageIncludes: 'per_page' }), { requestValid: false }),
+  listCase('cur_page negative', { cur_page: -1 }, bad('DRS.M00202', { messageIncludes: 'cur_page' }), { requestValid: false }),
+  listCase('an id twice in name', { name: `${J.seed},${J.seed}` }, bad('DRS.M00301', { messageIncludes: 'name' })),
+  listCase('a body of spaces is not JSON', '  ', bad('DRS.M00200'), { requestValid: false }),
+  listCase('zh-cn 400', { status: 'nope' }, { status: 400, error_code: 'DRS.M00202', language: 'zh' }, { headers: [...auth(), ...json, ...zh] }),
+  // ---- 401, 403, 404, 405 (the task list)
+  listCase('no X-Auth-Token', {}, { status: 401, error_code: 'APIGW.0301' }, { headers: json }),
+  post('list: a token of another project', L(A), {}, { status: 403, error_code: 'DRS.M00261' }, { headers: [...auth(tokenB), ...json] }),
+  post('list: an empty project_id segment', '/v3//jobs', {}, { status: 404, error_code: 'TASKORCH.0404' }),
+  { name: 'GET on the task list', method: 'GET', target: L(), headers: auth(), expect: { status: 405, error_code: 'TASKORCH.0405' } },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -719,7 +953,7 @@ let main;
 let demo;
 try {
   main = await startServer('main', [
-    '--fleet', fleetFile, '--token', `${tokenA}:${A}`, '--token', `${tokenB}:${B}`,
+    '--fleet', fleetFile, '--token', `${tokenA}:${A}`, '--token', `${tokenB}:${B}`, '--token', `${tokenReader}:${A}:reader`,
     '--max-jobs', String(MAX_JOBS), '--max-body', String(MAX_BODY), '--threads', '2', '--engine-threads', '2',
   ]);
   demo = await startServer('demo', [
@@ -769,12 +1003,14 @@ try {
   // Sent before any request: valid for whichever operation the client meant to call, so it
   // is checked against each (one response, counted once).
   else {
-    for (const [method, target] of [['POST', P()], ['POST', R()], ['POST', S()], ['GET', '/metrics']]) {
+    const asked = [['POST', P()], ['POST', R()], ['POST', S()], ['GET', '/metrics'], ['POST', ST()], ['DELETE', BJ()],
+      ['POST', D()], ['POST', L()]];
+    for (const [method, target] of asked) {
       check({ ...busyCase, name: `${busyCase.name} (as ${method} ${target})` }, busyRes, method, target);
     }
     // As the answer to a HEAD /metrics: the same head (its body is the client's to ignore).
     seen.get('headMetrics')?.add('503') ?? seen.set('headMetrics', new Set(['503']));
-    validated -= 3;
+    validated -= asked.length - 1;
   }
   held.socket.destroy();
 } catch (e) {

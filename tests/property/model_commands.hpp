@@ -14,7 +14,9 @@
 #include <rapidcheck/state.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -46,18 +48,58 @@ inline const std::vector<task_state>& pausable_states() {
   return states;
 }
 
+/// The six events a worker reports.
 inline const std::vector<task_event>& worker_events() {
-  static const std::vector<task_event> events{task_event::start,
-                                              task_event::start_succeeded,
-                                              task_event::start_failed,
-                                              task_event::full_transfer_done,
-                                              task_event::incremental_started,
-                                              task_event::transfer_failed,
-                                              task_event::stop,
-                                              task_event::stopped,
-                                              task_event::remove};
+  static const std::vector<task_event> events{
+      task_event::start_succeeded,     task_event::start_failed,    task_event::full_transfer_done,
+      task_event::incremental_started, task_event::transfer_failed, task_event::stopped};
   return events;
 }
+
+/// Every event that is not a worker's: the commands, the schedule's own start, and values the
+/// enum does not declare. engine::async_report refuses a batch holding one.
+inline const std::vector<task_event>& not_worker_events() {
+  static const std::vector<task_event> events{task_event::start,
+                                              task_event::pause,
+                                              task_event::resume,
+                                              task_event::stop,
+                                              task_event::remove,
+                                              task_event::schedule_start,
+                                              task_event::start_due,
+                                              task_event::force_stop,
+                                              static_cast<task_event>(task_event_count),
+                                              static_cast<task_event>(0xff)};
+  return events;
+}
+
+// -- Start times ------------------------------------------------------------------------
+
+/// The scheduled starts of a property run lie around 2100-01-01, so that the engine's schedule
+/// never fires during a run (the model has no clock): three of them, so that rescheduling a
+/// waiting task meets both its own time (no change) and another (a change).
+inline constexpr wall_time far_start{std::chrono::milliseconds(4'102'444'800'000)};
+
+inline wall_time gen_far_start() { return far_start + std::chrono::seconds(pick(0, 3)); }
+
+/// A start time long past (2001-09-09): batch-starting starts the task now.
+inline constexpr wall_time past_start{std::chrono::milliseconds(1'000'000'000'000)};
+
+/// The start time of a batch-starting item: none (start now) or one long past, or a far one
+/// (scheduled).
+inline std::optional<wall_time> gen_start_item_time() {
+  const int roll = pick(0, 10);
+  if (roll < 3) return std::nullopt;
+  if (roll < 4) return past_start;
+  return gen_far_start();
+}
+
+/// A start time exactly when `s` is waiting for start.
+inline std::optional<wall_time> gen_start_time_for(task_state s) {
+  if (s != task_state::waiting_for_start) return std::nullopt;
+  return gen_far_start();
+}
+
+inline delete_type gen_delete_type() { return static_cast<delete_type>(pick(0, 3)); }
 
 /// Project A mostly, project B sometimes.
 inline project_id gen_project() { return pick(0, 6) == 0 ? project_b() : project_a(); }
@@ -146,6 +188,7 @@ inline task_spec gen_task_spec(job_id id) {
   t.kind = static_cast<task_kind>(pick(0, 3));
   t.state = gen_state();
   t.pause = gen_pause_for(t.state);
+  t.start_time = gen_start_time_for(t.state);
   t.name = gen_name();
   t.version = gen_version();
   return t;
@@ -156,6 +199,7 @@ inline child_spec gen_child(job_id id, std::optional<task_state> like) {
   c.id = id;
   c.state = like && pick(0, 10) < 3 ? *like : gen_state();
   c.pause = gen_pause_for(c.state);
+  c.start_time = gen_start_time_for(c.state);
   c.version = gen_version();
   return c;
 }
@@ -167,8 +211,9 @@ inline family_spec gen_family_spec(job_id parent, job_id forward, job_id backwar
   f.name = gen_name();
   if (pick(0, 8) == 0) {
     // Both children DELETED, so that purging families is exercised often enough.
-    f.forward = child_spec{forward, task_state::deleted, std::nullopt, gen_version()};
-    f.backward = child_spec{backward, task_state::deleted, std::nullopt, gen_version()};
+    f.forward = child_spec{forward, task_state::deleted, std::nullopt, std::nullopt, gen_version()};
+    f.backward =
+        child_spec{backward, task_state::deleted, std::nullopt, std::nullopt, gen_version()};
     return f;
   }
   f.forward = gen_child(forward, std::nullopt);
@@ -355,6 +400,100 @@ struct resume_batch : command {
   }
 };
 
+/// batch-starting: start now (no time, or one long past) or at a far time (a schedule, or a
+/// reschedule of a waiting task), over known, unknown, other-project and parent ids.
+struct start_batch : command {
+  project_id project;
+  std::vector<start_item> items;
+
+  explicit start_batch(const model& m) : project(gen_project()) {
+    for (const job_id& id : gen_distinct_ids(m, project, 1, 8)) {
+      items.push_back({id, gen_start_item_time()});
+    }
+  }
+  void apply(model& m) const override {
+    const wall_time now = wall_now();
+    for (const auto& it : items) m.start(project, it.id, it.start_time, now);
+  }
+  void run(const model& s0, harness& sut) const override {
+    model m = s0;
+    const wall_time now = wall_now();
+    std::vector<job_id> ids;
+    std::vector<error_code> want;
+    for (const auto& it : items) {
+      const bool scheduled = it.start_time && *it.start_time > now;
+      coverage().hit(m, project, it.id, scheduled ? op_column::schedule : op_column::start);
+      if (const test_model::task* t = m.find_task(project, it.id);
+          t != nullptr && t->state == task_state::waiting_for_start) {
+        coverage().note(!scheduled                       ? "start a waiting task now"
+                        : t->start_time == it.start_time ? "reschedule at the same time"
+                                                         : "reschedule at another time");
+      }
+      if (it.start_time == past_start) coverage().note("start with a time long past");
+      ids.push_back(it.id);
+      want.push_back(m.start(project, it.id, it.start_time, now));
+    }
+    error_code ec;
+    const batch_result got = sut.eng.start_tasks(project, items, ec);
+    if (ec) RC_FAIL("start refused as a whole: " + show_error(ec));
+    const std::string diff = diff_items(ids, want, got);
+    if (!diff.empty()) RC_FAIL("start: " + diff);
+    check_after(s0, m, sut);
+  }
+  void show(std::ostream& os) const override {
+    os << "start " << show_project(project) << " [";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      os << (i ? " " : "") << show_id(items[i].id);
+      if (items[i].start_time) os << "@" << items[i].start_time->time_since_epoch().count();
+    }
+    os << "]";
+  }
+};
+
+/// batch-jobs: terminate, force terminate or delete standalone tasks, and families through
+/// their parents (both children at once, or neither); their children refuse.
+struct delete_batch : command {
+  project_id project;
+  std::vector<delete_item> items;
+
+  explicit delete_batch(const model& m) : project(gen_project()) {
+    for (const job_id& id : gen_distinct_ids(m, project, 1, 8)) {
+      items.push_back({id, gen_delete_type()});
+    }
+  }
+  void apply(model& m) const override {
+    for (const auto& it : items) m.delete_task(project, it.id, it.type);
+  }
+  void run(const model& s0, harness& sut) const override {
+    model m = s0;
+    std::vector<job_id> ids;
+    std::vector<error_code> want;
+    for (const auto& it : items) {
+      coverage().hit(m, project, it.id, column_of(event_of(it.type)));
+      const bool parent = m.classify(project, it.id) == test_model::target_kind::parent;
+      ids.push_back(it.id);
+      want.push_back(m.delete_task(project, it.id, it.type));
+      if (parent) {
+        coverage().note(fmt::format("{} family -> {}", to_string(it.type),
+                                    want.back() ? "refused" : "both children"));
+      }
+    }
+    error_code ec;
+    const batch_result got = sut.eng.delete_tasks(project, items, ec);
+    if (ec) RC_FAIL("delete refused as a whole: " + show_error(ec));
+    const std::string diff = diff_items(ids, want, got);
+    if (!diff.empty()) RC_FAIL("delete: " + diff);
+    check_after(s0, m, sut);
+  }
+  void show(std::ostream& os) const override {
+    os << "delete " << show_project(project) << " [";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      os << (i ? " " : "") << show_id(items[i].id) << ":" << to_string(items[i].type);
+    }
+    os << "]";
+  }
+};
+
 /// Worker events.
 struct report_batch : command {
   project_id project;
@@ -534,28 +673,40 @@ struct observe : command {
 
 /// A batch the engine must refuse as a whole, changing nothing.
 struct rejected_batch : command {
-  enum class target : std::uint8_t { pause, resume, report, purge, status, registration };
+  enum class target : std::uint8_t {
+    pause,
+    resume,
+    report,
+    purge,
+    status,
+    start,
+    remove,  ///< batch-jobs
+    registration
+  };
   enum class fault : std::uint8_t {
     empty,                    ///< no items
     duplicate,                ///< the same id twice (children included, for a registration)
     too_large,                ///< more than max_batch_items
     too_large_and_duplicate,  ///< the limit is checked before the items
-    not_worker_event,         ///< pause or resume reported as a worker event
-    inconsistent_spec,        ///< pause info that does not match the state
+    not_worker_event,         ///< a command or the schedule's event reported as a worker's
+    inconsistent_spec,        ///< pause info or a start time that does not match the state
     family_reuses_own_id,     ///< a family naming one id twice
+    invalid_item,             ///< a pause mode or a delete type outside its enum
   };
 
   target on = target::pause;
   fault why = fault::empty;
   project_id project;
-  std::vector<job_id> ids;          // pause, resume, purge, status, report
-  std::vector<pause_mode> modes;    // pause
-  std::vector<task_event> events;   // report
-  std::vector<registration> specs;  // registration
+  std::vector<job_id> ids;                       // every command
+  std::vector<pause_mode> modes;                 // pause
+  std::vector<task_event> events;                // report
+  std::vector<std::optional<wall_time>> starts;  // start
+  std::vector<delete_type> types;                // batch-jobs
+  std::vector<registration> specs;               // registration
   std::vector<error_code> acceptable;
 
   explicit rejected_batch(const model& m) : project(gen_project()) {
-    on = static_cast<target>(pick(0, 6));
+    on = static_cast<target>(pick(0, 8));
     if (on == target::registration) {
       make_registration(m);
     } else {
@@ -565,8 +716,11 @@ struct rejected_batch : command {
 
   void make_command(const model& m) {
     const std::size_t max = test_options().max_batch_items;
-    const int faults = on == target::report ? 5 : 4;
-    why = static_cast<fault>(pick(0, faults));
+    std::vector<fault> faults{fault::empty, fault::duplicate, fault::too_large,
+                              fault::too_large_and_duplicate};
+    if (on == target::report) faults.push_back(fault::not_worker_event);
+    if (on == target::pause || on == target::remove) faults.push_back(fault::invalid_item);
+    why = faults[pick<std::size_t>(0, faults.size())];
     switch (why) {
       case fault::empty:
         acceptable = {errc::empty_batch};
@@ -585,6 +739,10 @@ struct rejected_batch : command {
         add_duplicate();
         acceptable = {errc::batch_too_large};
         break;
+      case fault::invalid_item:
+        ids = gen_distinct_ids(m, project, 1, max);
+        acceptable = {errc::invalid_item};
+        break;
       default:
         ids = gen_distinct_ids(m, project, 1, max);
         acceptable = {errc::not_a_worker_event};
@@ -593,10 +751,18 @@ struct rejected_batch : command {
     for (std::size_t i = 0; i < ids.size(); ++i) {
       modes.push_back(gen_mode());
       events.push_back(worker_events()[pick<std::size_t>(0, worker_events().size())]);
+      starts.push_back(gen_start_item_time());
+      types.push_back(gen_delete_type());
     }
     if (why == fault::not_worker_event) {
       const auto k = pick<std::size_t>(0, events.size());
-      events[k] = pick(0, 2) == 0 ? task_event::pause : task_event::resume;
+      events[k] = not_worker_events()[pick<std::size_t>(0, not_worker_events().size())];
+    }
+    if (why == fault::invalid_item) {
+      const auto k = pick<std::size_t>(0, ids.size());
+      const int bad = pick(0, 2) == 0 ? 0xff : (on == target::pause ? 2 : 3);
+      modes[k] = static_cast<pause_mode>(bad);
+      types[k] = static_cast<delete_type>(bad);
     }
   }
 
@@ -648,8 +814,9 @@ struct rejected_batch : command {
           extra);
     } else if (why == fault::inconsistent_spec) {
       auto& r = specs[pick<std::size_t>(0, specs.size())];
-      auto spoil = [](task_state& state, std::optional<pause_info>& pause) {
-        switch (pick(0, 3)) {
+      auto spoil = [](task_state& state, std::optional<pause_info>& pause,
+                      std::optional<wall_time>& start_time) {
+        switch (pick(0, 6)) {
           case 0:  // paused without pause info
             state = task_state::paused;
             pause.reset();
@@ -658,23 +825,39 @@ struct rejected_batch : command {
             while (state == task_state::paused) state = gen_state();
             pause = pause_info{gen_mode(), pausable_states()[0]};
             break;
-          default: {  // paused from a state that cannot be paused
+          case 2: {  // paused from a state that cannot be paused
             state = task_state::paused;
             task_state from = gen_state();
             while (test_model::pausable(from)) from = gen_state();
             pause = pause_info{gen_mode(), from};
+            start_time.reset();
             break;
           }
+          case 3:  // waiting for start without a start time
+            state = task_state::waiting_for_start;
+            pause.reset();
+            start_time.reset();
+            break;
+          case 4:  // a start time on a task that is not waiting
+            while (state == task_state::waiting_for_start) state = gen_state();
+            pause = gen_pause_for(state);
+            start_time = gen_far_start();
+            break;
+          default:  // waiting for a start time that is not after the epoch
+            state = task_state::waiting_for_start;
+            pause.reset();
+            start_time = wall_time{} - std::chrono::milliseconds(pick(0, 2));
+            break;
         }
       };
       if (auto* t = std::get_if<task_spec>(&r)) {
-        spoil(t->state, t->pause);
+        spoil(t->state, t->pause, t->start_time);
       } else {
         auto& f = std::get<family_spec>(r);
         if (pick(0, 2) == 0) {
-          spoil(f.forward.state, f.forward.pause);
+          spoil(f.forward.state, f.forward.pause, f.forward.start_time);
         } else {
-          spoil(f.backward.state, f.backward.pause);
+          spoil(f.backward.state, f.backward.pause, f.backward.start_time);
         }
       }
       acceptable = {errc::invalid_task_spec};
@@ -700,18 +883,19 @@ struct rejected_batch : command {
   }
 
   static const char* name_of(target t) {
-    static constexpr std::array<const char*, 6> names{"pause", "resume", "report",
-                                                      "purge", "status", "register"};
+    static constexpr std::array<const char*, 8> names{"pause",  "resume", "report", "purge",
+                                                      "status", "start",  "delete", "register"};
     return names[static_cast<std::size_t>(t)];
   }
   static const char* name_of(fault f) {
-    static constexpr std::array<const char*, 7> names{"empty",
+    static constexpr std::array<const char*, 8> names{"empty",
                                                       "duplicate",
                                                       "too_large",
                                                       "too_large+duplicate",
                                                       "not_worker_event",
                                                       "inconsistent_spec",
-                                                      "family_reuses_own_id"};
+                                                      "family_reuses_own_id",
+                                                      "invalid_item"};
     return names[static_cast<std::size_t>(f)];
   }
 
@@ -736,6 +920,18 @@ struct rejected_batch : command {
       case target::purge:
         results = sut.eng.purge(project, ids, ec).size();
         break;
+      case target::start: {
+        std::vector<start_item> items;
+        for (std::size_t i = 0; i < ids.size(); ++i) items.push_back({ids[i], starts[i]});
+        results = sut.eng.start_tasks(project, items, ec).size();
+        break;
+      }
+      case target::remove: {
+        std::vector<delete_item> items;
+        for (std::size_t i = 0; i < ids.size(); ++i) items.push_back({ids[i], types[i]});
+        results = sut.eng.delete_tasks(project, items, ec).size();
+        break;
+      }
       case target::status:
         results = sut.eng.status(project, ids, ec).size();
         break;
@@ -775,6 +971,18 @@ struct rejected_batch : command {
         os << (i ? " " : "") << show_id(ids[i]) << ":" << to_string(events[i]);
       }
       os << "]";
+    } else if (on == target::pause) {
+      os << "[";
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        os << (i ? " " : "") << show_id(ids[i]) << ":" << static_cast<int>(modes[i]);
+      }
+      os << "]";
+    } else if (on == target::remove) {
+      os << "[";
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        os << (i ? " " : "") << show_id(ids[i]) << ":" << static_cast<int>(types[i]);
+      }
+      os << "]";
     } else {
       show_ids(os, ids);
     }
@@ -800,7 +1008,7 @@ struct subscribe_late : command {
 /// Relative weights of the commands in generated sequences.
 struct command_mix {
   std::size_t registration = 4, pause = 4, resume = 3, report = 6, purge = 2, status = 2, get = 2,
-              observe = 1, rejected = 2, late_subscriber = 0;
+              observe = 1, rejected = 2, late_subscriber = 0, start = 3, remove = 3;
 };
 
 /// The generation function of rc::state::check for a given mix: picks a kind of command by
@@ -808,9 +1016,9 @@ struct command_mix {
 inline auto generate_command(command_mix mix) {
   return [mix](const model& m) {
     return rc::gen::exec([mix, m]() -> command_ptr {
-      const std::array<std::size_t, 10> weights{
-          mix.registration, mix.pause, mix.resume,  mix.report,   mix.purge,
-          mix.status,       mix.get,   mix.observe, mix.rejected, mix.late_subscriber};
+      const std::array<std::size_t, 12> weights{
+          mix.registration, mix.pause,   mix.resume,   mix.report, mix.purge,  mix.status,
+          mix.get,          mix.observe, mix.rejected, mix.start,  mix.remove, mix.late_subscriber};
       std::size_t total = 0;
       for (std::size_t w : weights) total += w;
       std::size_t roll = pick<std::size_t>(0, total);
@@ -835,6 +1043,10 @@ inline auto generate_command(command_mix mix) {
           return std::make_shared<const observe>(m);
         case 8:
           return std::make_shared<const rejected_batch>(m);
+        case 9:
+          return std::make_shared<const start_batch>(m);
+        case 10:
+          return std::make_shared<const delete_batch>(m);
         default:
           return std::make_shared<const subscribe_late>(m);
       }

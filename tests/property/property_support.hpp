@@ -73,7 +73,7 @@ inline std::string show_project(const project_id& p) {
 inline std::string show_error(const error_code& ec) {
   if (!ec) return "ok";
   if (ec.category() == error_category()) {
-    static constexpr std::array<const char*, 13> names{"0",
+    static constexpr std::array<const char*, 15> names{"0",
                                                        "task_not_found",
                                                        "task_deleted",
                                                        "invalid_state",
@@ -85,7 +85,9 @@ inline std::string show_error(const error_code& ec) {
                                                        "task_exists",
                                                        "invalid_task_spec",
                                                        "not_a_worker_event",
-                                                       "would_deadlock"};
+                                                       "would_deadlock",
+                                                       "invalid_item",
+                                                       "journal_failed"};
     const auto v = static_cast<std::size_t>(ec.value());
     if (v < names.size()) return names[v];
   }
@@ -97,25 +99,32 @@ inline std::string show_pause(const std::optional<pause_info>& p) {
   return fmt::format(" ({} from {})", to_string(p->mode), to_string(p->from));
 }
 
+/// " (at 4102444800000)" for a start time, in milliseconds since the epoch.
+inline std::string show_start_time(const std::optional<wall_time>& at) {
+  if (!at) return "";
+  return fmt::format(" (at {})", at->time_since_epoch().count());
+}
+
 inline std::string show_spec(const registration& r) {
   if (const auto* t = std::get_if<task_spec>(&r)) {
-    return fmt::format("task {} {} {} {}{} v{} name='{}'", show_id(t->id), show_project(t->project),
-                       to_string(t->kind), to_string(t->state), show_pause(t->pause), t->version,
-                       t->name);
+    return fmt::format("task {} {} {} {}{}{} v{} name='{}'", show_id(t->id),
+                       show_project(t->project), to_string(t->kind), to_string(t->state),
+                       show_pause(t->pause), show_start_time(t->start_time), t->version, t->name);
   }
   const auto& f = std::get<family_spec>(r);
-  return fmt::format("family {} {} name='{}' fwd {} {}{} v{} / bwd {} {}{} v{}", show_id(f.id),
-                     show_project(f.project), f.name, show_id(f.forward.id),
-                     to_string(f.forward.state), show_pause(f.forward.pause), f.forward.version,
-                     show_id(f.backward.id), to_string(f.backward.state),
-                     show_pause(f.backward.pause), f.backward.version);
+  return fmt::format(
+      "family {} {} name='{}' fwd {} {}{}{} v{} / bwd {} {}{}{} v{}", show_id(f.id),
+      show_project(f.project), f.name, show_id(f.forward.id), to_string(f.forward.state),
+      show_pause(f.forward.pause), show_start_time(f.forward.start_time), f.forward.version,
+      show_id(f.backward.id), to_string(f.backward.state), show_pause(f.backward.pause),
+      show_start_time(f.backward.start_time), f.backward.version);
 }
 
 inline std::string show_snapshot(const task_snapshot& s) {
-  return fmt::format("{} {} {} {} {}{} v{} name='{}' parent={} fwd={} bwd={}", show_id(s.id),
+  return fmt::format("{} {} {} {} {}{}{} v{} name='{}' parent={} fwd={} bwd={}", show_id(s.id),
                      show_project(s.project), to_string(s.kind), to_string(s.role),
-                     to_string(s.state), show_pause(s.pause), s.version, s.name,
-                     s.parent ? show_id(*s.parent) : "-",
+                     to_string(s.state), show_pause(s.pause), show_start_time(s.start_time),
+                     s.version, s.name, s.parent ? show_id(*s.parent) : "-",
                      s.forward_child ? show_id(*s.forward_child) : "-",
                      s.backward_child ? show_id(*s.backward_child) : "-");
 }
@@ -266,26 +275,28 @@ enum class op_column : std::uint8_t {
   pause_target,
   pause_all,
   resume,
-  start,
+  start,     ///< batch-starting without a start time, or with one not in the future
+  schedule,  ///< batch-starting with a start time in the future
   start_succeeded,
   start_failed,
   full_transfer_done,
   incremental_started,
   transfer_failed,
-  stop,
+  stop,        ///< batch-jobs terminate
+  force_stop,  ///< batch-jobs force_terminate
   stopped,
-  remove,
+  remove,  ///< batch-jobs delete
   purge,
   status,
   get,
 };
-inline constexpr std::size_t column_count = 15;
+inline constexpr std::size_t column_count = 17;
 inline constexpr std::array<const char*, column_count> column_names{
-    "pause(t)",   "pause(a)",  "resume",     "start",     "start_ok",
-    "start_fail", "full_done", "incr_start", "xfer_fail", "stop",
-    "stopped",    "remove",    "purge",      "status",    "get"};
+    "pause(t)",   "pause(a)",  "resume",     "start",     "schedule",  "start_ok",
+    "start_fail", "full_done", "incr_start", "xfer_fail", "terminate", "force_term",
+    "stopped",    "delete",    "purge",      "status",    "get"};
 
-/// The rows: the 12 states of a task or child, then a dual-active parent, another project's
+/// The rows: the 13 states of a task or child, then a dual-active parent, another project's
 /// task and an unknown id.
 inline constexpr std::size_t row_count = task_state_count + 3;
 inline constexpr std::size_t parent_row = task_state_count;
@@ -296,6 +307,9 @@ inline op_column column_of(task_event e) {
   switch (e) {
     case task_event::start:
       return op_column::start;
+    case task_event::schedule_start:
+    case task_event::start_due:
+      return op_column::schedule;
     case task_event::start_succeeded:
       return op_column::start_succeeded;
     case task_event::start_failed:
@@ -308,6 +322,8 @@ inline op_column column_of(task_event e) {
       return op_column::transfer_failed;
     case task_event::stop:
       return op_column::stop;
+    case task_event::force_stop:
+      return op_column::force_stop;
     case task_event::stopped:
       return op_column::stopped;
     case task_event::remove:

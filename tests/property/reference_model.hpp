@@ -13,8 +13,12 @@
 //   m.pause(p, id, pause_mode::all);      // success; the task is paused, version 1
 //   m.pause(p, id, pause_mode::target);   // success, no change: `all` is kept
 //
-// Which worker event is allowed where follows docs/behaviour.md#worker-events, restated next
-// to each rule.
+// Which worker event and which command is allowed where follows docs/behaviour.md
+// (#lifecycle, #worker-events), restated next to each rule. The commands of DRS batch-starting
+// (start now, or at a later time) and batch-jobs (terminate, force terminate, delete) are
+// written out here too, with the family rule: terminate, force terminate and delete go to a
+// dual-active parent, which applies them to both children at once or to neither, and a child
+// refuses them.
 //
 // Thread safety: none; a plain value type.
 
@@ -27,6 +31,7 @@
 #include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_spec.hpp>
 #include <taskorch/task_state.hpp>
+#include <taskorch/wall_time.hpp>
 
 #include <cstdint>
 #include <map>
@@ -75,21 +80,16 @@ inline std::optional<task_state> resume_target(task_state s) {
   }
 }
 
-/// Where a worker event moves a task; nullopt when the event is not allowed in `s`.
+/// Where a worker event moves a task; nullopt when the event is not allowed in `s`, or is not
+/// a worker's (the commands have their own rules below).
 /// Where the events apply (docs/behaviour.md#worker-events):
-///  - start: only a configured task (CONFIGURATION);
 ///  - start_succeeded / start_failed: only while starting;
 ///  - full_transfer_done: only in the full phase; incremental_started: only after it;
 ///  - transfer_failed: only while a transfer runs in phase full or incremental (docs/behaviour.md
 ///    names only these two failed phases; nothing is transferred in full_transfer_complete);
-///  - stop: configuration, paused, running, transfer failed (the DRS Stop column), and
-///    start_failed (otherwise a task that failed to start could never be released);
-///  - stopped: only while stopping; remove (DRS delete): only when stopped.
+///  - stopped: only while stopping.
 inline std::optional<task_state> worker_target(task_state s, task_event e) {
   switch (e) {
-    case task_event::start:
-      if (s == task_state::configuration) return task_state::starting;
-      break;
     case task_event::start_succeeded:
       if (s == task_state::starting) return task_state::full_transfer;
       break;
@@ -106,23 +106,76 @@ inline std::optional<task_state> worker_target(task_state s, task_event e) {
       if (s == task_state::full_transfer) return task_state::full_transfer_failed;
       if (s == task_state::incremental_transfer) return task_state::incremental_transfer_failed;
       break;
-    case task_event::stop:
-      if (s == task_state::configuration || s == task_state::start_failed ||
-          s == task_state::paused || running(s) || transfer_failed(s)) {
-        return task_state::stopping;
-      }
-      break;
     case task_event::stopped:
       if (s == task_state::stopping) return task_state::stopped;
       break;
-    case task_event::remove:
-      if (s == task_state::stopped) return task_state::deleted;
-      break;
+    case task_event::start:
     case task_event::pause:
     case task_event::resume:
+    case task_event::stop:
+    case task_event::remove:
+    case task_event::schedule_start:
+    case task_event::start_due:
+    case task_event::force_stop:
       break;
   }
   return std::nullopt;
+}
+
+/// True for the events a worker reports (engine::async_report takes only these).
+inline bool reported_by_worker(task_event e) {
+  return e == task_event::start_succeeded || e == task_event::start_failed ||
+         e == task_event::full_transfer_done || e == task_event::incremental_started ||
+         e == task_event::transfer_failed || e == task_event::stopped;
+}
+
+/// Start (batch-starting), now or at a later time: a configured task, or one already waiting
+/// for its start (started now, or rescheduled).
+inline bool startable(task_state s) {
+  return s == task_state::configuration || s == task_state::waiting_for_start;
+}
+
+/// Where batch-jobs takes a task, by `delete_type`; nullopt when it is not allowed in `s`:
+///  - terminate: configuration, waiting for start, start failed, running, transfer failed or
+///    paused (the DRS Stop column, and a task that failed to start or waits to start) ->
+///    RELEASE_RESOURCE_STARTED, until the worker reports `stopped`;
+///  - force terminate: wherever terminate is allowed, and also while starting or while the
+///    release runs -> RELEASE_RESOURCE_COMPLETE at once;
+///  - delete: a task never started (configuration, waiting for start) or stopped -> DELETED.
+inline std::optional<task_state> delete_target(task_state s, delete_type type) {
+  const bool terminable = s == task_state::configuration || s == task_state::waiting_for_start ||
+                          s == task_state::start_failed || s == task_state::paused || running(s) ||
+                          transfer_failed(s);
+  switch (type) {
+    case delete_type::terminate:
+      if (terminable) return task_state::stopping;
+      break;
+    case delete_type::force_terminate:
+      if (terminable || s == task_state::starting || s == task_state::stopping) {
+        return task_state::stopped;
+      }
+      break;
+    case delete_type::remove:
+      if (s == task_state::configuration || s == task_state::waiting_for_start ||
+          s == task_state::stopped) {
+        return task_state::deleted;
+      }
+      break;
+  }
+  return std::nullopt;
+}
+
+/// The event a delete type is reported as to subscribers.
+inline task_event delete_cause(delete_type type) {
+  switch (type) {
+    case delete_type::terminate:
+      return task_event::stop;
+    case delete_type::force_terminate:
+      return task_event::force_stop;
+    case delete_type::remove:
+      return task_event::remove;
+  }
+  return task_event::stop;
 }
 
 /// The aggregate DRS status of a dual-active parent (docs/behaviour.md#kinds-and-families).
@@ -134,10 +187,15 @@ inline task_state aggregate(task_state forward, task_state backward) {
 }
 
 /// A registration is consistent in itself: pause info present exactly when paused, from a
-/// pausable state; a family's three ids are distinct.
+/// pausable state; a start time present exactly when waiting for start, after the epoch; a
+/// family's three ids are distinct.
 inline bool pause_consistent(task_state state, const std::optional<pause_info>& pause) {
   if (state != task_state::paused) return !pause.has_value();
   return pause.has_value() && pausable(pause->from);
+}
+inline bool start_time_consistent(task_state state, const std::optional<wall_time>& start_time) {
+  if (state != task_state::waiting_for_start) return !start_time.has_value();
+  return start_time.has_value() && *start_time > wall_time{};
 }
 
 // -- The registry ----------------------------------------------------------------------
@@ -159,7 +217,8 @@ struct task {
   project_id project;
   task_kind kind = task_kind::migration;
   task_state state = task_state::configuration;
-  std::optional<pause_info> pause;  ///< exactly when paused
+  std::optional<pause_info> pause;      ///< exactly when paused
+  std::optional<wall_time> start_time;  ///< exactly when waiting for start
   std::string name;
   std::uint64_t version = 0;
   task_role role = task_role::standalone;
@@ -195,21 +254,21 @@ class registry {
   error_code add(const registration& r) {
     if (const auto* t = std::get_if<task_spec>(&r)) {
       if (taken(t->id)) return errc::task_exists;
-      tasks_[t->id] =
-          task{t->project,  t->kind, t->state, t->pause, t->name, t->version, task_role::standalone,
-               std::nullopt};
+      tasks_[t->id] = task{t->project,    t->kind, t->state,   t->pause,
+                           t->start_time, t->name, t->version, task_role::standalone,
+                           std::nullopt};
       born(t->id, t->version);
       return {};
     }
     const auto& f = std::get<family_spec>(r);
     if (taken(f.id) || taken(f.forward.id) || taken(f.backward.id)) return errc::task_exists;
     families_[f.id] = family{f.project, f.name, f.forward.id, f.backward.id};
-    tasks_[f.forward.id] =
-        task{f.project, task_kind::cloud_data_guard, f.forward.state,          f.forward.pause,
-             "",        f.forward.version,           task_role::forward_child, f.id};
-    tasks_[f.backward.id] =
-        task{f.project, task_kind::cloud_data_guard, f.backward.state,          f.backward.pause,
-             "",        f.backward.version,          task_role::backward_child, f.id};
+    tasks_[f.forward.id] = task{f.project,         task_kind::cloud_data_guard, f.forward.state,
+                                f.forward.pause,   f.forward.start_time,        "",
+                                f.forward.version, task_role::forward_child,    f.id};
+    tasks_[f.backward.id] = task{f.project,          task_kind::cloud_data_guard, f.backward.state,
+                                 f.backward.pause,   f.backward.start_time,       "",
+                                 f.backward.version, task_role::backward_child,   f.id};
     born(f.forward.id, f.forward.version);
     born(f.backward.id, f.backward.version);
     return {};
@@ -273,16 +332,63 @@ class registry {
     return {};
   }
 
-  /// One worker event.
+  /// One worker event (one of the six a worker reports: the batch refuses any other).
   error_code report(const project_id& project, const job_id& id, task_event e) {
     task* t = nullptr;
     if (error_code ec = lookup(project, id, t)) return ec;
     const std::optional<task_state> to = worker_target(t->state, e);
     if (!to) return errc::invalid_state;
+    move(id, *t, *to, e);
+    return {};
+  }
+
+  /// batch-starting, one item: without a start time, or with one not after `now`, the task
+  /// starts now (STARTJOBING); with a later one it waits for it (WAITING_FOR_START), and
+  /// scheduling a waiting task again with another time reschedules it (a change; the same
+  /// time changes nothing). A parent refuses (M00307): its children start one by one.
+  error_code start(const project_id& project, const job_id& id, std::optional<wall_time> at,
+                   wall_time now) {
+    task* t = nullptr;
+    if (error_code ec = lookup(project, id, t)) return ec;
+    if (!startable(t->state)) return errc::invalid_state;
+    if (!at || *at <= now) {
+      move(id, *t, task_state::starting, task_event::start);
+      return {};
+    }
+    if (t->state == task_state::waiting_for_start && t->start_time == at) return {};
     const task_state from = t->state;
-    t->state = *to;
-    t->pause.reset();
-    record(id, *t, from, e);
+    t->state = task_state::waiting_for_start;
+    t->start_time = at;
+    record(id, *t, from, task_event::schedule_start);
+    return {};
+  }
+
+  /// batch-jobs, one item. A standalone task takes it alone. A dual-active parent applies it
+  /// to both children at one instant when both allow it; otherwise neither changes and the
+  /// forward child's refusal answers (deleted: M05004, not allowed: M00304), else the
+  /// backward's. A child refuses it (M00308), whatever its state.
+  error_code delete_task(const project_id& project, const job_id& id, delete_type type) {
+    switch (classify(project, id)) {
+      case target_kind::unknown:
+      case target_kind::other_project:
+        return errc::task_not_found;
+      case target_kind::parent: {
+        const family f = families_.at(id);
+        task& forward = tasks_.at(f.forward);
+        task& backward = tasks_.at(f.backward);
+        if (error_code ec = delete_refusal(forward, type)) return ec;
+        if (error_code ec = delete_refusal(backward, type)) return ec;
+        move(f.forward, forward, *delete_target(forward.state, type), delete_cause(type));
+        move(f.backward, backward, *delete_target(backward.state, type), delete_cause(type));
+        return {};
+      }
+      case target_kind::task:
+        break;
+    }
+    task& t = tasks_.at(id);
+    if (t.role != task_role::standalone) return errc::child_task_forbidden;
+    if (error_code ec = delete_refusal(t, type)) return ec;
+    move(id, t, *delete_target(t.state, type), delete_cause(type));
     return {};
   }
 
@@ -378,7 +484,8 @@ class registry {
       } else {
         const task& t = tasks_.at(id);
         if (t.role != task_role::standalone) continue;
-        out.emplace_back(task_spec{id, t.project, t.kind, t.state, t.pause, t.name, t.version});
+        out.emplace_back(
+            task_spec{id, t.project, t.kind, t.state, t.pause, t.start_time, t.name, t.version});
       }
     }
     return out;
@@ -423,6 +530,22 @@ class registry {
     return {};
   }
 
+  /// Why batch-jobs refuses `t` (addressed on its own or through its parent), or nothing.
+  static error_code delete_refusal(const task& t, delete_type type) {
+    if (t.state == task_state::deleted) return errc::task_deleted;
+    if (!delete_target(t.state, type)) return errc::invalid_state;
+    return {};
+  }
+
+  /// Moves `t` to `to` because of `cause`, leaving a pause or a wait behind: a change.
+  void move(const job_id& id, task& t, task_state to, task_event cause) {
+    const task_state from = t.state;
+    t.state = to;
+    t.pause.reset();
+    t.start_time.reset();
+    record(id, t, from, cause);
+  }
+
   /// Records a real change: the version grows by one.
   void record(const job_id& id, task& t, task_state from, task_event cause) {
     ++t.version;
@@ -443,7 +566,7 @@ class registry {
 
   child_spec child_of(const job_id& id) const {
     const task& t = tasks_.at(id);
-    return child_spec{id, t.state, t.pause, t.version};
+    return child_spec{id, t.state, t.pause, t.start_time, t.version};
   }
 
   task_snapshot snapshot(const job_id& id) const {
@@ -467,6 +590,7 @@ class registry {
     s.role = t.role;
     s.state = t.state;
     s.pause = t.pause;
+    s.start_time = t.start_time;
     s.parent = t.parent;
     s.version = t.version;
     return s;

@@ -1,8 +1,8 @@
 // Model-based property of whole-batch refusals: sequences rich in refused batches (empty,
-// duplicate id, over max_batch_items, both, pause/resume as worker events, inconsistent or
-// self-duplicating registrations) interleaved with ordinary commands. A refused batch returns
-// no items and changes nothing: the export before and after is the same, and nobody is
-// notified. Replay: see test_lifecycle_model.cpp.
+// duplicate id, over max_batch_items, both, commands reported as worker events, a pause mode or
+// delete type outside its enum, inconsistent or self-duplicating registrations) interleaved with
+// ordinary commands. A refused batch returns no items and changes nothing: the export before and
+// after is the same, and nobody is notified. Replay: see test_lifecycle_model.cpp.
 
 #include "model_commands.hpp"
 
@@ -20,6 +20,8 @@ RC_GTEST_PROP(BatchRejection, RefusedBatchChangesNothing, ()) {
   mix.pause = 2;
   mix.resume = 1;
   mix.report = 2;
+  mix.start = 1;
+  mix.remove = 1;
   mix.purge = 1;
   mix.status = 1;
   mix.get = 0;

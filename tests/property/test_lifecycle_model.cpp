@@ -1,5 +1,6 @@
-// Model-based property: random sequences of commands (register, pause, resume, worker events,
-// purge, status, get, list/count, refused batches) run against a real engine and against the
+// Model-based property: random sequences of commands (register, pause, resume, start now or at a
+// far time, terminate / force terminate / delete, worker events, purge, status, get, list/count,
+// refused batches) run against a real engine and against the
 // reference model (reference_model.hpp, written from docs/behaviour.md); every command must give
 // the same per-item results, the same subscriber notifications and the same registry. After
 // each sequence: the export equals the model, registering the export in a fresh engine gives

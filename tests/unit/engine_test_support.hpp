@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -37,6 +39,16 @@ inline const project_id kOtherProject = *project_id::parse("0123456789abcdef0123
 /// Small engine: two threads, four shards, so that random ids spread over shards.
 inline engine_options small_options() { return {.threads = 2, .shards = 4}; }
 
+/// A start time far in the future (2100-01-01): a task registered waiting for it never starts
+/// during a test.
+inline constexpr wall_time kFarStart{std::chrono::milliseconds(4'102'444'800'000)};
+
+/// The start time a spec in `state` needs to be consistent.
+inline std::optional<wall_time> start_for(task_state state, wall_time at = kFarStart) {
+  if (state != task_state::waiting_for_start) return std::nullopt;
+  return at;
+}
+
 /// The pause info a spec in `state` needs to be consistent.
 inline std::optional<pause_info> pause_for(task_state state,
                                            pause_info info = {pause_mode::target,
@@ -53,6 +65,7 @@ inline task_spec make_task(task_state state = task_state::configuration,
                    .kind = kind,
                    .state = state,
                    .pause = pause_for(state),
+                   .start_time = start_for(state),
                    .name = {},
                    .version = 0};
 }
@@ -65,7 +78,11 @@ inline task_spec make_paused_task(task_state from, pause_mode mode = pause_mode:
 }
 
 inline child_spec make_child(task_state state) {
-  return child_spec{.id = job_id::mint(), .state = state, .pause = pause_for(state), .version = 0};
+  return child_spec{.id = job_id::mint(),
+                    .state = state,
+                    .pause = pause_for(state),
+                    .start_time = start_for(state),
+                    .version = 0};
 }
 
 inline family_spec make_family(task_state forward = task_state::incremental_transfer,
@@ -98,6 +115,32 @@ inline std::vector<job_id> ids_of(const std::vector<task_spec>& specs) {
   for (const auto& s : specs) ids.push_back(s.id);
   return ids;
 }
+
+/// Collects a subscription's changes, from any thread.
+class recorder {
+ public:
+  change_callback callback() {
+    return [this](const state_change& c) {
+      std::lock_guard lock(mutex_);
+      changes_.push_back(c);
+    };
+  }
+  std::vector<state_change> changes() const {
+    std::lock_guard lock(mutex_);
+    return changes_;
+  }
+  std::vector<state_change> changes_of(const job_id& id) const {
+    std::vector<state_change> out;
+    for (const state_change& c : changes()) {
+      if (c.id == id) out.push_back(c);
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<state_change> changes_;
+};
 
 /// Checks that every item succeeded, and that the results name `ids` in order.
 inline void expect_all_ok(const batch_result& results, const std::vector<job_id>& ids) {
@@ -146,6 +189,54 @@ inline error_code report_one(engine& eng, const job_id& id, task_event event,
   const batch_result r = eng.report(project, {event_item{id, event}});
   EXPECT_EQ(r.size(), 1U);
   return r.empty() ? error_code() : r[0].error;
+}
+
+/// The error of a single-item start: now without `at`, else at `at`.
+inline error_code start_one(engine& eng, const job_id& id, std::optional<wall_time> at = {},
+                            const project_id& project = kProject) {
+  const batch_result r = eng.start_tasks(project, {start_item{id, at}});
+  EXPECT_EQ(r.size(), 1U);
+  return r.empty() ? error_code() : r[0].error;
+}
+
+/// The error of a single-item delete (terminate, force terminate or delete).
+inline error_code delete_one(engine& eng, const job_id& id, delete_type type,
+                             const project_id& project = kProject) {
+  const batch_result r = eng.delete_tasks(project, {delete_item{id, type}});
+  EXPECT_EQ(r.size(), 1U);
+  return r.empty() ? error_code() : r[0].error;
+}
+
+/// Sends `event` to `id` the way a client sends it: a command through its own operation
+/// (schedule_start for kFarStart), a worker's event through report. start_due, which only
+/// the engine's schedule sends, goes to report, which refuses it.
+inline error_code send_one(engine& eng, const job_id& id, task_event event,
+                           const project_id& project = kProject) {
+  switch (event) {
+    case task_event::start:
+      return start_one(eng, id, std::nullopt, project);
+    case task_event::schedule_start:
+      return start_one(eng, id, kFarStart, project);
+    case task_event::pause:
+      return pause_one(eng, id, pause_mode::target, project);
+    case task_event::resume:
+      return resume_one(eng, id, project);
+    case task_event::stop:
+      return delete_one(eng, id, delete_type::terminate, project);
+    case task_event::force_stop:
+      return delete_one(eng, id, delete_type::force_terminate, project);
+    case task_event::remove:
+      return delete_one(eng, id, delete_type::remove, project);
+    case task_event::start_succeeded:
+    case task_event::start_failed:
+    case task_event::full_transfer_done:
+    case task_event::incremental_started:
+    case task_event::transfer_failed:
+    case task_event::stopped:
+    case task_event::start_due:
+      break;
+  }
+  return report_one(eng, id, event, project);
 }
 
 inline error_code purge_one(engine& eng, const job_id& id, const project_id& project = kProject) {

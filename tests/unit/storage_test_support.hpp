@@ -5,6 +5,7 @@
 #include "storage/record.hpp"
 #include <taskorch/task_spec.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -31,6 +32,28 @@ inline task_spec make_paused_task() {
   t.state = task_state::paused;
   t.pause = pause_info{pause_mode::all, task_state::full_transfer_failed};
   return t;
+}
+
+/// A task waiting for a start at 2023-11-14T22:13:20.123Z.
+inline constexpr wall_time test_start_time{std::chrono::milliseconds(1'700'000'000'123)};
+
+inline task_spec make_waiting_task(std::string name = "waiting") {
+  task_spec t = make_task(std::move(name));
+  t.state = task_state::waiting_for_start;
+  t.start_time = test_start_time;
+  return t;
+}
+
+/// A family whose forward child waits for its start and whose backward child is stopped.
+inline family_spec make_waiting_family(std::string name = "a waiting family") {
+  return {.id = job_id::mint(),
+          .project = test_project(),
+          .name = std::move(name),
+          .forward = {.id = job_id::mint(),
+                      .state = task_state::waiting_for_start,
+                      .start_time = test_start_time,
+                      .version = 5},
+          .backward = {.id = job_id::mint(), .state = task_state::stopped, .version = 6}};
 }
 
 inline family_spec make_family(std::string name = "a family") {

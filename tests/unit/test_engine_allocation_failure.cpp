@@ -19,6 +19,7 @@
 #include <functional>
 #include <future>
 #include <new>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -198,6 +199,38 @@ TEST(EngineAllocationFailure, Pause) {
           for (const family_spec& f : families) items.push_back({f.forward.id, pause_mode::all});
           eng.async_pause(kProject, std::move(items), [h](error_code, batch_result) { h(); });
         });
+  }
+}
+
+TEST(EngineAllocationFailure, StartAndDelete) {
+  for (const auto& [config, options] : configurations) {
+    const std::vector<task_spec> configured = tasks(12, S::configuration);
+    const std::vector<task_spec> waiting = tasks(4, S::waiting_for_start);
+    const std::vector<task_spec> running = tasks(12, S::incremental_transfer);
+    const std::vector<family_spec> families = make_families(3);
+    const auto setup = [&](engine& eng) {
+      register_ok(eng, registrations(configured));
+      register_ok(eng, registrations(waiting));
+      register_ok(eng, registrations(running));
+      register_ok(eng, registrations(families));
+    };
+    // Starts now and scheduled far ahead (a start time to store), and reschedules.
+    inject_failures("start/" + config, options, setup, [&](engine& eng, auto h) {
+      std::vector<start_item> items;
+      for (std::size_t i = 0; i < configured.size(); ++i) {
+        items.push_back(
+            {configured[i].id, i % 2 == 0 ? std::optional<wall_time>(kFarStart) : std::nullopt});
+      }
+      for (const task_spec& t : waiting) items.push_back({t.id, kFarStart + std::chrono::hours(1)});
+      eng.async_start(kProject, std::move(items), [h](error_code, batch_result) { h(); });
+    });
+    // Terminate standalone tasks, and families through their parents (both children).
+    inject_failures("delete/" + config, options, setup, [&](engine& eng, auto h) {
+      std::vector<delete_item> items;
+      for (const task_spec& t : running) items.push_back({t.id, delete_type::terminate});
+      for (const family_spec& f : families) items.push_back({f.id, delete_type::force_terminate});
+      eng.async_delete(kProject, std::move(items), [h](error_code, batch_result) { h(); });
+    });
   }
 }
 

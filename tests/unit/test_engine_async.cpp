@@ -65,7 +65,7 @@ void run_coroutine(Coroutine coroutine) {
 TEST(EngineAsyncCallback, EveryOperationCompletesOnce) {
   engine eng(small_options());
   const task_spec t = make_task(S::incremental_transfer);
-  const task_spec d = make_task(S::stopped);
+  const task_spec d = make_task(S::configuration);
   {
     callback_waiter<batch_result> w;
     eng.async_register({t, d}, w.handler());
@@ -97,10 +97,26 @@ TEST(EngineAsyncCallback, EveryOperationCompletesOnce) {
   }
   {
     callback_waiter<batch_result> w;
-    eng.async_report(kProject, {event_item{d.id, E::remove}}, w.handler());
+    eng.async_start(kProject, {start_item{d.id}}, w.handler());
     auto [ec, r] = w.get();
     EXPECT_FALSE(ec);
     expect_all_ok(r, {d.id});
+    EXPECT_EQ(w.calls, 1);
+  }
+  {
+    callback_waiter<batch_result> w;
+    eng.async_report(kProject, {event_item{d.id, E::start_failed}}, w.handler());
+    auto [ec, r] = w.get();
+    EXPECT_FALSE(ec);
+    expect_all_ok(r, {d.id});
+  }
+  for (delete_type type : {delete_type::force_terminate, delete_type::remove}) {
+    callback_waiter<batch_result> w;
+    eng.async_delete(kProject, {delete_item{d.id, type}}, w.handler());
+    auto [ec, r] = w.get();
+    EXPECT_FALSE(ec);
+    expect_all_ok(r, {d.id});
+    EXPECT_EQ(w.calls, 1);
   }
   {
     callback_waiter<std::vector<status_result>> w;
@@ -167,6 +183,27 @@ TEST(EngineAsyncCallback, WholeBatchErrorsArriveInTheHandler) {
     callback_waiter<batch_result> w;
     eng.async_report(kProject, {event_item{id, E::pause}}, w.handler());
     EXPECT_EQ(w.get().first, errc::not_a_worker_event);
+  }
+  {
+    callback_waiter<batch_result> w;
+    eng.async_report(kProject, {event_item{id, E::start}}, w.handler());
+    EXPECT_EQ(w.get().first, errc::not_a_worker_event);
+  }
+  {
+    callback_waiter<batch_result> w;
+    eng.async_start(kProject, {}, w.handler());
+    EXPECT_EQ(w.get().first, errc::empty_batch);
+  }
+  {
+    callback_waiter<batch_result> w;
+    eng.async_delete(kProject, {delete_item{id}, delete_item{id, delete_type::remove}},
+                     w.handler());
+    EXPECT_EQ(w.get().first, errc::duplicate_job_id);
+  }
+  {
+    callback_waiter<batch_result> w;
+    eng.async_delete(kProject, {delete_item{id, static_cast<delete_type>(3)}}, w.handler());
+    EXPECT_EQ(w.get().first, errc::invalid_item);
   }
   {
     callback_waiter<batch_result> w;
@@ -280,6 +317,15 @@ TEST(EngineAsyncFuture, EveryOperationCompletes) {
   EXPECT_EQ(eng.async_list(kProject, boost::asio::use_future).get().size(), 4U);
   EXPECT_EQ(eng.async_count(boost::asio::use_future).get().families, 1U);
   EXPECT_EQ(eng.async_export(boost::asio::use_future).get().size(), 2U);
+  const batch_result parent_start =
+      eng.async_start(kProject, {start_item{f.id}}, boost::asio::use_future).get();
+  ASSERT_EQ(parent_start.size(), 1U);
+  EXPECT_EQ(parent_start[0].error, errc::parent_task_forbidden);
+  expect_all_ok(eng.async_delete(kProject, {delete_item{t.id, delete_type::terminate}},
+                                 boost::asio::use_future)
+                    .get(),
+                {t.id});
+  EXPECT_EQ(eng.async_get(kProject, t.id, boost::asio::use_future).get().state, S::stopping);
   expect_all_ok(eng.async_purge(kProject, {f.id}, boost::asio::use_future).get(), {f.id});
   EXPECT_EQ(eng.async_count(boost::asio::use_future).get().total(), 1U);
 }
@@ -300,6 +346,10 @@ TEST(EngineAsyncFuture, ErrorsAreThrownFromGet) {
               errc::duplicate_job_id);
   expect_code(eng.async_report(kProject, {event_item{id, E::resume}}, boost::asio::use_future),
               errc::not_a_worker_event);
+  expect_code(eng.async_start(kProject, {}, boost::asio::use_future), errc::empty_batch);
+  expect_code(
+      eng.async_delete(kProject, {delete_item{id}, delete_item{id}}, boost::asio::use_future),
+      errc::duplicate_job_id);
   expect_code(eng.async_purge(kProject, {}, boost::asio::use_future), errc::empty_batch);
   expect_code(eng.async_status(kProject, {}, boost::asio::use_future), errc::empty_batch);
   expect_code(eng.async_get(kProject, id, boost::asio::use_future), errc::task_not_found);
@@ -328,10 +378,10 @@ boost::asio::awaitable<void> every_operation(engine& eng) {
   subscription sub = co_await eng.async_subscribe(std::move(cb), boost::asio::use_awaitable);
   EXPECT_TRUE(sub.active());
 
-  std::vector<event_item> events{event_item{t.id, E::start}};
-  const batch_result reported =
-      co_await eng.async_report(kProject, std::move(events), boost::asio::use_awaitable);
-  expect_all_ok(reported, {t.id});
+  std::vector<start_item> starts{start_item{t.id}};
+  const batch_result started =
+      co_await eng.async_start(kProject, std::move(starts), boost::asio::use_awaitable);
+  expect_all_ok(started, {t.id});
 
   std::vector<pause_item> pauses{pause_item{f.forward.id, pause_mode::all},
                                  pause_item{f.backward.id, pause_mode::target}};
@@ -367,16 +417,27 @@ boost::asio::awaitable<void> every_operation(engine& eng) {
   const std::vector<registration> exported = co_await eng.async_export(boost::asio::use_awaitable);
   EXPECT_EQ(exported.size(), 2U);
 
+  std::vector<event_item> events{event_item{t.id, E::start_failed}};
+  const batch_result reported =
+      co_await eng.async_report(kProject, std::move(events), boost::asio::use_awaitable);
+  expect_all_ok(reported, {t.id});
+
+  std::vector<delete_item> deletes{delete_item{t.id, delete_type::force_terminate}};
+  const batch_result terminated =
+      co_await eng.async_delete(kProject, std::move(deletes), boost::asio::use_awaitable);
+  expect_all_ok(terminated, {t.id});
+
   std::vector<job_id> purge_ids{t.id};
   const batch_result purged =
       co_await eng.async_purge(kProject, std::move(purge_ids), boost::asio::use_awaitable);
   EXPECT_EQ(purged.size(), 1U);
   if (!purged.empty()) {
-    EXPECT_EQ(purged[0].error, errc::invalid_state);
+    EXPECT_EQ(purged[0].error, errc::invalid_state);  // stopped, not deleted
   }
 
-  // Four changes: the start, the two pauses and the resume.
-  EXPECT_EQ(heard.size(), 4U);
+  // Six changes: the start, the two pauses, the resume, the start failure and the force
+  // terminate.
+  EXPECT_EQ(heard.size(), 6U);
 }
 
 TEST(EngineAsyncCoroutine, EveryOperationCompletes) {
@@ -480,6 +541,12 @@ TEST(EngineBlocking, ThrowingAndErrorCodeFormsAgree) {
         eng.report(kProject, {event_item{id, E::pause}});
       },
       errc::not_a_worker_event);
+  expect_throws_code([&] { eng.start_tasks(kProject, {}); }, errc::empty_batch);
+  expect_throws_code(
+      [&] {
+        eng.delete_tasks(kProject, {delete_item{id}, delete_item{id}});
+      },
+      errc::duplicate_job_id);
   expect_throws_code([&] { eng.purge(kProject, {}); }, errc::empty_batch);
   expect_throws_code([&] { eng.status(kProject, {}); }, errc::empty_batch);
   expect_throws_code([&] { eng.get(kProject, id); }, errc::task_not_found);
@@ -493,6 +560,10 @@ TEST(EngineBlocking, ThrowingAndErrorCodeFormsAgree) {
   EXPECT_EQ(ec, errc::duplicate_job_id);
   EXPECT_NO_THROW(eng.report(kProject, {event_item{id, E::resume}}, ec));
   EXPECT_EQ(ec, errc::not_a_worker_event);
+  EXPECT_NO_THROW(eng.start_tasks(kProject, {}, ec));
+  EXPECT_EQ(ec, errc::empty_batch);
+  EXPECT_NO_THROW(eng.delete_tasks(kProject, {delete_item{id}, delete_item{id}}, ec));
+  EXPECT_EQ(ec, errc::duplicate_job_id);
   EXPECT_NO_THROW(eng.purge(kProject, {}, ec));
   EXPECT_EQ(ec, errc::empty_batch);
   EXPECT_NO_THROW(eng.status(kProject, {}, ec));
@@ -515,7 +586,13 @@ TEST(EngineBlocking, SuccessClearsTheErrorCode) {
   eng.resume(kProject, {t.id}, ec);
   EXPECT_FALSE(ec);
   ec = stale;
-  eng.report(kProject, {event_item{t.id, E::stop}}, ec);
+  eng.start_tasks(kProject, {start_item{t.id}}, ec);  // per-item invalid_state, batch fine
+  EXPECT_FALSE(ec);
+  ec = stale;
+  eng.report(kProject, {event_item{t.id, E::stopped}}, ec);  // per-item invalid_state
+  EXPECT_FALSE(ec);
+  ec = stale;
+  eng.delete_tasks(kProject, {delete_item{t.id, delete_type::terminate}}, ec);
   EXPECT_FALSE(ec);
   ec = stale;
   eng.purge(kProject, {t.id}, ec);  // per-item invalid_state, batch fine
@@ -552,7 +629,11 @@ std::vector<error_code> call_every_blocking_form(engine& eng) {
   out.push_back(ec);
   eng.resume(kProject, {id}, ec);
   out.push_back(ec);
-  eng.report(kProject, {event_item{id, E::start}}, ec);
+  eng.start_tasks(kProject, {start_item{id}}, ec);
+  out.push_back(ec);
+  eng.delete_tasks(kProject, {delete_item{id}}, ec);
+  out.push_back(ec);
+  eng.report(kProject, {event_item{id, E::start_succeeded}}, ec);
   out.push_back(ec);
   eng.purge(kProject, {id}, ec);
   out.push_back(ec);
@@ -587,7 +668,7 @@ TEST(EngineBlocking, CallsFromACompletionHandlerWouldDeadlock) {
     }
   });
   const std::vector<error_code> got = codes.get_future().get();
-  ASSERT_EQ(got.size(), 11U);
+  ASSERT_EQ(got.size(), 13U);
   for (std::size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i], errc::would_deadlock) << "wrapper " << i;
   }
@@ -609,7 +690,7 @@ TEST(EngineBlocking, CallsFromASubscriberWouldDeadlock) {
     eng.count(ec);
     result.set_value(ec);
   });
-  EXPECT_FALSE(report_one(eng, t.id, E::start));
+  EXPECT_FALSE(start_one(eng, t.id));
   EXPECT_EQ(result.get_future().get(), errc::would_deadlock);
 }
 
@@ -721,9 +802,9 @@ TEST(EngineStop, DestructorCompletesOutstandingOperations) {
       if (k % 2) {
         eng.async_count([&](error_code, state_counts) { ++calls; });
       } else {
-        eng.async_report(
-            kProject, {event_item{tasks[static_cast<std::size_t>(k) % tasks.size()].id, E::start}},
-            [&](error_code, batch_result) { ++calls; });
+        eng.async_start(kProject,
+                        {start_item{tasks[static_cast<std::size_t>(k) % tasks.size()].id}},
+                        [&](error_code, batch_result) { ++calls; });
       }
     }
   }

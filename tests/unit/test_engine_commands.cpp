@@ -61,8 +61,9 @@ TEST(EnginePause, RefusesNonPausableStatesWithM00304) {
     EXPECT_EQ(s.version, 0U);
     EXPECT_FALSE(s.pause);
   }
-  // Exactly these five: configuration, starting, start failed, stopping, stopped.
-  EXPECT_EQ(specs.size(), 5U);
+  // Exactly these six: configuration, waiting for start, starting, start failed, stopping,
+  // stopped.
+  EXPECT_EQ(specs.size(), 6U);
 }
 
 TEST(EnginePause, RePausingWithTheSameModeChangesNothing) {
@@ -497,13 +498,14 @@ TEST(EngineResume, WholeBatchErrors) {
 }
 
 // =========================================================================================
-// Worker events (report)
+// Worker events (report), with the commands that lead a task along
 // =========================================================================================
 
 TEST(EngineReport, WalksTheWholeLifecycle) {
   engine eng(small_options());
   const task_spec t = make_task(S::configuration);
   register_ok(eng, {t});
+  // Commands (batch-starting, batch-jobs) and workers' reports, each through its operation.
   const std::vector<std::pair<task_event, task_state>> steps{
       {E::start, S::starting},
       {E::start_succeeded, S::full_transfer},
@@ -516,12 +518,13 @@ TEST(EngineReport, WalksTheWholeLifecycle) {
   };
   std::uint64_t version = 0;
   for (const auto& [event, state] : steps) {
-    EXPECT_FALSE(report_one(eng, t.id, event)) << to_string(event);
+    EXPECT_FALSE(send_one(eng, t.id, event)) << to_string(event);
     const task_snapshot s = snap(eng, t.id);
     EXPECT_EQ(s.state, state) << to_string(event);
     EXPECT_EQ(s.version, ++version);
   }
-  EXPECT_EQ(report_one(eng, t.id, E::stop), errc::task_deleted);
+  EXPECT_EQ(delete_one(eng, t.id, delete_type::terminate), errc::task_deleted);
+  EXPECT_EQ(report_one(eng, t.id, E::stopped), errc::task_deleted);
 }
 
 TEST(EngineReport, StartFailureAndFullTransferFailure) {
@@ -539,14 +542,20 @@ TEST(EngineReport, EventsNotAllowedInTheStateAreM00304) {
   engine eng(small_options());
   const task_spec t = make_task(S::incremental_transfer);
   register_ok(eng, {t});
-  for (task_event e : {E::start, E::start_succeeded, E::start_failed, E::full_transfer_done,
-                       E::incremental_started, E::stopped, E::remove}) {
-    EXPECT_EQ(report_one(eng, t.id, e), errc::invalid_state) << to_string(e);
+  for (task_event e : {E::start, E::schedule_start, E::start_succeeded, E::start_failed,
+                       E::full_transfer_done, E::incremental_started, E::stopped, E::remove}) {
+    EXPECT_EQ(send_one(eng, t.id, e), errc::invalid_state) << to_string(e);
   }
   EXPECT_EQ(snap(eng, t.id).version, 0U);
-  const task_spec c = make_task(S::configuration);
-  register_ok(eng, {c});
-  EXPECT_EQ(report_one(eng, c.id, E::remove), errc::invalid_state) << "delete needs a stop first";
+  // A starting task cannot be terminated (only force-terminated), nor a stopping one deleted.
+  const task_spec starting = make_task(S::starting);
+  const task_spec stopping = make_task(S::stopping);
+  register_ok(eng, {starting, stopping});
+  EXPECT_EQ(delete_one(eng, starting.id, delete_type::terminate), errc::invalid_state);
+  EXPECT_EQ(delete_one(eng, stopping.id, delete_type::remove), errc::invalid_state);
+  EXPECT_EQ(delete_one(eng, stopping.id, delete_type::terminate), errc::invalid_state);
+  EXPECT_EQ(state_of(eng, starting.id), S::starting);
+  EXPECT_EQ(state_of(eng, stopping.id), S::stopping);
 }
 
 TEST(EngineReport, StopLeavesAPausedTaskAndForgetsThePause) {
@@ -554,27 +563,38 @@ TEST(EngineReport, StopLeavesAPausedTaskAndForgetsThePause) {
   const task_spec t = make_paused_task(S::incremental_transfer, pause_mode::all);
   register_ok(eng, {t});
   EXPECT_EQ(report_one(eng, t.id, E::transfer_failed), errc::invalid_state);
-  EXPECT_FALSE(report_one(eng, t.id, E::stop));
+  EXPECT_FALSE(delete_one(eng, t.id, delete_type::terminate));
   const task_snapshot s = snap(eng, t.id);
   EXPECT_EQ(s.state, S::stopping);
   EXPECT_FALSE(s.pause);
 }
 
-TEST(EngineReport, PauseAndResumeAreNotWorkerEvents) {
+TEST(EngineReport, OnlyTheSixWorkerEventsCanBeReported) {
   engine eng(small_options());
-  const task_spec a = make_task(S::configuration);
-  const task_spec b = make_task(S::incremental_transfer);
+  const task_spec a = make_task(S::starting);
+  const task_spec b = make_task(S::configuration);
   register_ok(eng, {a, b});
-  // Neither are values the enum does not declare.
-  for (task_event bad : {E::pause, E::resume, static_cast<E>(11), static_cast<E>(0xff)}) {
+  // The commands, the schedule's start, and values the enum does not declare.
+  for (task_event bad :
+       {E::start, E::pause, E::resume, E::stop, E::remove, E::schedule_start, E::start_due,
+        E::force_stop, static_cast<E>(task_event_count), static_cast<E>(0xff)}) {
     error_code ec;
     const batch_result r =
-        eng.report(kProject, {event_item{a.id, E::start}, event_item{b.id, bad}}, ec);
+        eng.report(kProject, {event_item{a.id, E::start_succeeded}, event_item{b.id, bad}}, ec);
     EXPECT_EQ(ec, errc::not_a_worker_event) << static_cast<int>(bad);
     EXPECT_TRUE(r.empty());
-    EXPECT_EQ(state_of(eng, a.id), S::configuration) << "nothing applied";
-    EXPECT_EQ(state_of(eng, b.id), S::incremental_transfer);
+    EXPECT_EQ(state_of(eng, a.id), S::starting) << "nothing applied";
+    EXPECT_EQ(state_of(eng, b.id), S::configuration);
     EXPECT_THROW(eng.report(kProject, {event_item{b.id, bad}}), boost::system::system_error);
+  }
+  // The six a worker reports are accepted as a batch (each then meets the table).
+  const task_spec c = make_task(S::full_transfer);
+  register_ok(eng, {c});
+  for (task_event e : {E::start_succeeded, E::start_failed, E::full_transfer_done,
+                       E::incremental_started, E::transfer_failed, E::stopped}) {
+    error_code ec;
+    eng.report(kProject, {event_item{c.id, e}}, ec);
+    EXPECT_FALSE(ec) << to_string(e) << ": " << ec.message();
   }
 }
 
@@ -585,15 +605,35 @@ TEST(EngineReport, ParentDeletedUnknownAndOtherProject) {
   const task_spec theirs = make_task(S::configuration, task_kind::sync, kOtherProject);
   register_ok(eng, {f, deleted, theirs});
   const job_id unknown = job_id::mint();
-  const batch_result r =
-      eng.report(kProject, {event_item{f.id, E::start}, event_item{deleted.id, E::stop},
-                            event_item{unknown, E::start}, event_item{theirs.id, E::start}});
-  ASSERT_EQ(r.size(), 4U);
-  EXPECT_EQ(r[0].error, errc::parent_task_forbidden);
-  EXPECT_EQ(r[1].error, errc::task_deleted);
-  EXPECT_EQ(r[2].error, errc::task_not_found);
-  EXPECT_EQ(r[3].error, errc::task_not_found);
-  EXPECT_EQ(state_of(eng, f.forward.id), S::configuration);
+  const batch_result started =
+      eng.start_tasks(kProject, {start_item{f.id}, start_item{deleted.id}, start_item{unknown},
+                                 start_item{theirs.id}, start_item{f.forward.id, kFarStart}});
+  ASSERT_EQ(started.size(), 5U);
+  EXPECT_EQ(started[0].error, errc::parent_task_forbidden);
+  EXPECT_EQ(started[1].error, errc::task_deleted);
+  EXPECT_EQ(started[2].error, errc::task_not_found);
+  EXPECT_EQ(started[3].error, errc::task_not_found);
+  EXPECT_FALSE(started[4].error) << "a child is started on its own";
+  const batch_result deleted_items =
+      eng.delete_tasks(kProject, {delete_item{deleted.id, delete_type::terminate},
+                                  delete_item{unknown, delete_type::force_terminate},
+                                  delete_item{theirs.id, delete_type::remove},
+                                  delete_item{f.backward.id, delete_type::remove}});
+  ASSERT_EQ(deleted_items.size(), 4U);
+  EXPECT_EQ(deleted_items[0].error, errc::task_deleted);
+  EXPECT_EQ(deleted_items[1].error, errc::task_not_found);
+  EXPECT_EQ(deleted_items[2].error, errc::task_not_found);
+  EXPECT_EQ(deleted_items[3].error, errc::child_task_forbidden);
+  const batch_result reported = eng.report(
+      kProject, {event_item{f.id, E::stopped}, event_item{deleted.id, E::stopped},
+                 event_item{unknown, E::start_failed}, event_item{theirs.id, E::start_succeeded}});
+  ASSERT_EQ(reported.size(), 4U);
+  EXPECT_EQ(reported[0].error, errc::parent_task_forbidden);
+  EXPECT_EQ(reported[1].error, errc::task_deleted);
+  EXPECT_EQ(reported[2].error, errc::task_not_found);
+  EXPECT_EQ(reported[3].error, errc::task_not_found);
+  EXPECT_EQ(state_of(eng, f.forward.id), S::waiting_for_start);
+  EXPECT_EQ(state_of(eng, f.backward.id), S::configuration);
   EXPECT_EQ(snap(eng, theirs.id, kOtherProject).state, S::configuration);
 }
 
@@ -609,7 +649,17 @@ TEST(EngineReport, FamilyChildrenMoveAlongAndTheParentFollows) {
     }
     expect_all_ok(eng.report(kProject, items));
   };
-  report_all(E::start, true, true);
+  auto delete_all = [&](delete_type type) {
+    std::vector<delete_item> items;
+    for (const family_spec& f : families) items.push_back({f.id, type});
+    expect_all_ok(eng.delete_tasks(kProject, items));
+  };
+  std::vector<start_item> starts;
+  for (const family_spec& f : families) {
+    starts.push_back({f.forward.id});
+    starts.push_back({f.backward.id});
+  }
+  expect_all_ok(eng.start_tasks(kProject, starts));
   report_all(E::start_succeeded, true, false);
   report_all(E::start_failed, false, true);
   for (const family_spec& f : families) {
@@ -617,12 +667,24 @@ TEST(EngineReport, FamilyChildrenMoveAlongAndTheParentFollows) {
     EXPECT_EQ(state_of(eng, f.backward.id), S::start_failed);
     EXPECT_EQ(state_of(eng, f.id), S::start_failed) << "a failed child shows on the parent";
   }
-  report_all(E::stop, true, true);
-  report_all(E::stopped, true, true);
-  report_all(E::remove, true, false);
+  delete_all(delete_type::terminate);  // through the parent, both children at once
   for (const family_spec& f : families) {
-    EXPECT_EQ(state_of(eng, f.id), S::deleted) << "the forward child's state";
-    EXPECT_EQ(state_of(eng, f.backward.id), S::stopped);
+    EXPECT_EQ(state_of(eng, f.forward.id), S::stopping);
+    EXPECT_EQ(state_of(eng, f.backward.id), S::stopping);
+  }
+  report_all(E::stopped, true, false);
+  for (const family_spec& f : families) {
+    EXPECT_EQ(state_of(eng, f.id), S::stopped) << "the forward child's state";
+    EXPECT_EQ(delete_one(eng, f.id, delete_type::remove), errc::invalid_state)
+        << "the backward child is still stopping: neither is deleted";
+    EXPECT_EQ(state_of(eng, f.forward.id), S::stopped);
+  }
+  report_all(E::stopped, false, true);
+  delete_all(delete_type::remove);
+  for (const family_spec& f : families) {
+    EXPECT_EQ(state_of(eng, f.id), S::deleted);
+    EXPECT_EQ(state_of(eng, f.forward.id), S::deleted);
+    EXPECT_EQ(state_of(eng, f.backward.id), S::deleted);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -61,7 +62,7 @@ TEST(EngineStatus, DeletedIsShown) {
   engine eng(small_options());
   const task_spec t = make_task(S::stopped);
   register_ok(eng, {t});
-  EXPECT_FALSE(report_one(eng, t.id, E::remove));
+  EXPECT_FALSE(delete_one(eng, t.id, delete_type::remove));
   const std::vector<status_result> r = eng.status(kProject, {t.id});
   ASSERT_EQ(r.size(), 1U);
   EXPECT_FALSE(r[0].error);
@@ -307,6 +308,7 @@ std::vector<registration> varied_registry() {
         t.pause = pause_info{version % 2 ? pause_mode::all : pause_mode::target,
                              pausable_states()[version % pausable_states().size()]};
       }
+      if (s == S::waiting_for_start) t.start_time = kFarStart + std::chrono::milliseconds(version);
       regs.emplace_back(t);
     }
   }
@@ -317,6 +319,9 @@ std::vector<registration> varied_registry() {
       fam.forward.version = version++;
       fam.backward.version = version++;
       if (b == S::paused) fam.backward.pause = pause_info{pause_mode::all, S::full_transfer_failed};
+      if (f == S::waiting_for_start) {
+        fam.forward.start_time = kFarStart - std::chrono::milliseconds(version);
+      }
       regs.emplace_back(fam);
     }
   }
@@ -402,32 +407,6 @@ TEST(EngineExport, EmptyEngineExportsNothing) {
 // Subscriptions
 // =========================================================================================
 
-/// Collects changes from any thread.
-class recorder {
- public:
-  change_callback callback() {
-    return [this](const state_change& c) {
-      std::lock_guard lock(mutex_);
-      changes_.push_back(c);
-    };
-  }
-  std::vector<state_change> changes() const {
-    std::lock_guard lock(mutex_);
-    return changes_;
-  }
-  std::vector<state_change> changes_of(const job_id& id) const {
-    std::vector<state_change> out;
-    for (const state_change& c : changes()) {
-      if (c.id == id) out.push_back(c);
-    }
-    return out;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<state_change> changes_;
-};
-
 TEST(EngineSubscribe, DeliversEveryChangeWithCauseAndSequence) {
   engine eng(small_options());
   task_spec t = make_task(S::configuration);
@@ -454,7 +433,7 @@ TEST(EngineSubscribe, DeliversEveryChangeWithCauseAndSequence) {
     } else if (event == E::resume) {
       EXPECT_FALSE(resume_one(eng, t.id));
     } else {
-      EXPECT_FALSE(report_one(eng, t.id, event));
+      EXPECT_FALSE(send_one(eng, t.id, event)) << to_string(event);
     }
   }
   const std::vector<state_change> got = rec.changes();
@@ -550,9 +529,9 @@ TEST(EngineSubscribe, EverySubscriberHearsEveryChange) {
   recorder two;
   subscription a = eng.subscribe(one.callback());
   subscription b = eng.subscribe(two.callback());
-  std::vector<event_item> items;
-  for (const task_spec& t : tasks) items.push_back({t.id, E::start});
-  expect_all_ok(eng.report(kProject, items));
+  std::vector<start_item> items;
+  for (const task_spec& t : tasks) items.push_back({t.id});
+  expect_all_ok(eng.start_tasks(kProject, items));
   EXPECT_EQ(one.changes().size(), tasks.size());
   EXPECT_EQ(two.changes().size(), tasks.size());
 }
@@ -592,7 +571,7 @@ TEST(EngineSubscribe, DestroyingOrMovingTheSubscription) {
     EXPECT_TRUE(outer.active());
     EXPECT_FALSE(inner.active());  // NOLINT(bugprone-use-after-move): checking the moved-from state
   }
-  EXPECT_FALSE(report_one(eng, t.id, E::start));
+  EXPECT_FALSE(start_one(eng, t.id));
   EXPECT_EQ(rec.changes().size(), 1U) << "moving keeps the subscription";
   {
     subscription moved(std::move(outer));
@@ -606,7 +585,7 @@ TEST(EngineSubscribe, ChangesBeforeSubscribingAreNotDelivered) {
   engine eng(small_options());
   const task_spec t = make_task(S::configuration);
   register_ok(eng, {t});
-  EXPECT_FALSE(report_one(eng, t.id, E::start));
+  EXPECT_FALSE(start_one(eng, t.id));
   recorder rec;
   subscription sub = eng.subscribe(rec.callback());
   EXPECT_FALSE(report_one(eng, t.id, E::start_succeeded));

@@ -6,6 +6,7 @@
 #include <boost/system/system_error.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <vector>
 
@@ -80,6 +81,7 @@ TEST(EngineRegister, RegistersEveryStateAndKind) {
     EXPECT_EQ(s.state, t.state);
     EXPECT_EQ(s.kind, t.kind);
     EXPECT_EQ(s.pause, t.pause);
+    EXPECT_EQ(s.start_time, t.start_time);
   }
 }
 
@@ -257,6 +259,61 @@ TEST(EngineRegister, PausedFromANonPausableStateIsInvalid) {
   }
 }
 
+TEST(EngineRegister, AStartTimeExactlyWhileWaitingForStart) {
+  engine eng(small_options());
+  std::vector<registration> bad;
+  for (task_state s : all_task_states) {
+    if (s == S::waiting_for_start) continue;
+    task_spec t = make_task(s);
+    t.start_time = kFarStart;
+    bad.emplace_back(t);
+    family_spec f = make_family(s, S::incremental_transfer);
+    f.forward.start_time = kFarStart;
+    bad.emplace_back(f);
+  }
+  {
+    task_spec t = make_task(S::waiting_for_start);
+    t.start_time.reset();
+    bad.emplace_back(t);
+    family_spec f = make_family(S::incremental_transfer, S::waiting_for_start);
+    f.backward.start_time.reset();
+    bad.emplace_back(f);
+  }
+  // A start time must be after the epoch (DRS sends milliseconds since it).
+  for (const wall_time at : {wall_time{}, wall_time{} - std::chrono::milliseconds(1)}) {
+    task_spec t = make_task(S::waiting_for_start);
+    t.start_time = at;
+    bad.emplace_back(t);
+    family_spec f = make_family(S::waiting_for_start, S::waiting_for_start);
+    f.forward.start_time = at;
+    bad.emplace_back(f);
+  }
+  for (const registration& r : bad) {
+    const task_spec good = make_task(S::waiting_for_start);
+    error_code ec;
+    const batch_result result = eng.register_tasks({good, r}, ec);
+    EXPECT_EQ(ec, errc::invalid_task_spec) << id_of(r).to_string();
+    EXPECT_TRUE(result.empty());
+    EXPECT_EQ(get_error(eng, good.id), errc::task_not_found) << "nothing may be registered";
+    EXPECT_EQ(get_error(eng, id_of(r)), errc::task_not_found);
+  }
+  EXPECT_EQ(eng.count().total(), 0U);
+
+  // Consistent ones register, and show their start time (a parent has none of its own).
+  task_spec soon = make_task(S::waiting_for_start);
+  soon.start_time = wall_time{} + std::chrono::milliseconds(1);  // long due: starts at once
+  const task_spec later = make_task(S::waiting_for_start);
+  family_spec f = make_family(S::waiting_for_start, S::configuration);
+  f.forward.start_time = kFarStart + std::chrono::hours(1);
+  register_ok(eng, {later, f});
+  EXPECT_EQ(snap(eng, later.id).start_time, kFarStart);
+  EXPECT_EQ(snap(eng, f.forward.id).start_time, kFarStart + std::chrono::hours(1));
+  EXPECT_FALSE(snap(eng, f.backward.id).start_time);
+  EXPECT_FALSE(snap(eng, f.id).start_time);
+  EXPECT_EQ(snap(eng, f.id).state, S::waiting_for_start) << "the forward child's state";
+  register_ok(eng, {soon});
+}
+
 TEST(EngineRegister, InconsistentFamilyChildIsInvalid) {
   engine eng(small_options());
   std::vector<family_spec> bad;
@@ -286,13 +343,13 @@ TEST(EngineRegister, InconsistentFamilyChildIsInvalid) {
 }
 
 TEST(EngineRegister, ValuesOutsideTheirEnumsAreInvalidTaskSpecs) {
-  // A value cast from an integer that the enum does not declare: 12 is one past the last
+  // A value cast from an integer that the enum does not declare: 13 is one past the last
   // state, 0xff also the task table's mark of a vacant slot. Nothing may be registered, and
   // the registry must stay whole: the id registers once afterwards, and not twice.
   engine eng(small_options());
   const auto state = [](int v) { return static_cast<task_state>(v); };
   std::vector<registration> bad;
-  for (int v : {12, 0x7f, 0xff}) {
+  for (int v : {static_cast<int>(task_state_count), 0x7f, 0xff}) {
     task_spec t = make_task();
     t.state = state(v);
     bad.emplace_back(t);

@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <limits>
 #include <random>
 
 namespace taskorch::storage {
@@ -68,6 +71,19 @@ std::optional<pause_info> random_pause(std::mt19937_64& random, task_state& stat
                     pausable[random() % std::size(pausable)]};
 }
 
+/// A random state with what it remembers: its pause when paused, its start time (any
+/// millisecond after the epoch) when waiting for its start.
+template <class Spec>
+void random_lifecycle(std::mt19937_64& random, Spec& spec) {
+  spec.pause = random_pause(random, spec.state);
+  spec.start_time.reset();
+  if (spec.state == task_state::waiting_for_start) {
+    const auto ms = static_cast<std::int64_t>(
+        1 + random() % static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+    spec.start_time = wall_time(std::chrono::milliseconds(ms));
+  }
+}
+
 std::string random_name(std::mt19937_64& random) {
   std::string name(random() % 3 == 0 ? 0 : random() % 300, '\0');
   for (char& c : name) c = static_cast<char>(random());  // any bytes, zeros included
@@ -76,7 +92,7 @@ std::string random_name(std::mt19937_64& random) {
 
 child_spec random_child(std::mt19937_64& random) {
   child_spec c{.id = job_id::mint(), .version = random()};
-  c.pause = random_pause(random, c.state);
+  random_lifecycle(random, c);
   return c;
 }
 
@@ -88,7 +104,7 @@ record random_record(std::mt19937_64& random) {
                   .kind = static_cast<task_kind>(random() % task_kind_count),
                   .name = random_name(random),
                   .version = random()};
-      t.pause = random_pause(random, t.state);
+      random_lifecycle(random, t);
       return t;
     }
     case 1:
@@ -99,7 +115,7 @@ record random_record(std::mt19937_64& random) {
                          .backward = random_child(random)};
     case 2: {
       set_state_record s{.id = job_id::mint(), .version = random()};
-      s.pause = random_pause(random, s.state);
+      random_lifecycle(random, s);
       return s;
     }
     case 3:
@@ -126,17 +142,49 @@ TEST(Record, EncodeSetStateWritesTheSameBytes) {
   std::mt19937_64 random(11);
   for (int round = 0; round < 500; ++round) {
     set_state_record s{.id = job_id::mint(), .version = random()};
-    s.pause = random_pause(random, s.state);
+    random_lifecycle(random, s);
     std::string fast = "prefix";
-    const pause_info p = s.pause.value_or(pause_info{});
-    encode_set_state(fast, s.id, s.state, p.mode, p.from, s.version);
+    encode_set_state(fast, s);
     ASSERT_EQ(fast, "prefix" + encoded(s));
   }
-  // Outside a pause, whatever the engine keeps in the pause fields is stored as 0.
+  // Outside a pause, whatever pause the record holds is stored as 0; outside a wait, no start
+  // time is stored.
   std::string fast;
   const job_id id = job_id::mint();
-  encode_set_state(fast, id, task_state::stopped, pause_mode::all, task_state::paused, 9);
+  encode_set_state(fast, {.id = id,
+                          .state = task_state::stopped,
+                          .pause = pause_info{pause_mode::all, task_state::full_transfer},
+                          .start_time = test_start_time,
+                          .version = 9});
   EXPECT_EQ(fast, encoded(set_state_record{.id = id, .state = task_state::stopped, .version = 9}));
+}
+
+TEST(Record, StartTimesRoundTripInEveryRecordThatHoldsAState) {
+  const task_spec task = make_waiting_task();
+  const family_spec family = make_waiting_family();
+  family_spec both_waiting = make_waiting_family("");
+  both_waiting.backward.state = task_state::waiting_for_start;
+  both_waiting.backward.start_time = test_start_time + std::chrono::hours(24);
+  const set_state_record set{.id = job_id::mint(),
+                             .state = task_state::waiting_for_start,
+                             .start_time = wall_time(std::chrono::milliseconds(1)),
+                             .version = 12};
+  const set_state_record latest{
+      .id = job_id::mint(),
+      .state = task_state::waiting_for_start,
+      .start_time = wall_time(std::chrono::milliseconds(std::numeric_limits<std::int64_t>::max())),
+      .version = 1};
+  for (const record& r :
+       {record{task}, record{family}, record{both_waiting}, record{set}, record{latest}}) {
+    const std::string bytes = encoded(r);
+    const auto back = decode(bytes_of(bytes));
+    ASSERT_TRUE(back) << "kind " << int(bytes[0]);
+    EXPECT_EQ(*back, r) << "kind " << int(bytes[0]);
+  }
+  // Each waiting state adds its 8 bytes.
+  EXPECT_EQ(encoded(task).size(), encoded(make_task("waiting")).size() + 8);
+  EXPECT_EQ(encoded(family).size(), encoded(make_family("a waiting family")).size() + 8);
+  EXPECT_EQ(encoded(both_waiting).size(), encoded(make_family("")).size() + 16);
 }
 
 TEST(Record, SizesAndLayoutAreExact) {
@@ -166,6 +214,27 @@ TEST(Record, SizesAndLayoutAreExact) {
   EXPECT_EQ(put.substr(81, 2), std::string("\x03\0", 2));
   EXPECT_EQ(put.substr(83), "abc");
 
+  // A waiting task's start time follows its version: milliseconds since the epoch.
+  const std::string waiting_set = encoded(
+      set_state_record{.id = id,
+                       .state = task_state::waiting_for_start,
+                       .start_time = wall_time(std::chrono::milliseconds(0x0102030405060708)),
+                       .version = 2});
+  ASSERT_EQ(waiting_set.size(), 56U);
+  EXPECT_EQ(waiting_set[37], 12);  // waiting_for_start
+  EXPECT_EQ(waiting_set.substr(38, 2), std::string(2, '\0'));
+  EXPECT_EQ(waiting_set.substr(40, 8), std::string("\x02\0\0\0\0\0\0\0", 8));
+  EXPECT_EQ(waiting_set.substr(48), std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8));
+
+  task_spec w = make_waiting_task("abc");
+  w.project = t.project;
+  const std::string waiting_put = encoded(w);
+  ASSERT_EQ(waiting_put.size(), 83U + 8 + 3);
+  EXPECT_EQ(waiting_put[70], 12);
+  EXPECT_EQ(waiting_put.substr(81, 8), std::string("\x7b\x68\xe5\xcf\x8b\x01\0\0", 8));
+  EXPECT_EQ(waiting_put.substr(89, 2), std::string("\x03\0", 2));
+  EXPECT_EQ(waiting_put.substr(91), "abc");
+
   EXPECT_EQ(encoded(make_family("")).size(), 165U);
   EXPECT_EQ(encoded(erase_task_record{id}).size(), 37U);
   EXPECT_EQ(encoded(erase_family_record{id}).size(), 37U);
@@ -193,11 +262,19 @@ bool decodes(const std::string& bytes) { return decode(bytes_of(bytes)).has_valu
 
 TEST(Record, MalformedPayloadsDoNotDecode) {
   const job_id id = job_id::mint();
-  const std::vector<record> samples = {
-      make_task("name"),     make_paused_task(),
-      make_family(),         set_state_record{.id = id, .version = 1},
-      erase_task_record{id}, erase_family_record{id},
-      end_record{3}};
+  const std::vector<record> samples = {make_task("name"),
+                                       make_paused_task(),
+                                       make_waiting_task(),
+                                       make_family(),
+                                       make_waiting_family(),
+                                       set_state_record{.id = id, .version = 1},
+                                       set_state_record{.id = id,
+                                                        .state = task_state::waiting_for_start,
+                                                        .start_time = test_start_time,
+                                                        .version = 1},
+                                       erase_task_record{id},
+                                       erase_family_record{id},
+                                       end_record{3}};
   for (const record& r : samples) {
     const std::string bytes = encoded(r);
     ASSERT_TRUE(decodes(bytes));
@@ -218,7 +295,8 @@ TEST(Record, MalformedPayloadsDoNotDecode) {
   const std::string task = encoded(make_task("name"));
   EXPECT_FALSE(decodes(with_byte(task, 37, 'g'))) << "a project id that is not hex";
   EXPECT_FALSE(decodes(with_byte(task, 69, 3))) << "task kind";
-  EXPECT_FALSE(decodes(with_byte(task, 70, 12))) << "state";
+  EXPECT_FALSE(decodes(with_byte(task, 70, 13))) << "state";
+  EXPECT_FALSE(decodes(with_byte(task, 70, 12))) << "waiting, without its start time";
   EXPECT_FALSE(decodes(with_byte(task, 71, 1))) << "a pause mode outside a pause";
   EXPECT_FALSE(decodes(with_byte(task, 72, 3))) << "paused-from outside a pause";
   EXPECT_FALSE(decodes(with_byte(task, 81, 5))) << "a name length past the end";
@@ -232,11 +310,13 @@ TEST(Record, MalformedPayloadsDoNotDecode) {
     EXPECT_EQ(decodes(with_byte(paused, 72, static_cast<int>(from))), is_pausable(from))
         << to_string(from);
   }
-  EXPECT_FALSE(decodes(with_byte(paused, 72, 12)));
+  EXPECT_FALSE(decodes(with_byte(paused, 72, 12))) << "paused from waiting_for_start";
+  EXPECT_FALSE(decodes(with_byte(paused, 72, 13)));
 
   // set_state: kind 0, id 1..36, state 37, mode 38, from 39, version 40..47.
   const std::string set = encoded(set_state_record{.id = id, .state = task_state::stopping});
-  EXPECT_FALSE(decodes(with_byte(set, 37, 12)));
+  EXPECT_FALSE(decodes(with_byte(set, 37, 13)));
+  EXPECT_FALSE(decodes(with_byte(set, 37, 12))) << "waiting, without its start time";
   EXPECT_FALSE(decodes(with_byte(set, 38, 1)));
   EXPECT_FALSE(decodes(with_byte(set, 39, 5)));
   EXPECT_FALSE(decodes(with_byte(with_byte(set, 37, 8), 39, 0))) << "paused from configuration";
@@ -247,11 +327,59 @@ TEST(Record, MalformedPayloadsDoNotDecode) {
   const std::string family = encoded(f);
   const std::size_t forward = 71;
   const std::size_t backward = forward + 47;
-  EXPECT_FALSE(decodes(with_byte(family, forward + 36, 12)));
+  EXPECT_FALSE(decodes(with_byte(family, forward + 36, 13)));
   EXPECT_FALSE(decodes(with_byte(family, forward + 38, 0))) << "paused from configuration";
   EXPECT_FALSE(decodes(with_byte(family, backward + 37, 1))) << "a mode outside a pause";
   EXPECT_FALSE(decodes(with_byte(family, backward, 'A')));
   EXPECT_FALSE(decodes(with_byte(family, 69, 1))) << "a name length past the end";
+  EXPECT_FALSE(decodes(with_byte(family, forward + 36, 12))) << "waiting, without its start time";
+  EXPECT_FALSE(decodes(with_byte(family, backward + 36, 12))) << "waiting, without its start time";
+
+  // A start time: 8 bytes after the version, exactly when the state is waiting_for_start,
+  // and after the epoch.
+  auto with_u64 = [](std::string bytes, std::size_t at, std::uint64_t value) {
+    for (std::size_t i = 0; i < 8; ++i) bytes[at + i] = static_cast<char>(value >> (8 * i));
+    return bytes;
+  };
+  const std::string waiting_set = encoded(set_state_record{
+      .id = id, .state = task_state::waiting_for_start, .start_time = test_start_time});
+  ASSERT_EQ(waiting_set.size(), 56U);
+  EXPECT_TRUE(decodes(with_u64(waiting_set, 48, 1)));
+  EXPECT_FALSE(decodes(with_u64(waiting_set, 48, 0))) << "a start time at the epoch";
+  EXPECT_FALSE(decodes(with_u64(waiting_set, 48, std::uint64_t{1} << 63)))
+      << "a start time past the clock's range";
+  EXPECT_FALSE(decodes(waiting_set.substr(0, 48))) << "waiting without the 8 bytes";
+  for (const task_state other : all_task_states) {
+    if (other == task_state::waiting_for_start || other == task_state::paused) continue;
+    EXPECT_FALSE(decodes(with_byte(waiting_set, 37, static_cast<int>(other))))
+        << "a start time on " << to_string(other);
+  }
+  EXPECT_FALSE(decodes(set + waiting_set.substr(48))) << "a start time on stopping";
+
+  // put_task: the start time at 81..88, then the name length.
+  const std::string waiting_task = encoded(make_waiting_task("name"));
+  EXPECT_FALSE(decodes(with_u64(waiting_task, 81, 0))) << "a start time at the epoch";
+  EXPECT_FALSE(decodes(with_byte(waiting_task, 70, 0))) << "a start time on configuration";
+  EXPECT_FALSE(decodes(with_byte(waiting_task, 70, 1))) << "a start time on starting";
+  // The encoder never writes a start time outside a wait: a decoder that finds one refuses.
+  std::string configured_with_time = encoded(make_task("name"));
+  configured_with_time.insert(81, waiting_task.substr(81, 8));
+  EXPECT_FALSE(decodes(configured_with_time));
+
+  // put_family: the forward child waits (its start time after its version), the backward
+  // child is stopped.
+  const std::string waiting_family = encoded(make_waiting_family(""));
+  const std::size_t forward_time = forward + 36 + 11;
+  const std::size_t waiting_backward = forward_time + 8;
+  ASSERT_EQ(waiting_family.size(), 165U + 8);
+  EXPECT_EQ(waiting_family[waiting_backward + 36], 10);  // stopped
+  EXPECT_FALSE(decodes(with_u64(waiting_family, forward_time, 0))) << "a start time at the epoch";
+  EXPECT_FALSE(decodes(with_byte(waiting_family, forward + 36, 0)))
+      << "a start time on configuration";
+  EXPECT_FALSE(decodes(with_byte(waiting_family, waiting_backward + 36, 12)))
+      << "the backward child waiting without its start time";
+  EXPECT_FALSE(decodes(waiting_family + waiting_family.substr(forward_time, 8)))
+      << "a start time on the stopped backward child";
 }
 
 // --- headers and frames ------------------------------------------------------------------
@@ -277,6 +405,33 @@ TEST(Frame, HeadersRoundTripAndAreChecked) {
   append_header({file_type::journal_segment, 1}, segment);
   EXPECT_EQ(segment.substr(0, 8), "taskjrnl");
   EXPECT_TRUE(read_header(bytes_of(segment), file_type::journal_segment, why));
+}
+
+TEST(Frame, HeadersOfEveryReadableFormatVersion) {
+  // Version 2 added the waiting_for_start state and its start time; version 1 files are read.
+  EXPECT_EQ(format_version, 2U);
+  EXPECT_EQ(oldest_format_version, 1U);
+  auto header_of_version = [](std::uint32_t version) {
+    std::string bytes;
+    append_header({file_type::journal_segment, 7}, bytes);
+    for (std::size_t i = 0; i < 4; ++i) bytes[8 + i] = static_cast<char>(version >> (8 * i));
+    const std::uint32_t crc = crc32c(bytes_of(bytes.substr(0, 24)));
+    for (std::size_t i = 0; i < 4; ++i) bytes[24 + i] = static_cast<char>(crc >> (8 * i));
+    return bytes;
+  };
+  std::string why;
+  EXPECT_EQ(header_of_version(2).substr(8, 4), std::string("\x02\0\0\0", 4));
+  for (const std::uint32_t version : {1U, 2U}) {
+    const auto h =
+        read_header(bytes_of(header_of_version(version)), file_type::journal_segment, why);
+    ASSERT_TRUE(h) << version << ": " << why;
+    EXPECT_EQ(h->lsn, 7U);
+  }
+  for (const std::uint32_t version : {0U, 3U, 0xffffffffU}) {
+    EXPECT_FALSE(
+        read_header(bytes_of(header_of_version(version)), file_type::journal_segment, why));
+    EXPECT_NE(why.find("format version"), std::string::npos) << why;
+  }
 }
 
 struct scanned {
@@ -406,6 +561,8 @@ std::vector<registration> sample_registry() {
   task_spec deleted = make_task("gone");
   deleted.state = task_state::deleted;
   tasks.emplace_back(deleted);
+  tasks.emplace_back(make_waiting_task());
+  tasks.emplace_back(make_waiting_family());
   return tasks;
 }
 
@@ -470,7 +627,8 @@ TEST(Checkpoint, DamageIsRefusedWithFileAndOffset) {
 
   std::string miscounted = good.substr(0, end_frame);
   append_frame(encoded(end_record{tasks.size() + 1}), miscounted);
-  EXPECT_NE(refusal(miscounted).find("counts 7"), std::string::npos);
+  EXPECT_NE(refusal(miscounted).find(fmt::format("counts {}", tasks.size() + 1)),
+            std::string::npos);
 
   std::string after_end = good;
   append_frame(encoded(make_task()), after_end);

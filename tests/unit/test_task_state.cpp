@@ -1,6 +1,7 @@
 #include <taskorch/task_state.hpp>
 
 // The other small enums of the domain are covered here too.
+#include <taskorch/batch.hpp>
 #include <taskorch/pause_mode.hpp>
 #include <taskorch/task_event.hpp>
 #include <taskorch/task_kind.hpp>
@@ -11,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -34,6 +36,7 @@ const std::vector<std::pair<task_state, std::string_view>>& expected_drs_statuse
       {S::stopping, "RELEASE_RESOURCE_STARTED"},
       {S::stopped, "RELEASE_RESOURCE_COMPLETE"},
       {S::deleted, "DELETED"},
+      {S::waiting_for_start, "WAITING_FOR_START"},
   };
   return table;
 }
@@ -68,8 +71,8 @@ TEST(TaskState, ParseDrsStatusRoundTrips) {
 TEST(TaskState, ParseDrsStatusRejectsUnknownAndLowercase) {
   for (std::string_view text :
        {"", "pausing", "Pausing", "PAUSEING", "PAUSED", " PAUSING", "PAUSING ", "CREATING",
-        "CREATE_FAILED", "WAITING_FOR_START", "RELEASE_RESOURCE_FAILED", "configuration",
-        "full_transfer", "DELETED\n", "STARTJOBING_"}) {
+        "CREATE_FAILED", "WAITING_FOR_STARTED", "waiting_for_start", "Waiting_For_Start",
+        "RELEASE_RESOURCE_FAILED", "configuration", "full_transfer", "DELETED\n", "STARTJOBING_"}) {
     EXPECT_FALSE(parse_drs_status(text)) << '"' << text << '"';
   }
   // An embedded NUL makes a different string of the right prefix.
@@ -90,7 +93,9 @@ TEST(TaskState, NamesInCode) {
       {S::stopping, "stopping"},
       {S::stopped, "stopped"},
       {S::deleted, "deleted"},
+      {S::waiting_for_start, "waiting_for_start"},
   };
+  ASSERT_EQ(names.size(), task_state_count);
   for (const auto& [state, name] : names) {
     EXPECT_EQ(to_string(state), name);
     EXPECT_EQ(fmt::format("{}", state), name);
@@ -153,6 +158,7 @@ TEST(TaskState, PhaseOfEachState) {
       {S::stopping, transfer_phase::none},
       {S::stopped, transfer_phase::none},
       {S::deleted, transfer_phase::none},
+      {S::waiting_for_start, transfer_phase::none},
   };
   ASSERT_EQ(phases.size(), task_state_count);
   for (const auto& [state, phase] : phases) EXPECT_EQ(phase_of(state), phase) << to_string(state);
@@ -219,6 +225,9 @@ TEST(TaskEvent, NamesRoundTrip) {
       {task_event::stop, "stop"},
       {task_event::stopped, "stopped"},
       {task_event::remove, "remove"},
+      {task_event::schedule_start, "schedule_start"},
+      {task_event::start_due, "start_due"},
+      {task_event::force_stop, "force_stop"},
   };
   ASSERT_EQ(names.size(), task_event_count);
   for (const auto& [event, name] : names) {
@@ -238,10 +247,92 @@ TEST(TaskEvent, AllEventsListsEachEventOnce) {
   }
 }
 
-TEST(TaskEvent, WorkerEventsAreAllButPauseAndResume) {
+TEST(TaskEvent, WorkerEventsAreTheSixReports) {
+  // Written out independently of event_rules: what a worker may report.
+  const std::set<task_event> worker{task_event::start_succeeded,    task_event::start_failed,
+                                    task_event::full_transfer_done, task_event::incremental_started,
+                                    task_event::transfer_failed,    task_event::stopped};
   for (task_event e : all_task_events) {
-    EXPECT_EQ(is_worker_event(e), e != task_event::pause && e != task_event::resume)
-        << to_string(e);
+    EXPECT_EQ(is_worker_event(e), worker.contains(e)) << to_string(e);
+  }
+}
+
+TEST(TaskEvent, EveryEventHasItsOriginScopeAndAction) {
+  // The DRS APIs: batch-starting (START), batch-pause-task (PAUSE), batch-retry-task (RETRY),
+  // batch-jobs (TERMINATE, FORCE_TERMINATE, DELETE); the schedule fires start_due.
+  struct expected {
+    task_event event;
+    event_origin origin;
+    family_scope scope;
+    std::string_view action;
+  };
+  using O = event_origin;
+  using F = family_scope;
+  const std::vector<expected> rules{
+      {task_event::start, O::command, F::child, "START"},
+      {task_event::start_succeeded, O::worker, F::child, ""},
+      {task_event::start_failed, O::worker, F::child, ""},
+      {task_event::full_transfer_done, O::worker, F::child, ""},
+      {task_event::incremental_started, O::worker, F::child, ""},
+      {task_event::transfer_failed, O::worker, F::child, ""},
+      {task_event::pause, O::command, F::child, "PAUSE"},
+      {task_event::resume, O::command, F::child, "RETRY"},
+      {task_event::stop, O::command, F::family, "TERMINATE"},
+      {task_event::stopped, O::worker, F::child, ""},
+      {task_event::remove, O::command, F::family, "DELETE"},
+      {task_event::schedule_start, O::command, F::child, "START"},
+      {task_event::start_due, O::schedule, F::child, ""},
+      {task_event::force_stop, O::command, F::family, "FORCE_TERMINATE"},
+  };
+  ASSERT_EQ(rules.size(), task_event_count);
+  ASSERT_EQ(event_rules.size(), task_event_count);
+  for (const expected& e : rules) {
+    const event_rule& r = rule_of(e.event);
+    EXPECT_EQ(r.event, e.event);
+    EXPECT_EQ(r.name, to_string(e.event));
+    EXPECT_EQ(r.origin, e.origin) << to_string(e.event);
+    EXPECT_EQ(r.scope, e.scope) << to_string(e.event);
+    EXPECT_EQ(r.action, e.action) << to_string(e.event);
+    EXPECT_EQ(is_command(e.event), e.origin == O::command) << to_string(e.event);
+    EXPECT_EQ(is_worker_event(e.event), e.origin == O::worker) << to_string(e.event);
+  }
+  EXPECT_FALSE(is_command(static_cast<task_event>(200)));
+  EXPECT_FALSE(is_worker_event(static_cast<task_event>(200)));
+}
+
+TEST(TaskEvent, DrsActionsAreDistinctInTableOrder) {
+  const std::vector<std::string_view> expected{"START",     "PAUSE",  "RETRY",
+                                               "TERMINATE", "DELETE", "FORCE_TERMINATE"};
+  EXPECT_EQ(std::vector<std::string_view>(drs_actions.begin(), drs_actions.end()), expected);
+}
+
+TEST(TaskEvent, OriginAndScopeNames) {
+  EXPECT_EQ(to_string(event_origin::command), "command");
+  EXPECT_EQ(to_string(event_origin::worker), "worker");
+  EXPECT_EQ(to_string(event_origin::schedule), "schedule");
+  EXPECT_EQ(to_string(family_scope::child), "child");
+  EXPECT_EQ(to_string(family_scope::family), "family");
+}
+
+// -- delete_type --------------------------------------------------------------------------
+
+TEST(DeleteType, WireNamesAndEvents) {
+  // DRS batch-jobs `delete_type`: terminate, force_terminate, delete.
+  const std::vector<std::tuple<delete_type, std::string_view, task_event>> types{
+      {delete_type::terminate, "terminate", task_event::stop},
+      {delete_type::force_terminate, "force_terminate", task_event::force_stop},
+      {delete_type::remove, "delete", task_event::remove},
+  };
+  for (const auto& [type, name, event] : types) {
+    EXPECT_TRUE(is_valid(type));
+    EXPECT_EQ(to_string(type), name);
+    EXPECT_EQ(parse_delete_type(name), type);
+    EXPECT_EQ(event_of(type), event) << name;
+  }
+  EXPECT_FALSE(is_valid(static_cast<delete_type>(3)));
+  for (std::string_view text :
+       {"", "remove", "Delete", "TERMINATE", "force-terminate", "forceTerminate", "terminate "}) {
+    EXPECT_FALSE(parse_delete_type(text)) << '"' << text << '"';
   }
 }
 

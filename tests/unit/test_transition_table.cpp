@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,7 +26,7 @@ struct expected_target {
 
 const std::map<std::pair<task_state, task_event>, expected_target>& expected_table() {
   static const std::map<std::pair<task_state, task_event>, expected_target> table{
-      // Worker events: the path of a task.
+      // The path of a task: the user's start, then the workers' events.
       {{S::configuration, E::start}, {S::starting}},
       {{S::starting, E::start_succeeded}, {S::full_transfer}},
       {{S::starting, E::start_failed}, {S::start_failed}},
@@ -33,9 +34,18 @@ const std::map<std::pair<task_state, task_event>, expected_target>& expected_tab
       {{S::full_transfer_complete, E::incremental_started}, {S::incremental_transfer}},
       {{S::full_transfer, E::transfer_failed}, {S::full_transfer_failed}},
       {{S::incremental_transfer, E::transfer_failed}, {S::incremental_transfer_failed}},
-      // Releasing resources: a configured, running, failed or paused task can be stopped
-      // (DRS's Stop column; a start-failed task can be released too, as DRS users expect).
+      // A scheduled start (batch-starting with a start time in the future): the task waits;
+      // scheduling it again reschedules it; starting it now, or the schedule's own start
+      // when the time has come, starts it.
+      {{S::configuration, E::schedule_start}, {S::waiting_for_start}},
+      {{S::waiting_for_start, E::schedule_start}, {S::waiting_for_start}},
+      {{S::waiting_for_start, E::start}, {S::starting}},
+      {{S::waiting_for_start, E::start_due}, {S::starting}},
+      // Terminate (releasing resources): a configured, waiting, running, failed or paused
+      // task can be stopped (DRS's Stop column; a start-failed task can be released too, as
+      // DRS users expect).
       {{S::configuration, E::stop}, {S::stopping}},
+      {{S::waiting_for_start, E::stop}, {S::stopping}},
       {{S::start_failed, E::stop}, {S::stopping}},
       {{S::full_transfer, E::stop}, {S::stopping}},
       {{S::full_transfer_complete, E::stop}, {S::stopping}},
@@ -44,8 +54,23 @@ const std::map<std::pair<task_state, task_event>, expected_target>& expected_tab
       {{S::incremental_transfer_failed, E::stop}, {S::stopping}},
       {{S::paused, E::stop}, {S::stopping}},
       {{S::stopping, E::stopped}, {S::stopped}},
-      // Delete: only a stopped task (RELEASE_RESOURCE_COMPLETE).
+      // Force terminate: released at once, from everywhere a terminate is allowed, and also
+      // from a starting task and from one whose release is under way.
+      {{S::configuration, E::force_stop}, {S::stopped}},
+      {{S::waiting_for_start, E::force_stop}, {S::stopped}},
+      {{S::starting, E::force_stop}, {S::stopped}},
+      {{S::start_failed, E::force_stop}, {S::stopped}},
+      {{S::full_transfer, E::force_stop}, {S::stopped}},
+      {{S::full_transfer_complete, E::force_stop}, {S::stopped}},
+      {{S::incremental_transfer, E::force_stop}, {S::stopped}},
+      {{S::full_transfer_failed, E::force_stop}, {S::stopped}},
+      {{S::incremental_transfer_failed, E::force_stop}, {S::stopped}},
+      {{S::paused, E::force_stop}, {S::stopped}},
+      {{S::stopping, E::force_stop}, {S::stopped}},
+      // Delete: a stopped task (RELEASE_RESOURCE_COMPLETE), or one never started.
       {{S::stopped, E::remove}, {S::deleted}},
+      {{S::configuration, E::remove}, {S::deleted}},
+      {{S::waiting_for_start, E::remove}, {S::deleted}},
       // Pause: running in any phase or transfer failed; re-pausing a paused task succeeds.
       {{S::full_transfer, E::pause}, {S::paused}},
       {{S::full_transfer_complete, E::pause}, {S::paused}},
@@ -210,15 +235,38 @@ struct cell {
   task_state state = S::configuration;
   pause_mode mode = pause_mode::target;
   task_state paused_from = S::paused;
+  wall_time start_time{};
   friend bool operator==(const cell&, const cell&) = default;
 };
 
-TEST(ApplyEvent, FollowsTheRulesForEveryStateEventModeAndOrigin) {
-  // Every task a lifecycle can hold (paused ones from every pausable origin and mode), every
-  // event and requested mode, as a parent or not, checked against the rules in words.
+/// The start time of the waiting tasks below, and the times events carry around it.
+constexpr wall_time scheduled_at{std::chrono::milliseconds(1'700'000'000'000)};
+constexpr std::array<wall_time, 3> event_times{scheduled_at - std::chrono::milliseconds(1),
+                                               scheduled_at,
+                                               scheduled_at + std::chrono::milliseconds(1)};
+
+constexpr std::array<task_role, 4> all_roles{task_role::standalone, task_role::parent,
+                                             task_role::forward_child, task_role::backward_child};
+
+/// The events a whole family takes through its parent (DRS batch-jobs: terminate, force
+/// terminate, delete); every other event is a child's own.
+bool is_family_event(task_event e) { return e == E::stop || e == E::force_stop || e == E::remove; }
+
+bool is_child(task_role r) {
+  return r == task_role::forward_child || r == task_role::backward_child;
+}
+
+TEST(ApplyEvent, FollowsTheRulesForEveryStateEventArgumentAndRole) {
+  // Every task a lifecycle can hold (paused ones from every pausable origin and mode, a
+  // waiting one with its start time), every event, requested mode and time, addressed in
+  // every role, checked against the rules in words.
   std::vector<cell> tasks;
   for (task_state s : all_task_states) {
-    if (s != S::paused) tasks.push_back({s});
+    if (s == S::waiting_for_start) {
+      tasks.push_back({s, pause_mode::target, S::paused, scheduled_at});
+    } else if (s != S::paused) {
+      tasks.push_back({s});
+    }
   }
   for (task_state from : all_task_states) {
     if (expected_resume_from(from) && from != S::paused) {
@@ -226,51 +274,116 @@ TEST(ApplyEvent, FollowsTheRulesForEveryStateEventModeAndOrigin) {
         tasks.push_back({S::paused, m, from});
     }
   }
+  std::size_t applied = 0;
   for (const cell& start : tasks) {
     for (task_event e : all_task_events) {
       for (pause_mode requested : {pause_mode::target, pause_mode::all}) {
-        const std::string what = pair_name(start.state, e);
-        cell parent = start;
-        EXPECT_EQ(apply_event(parent, true, e, requested).refusal, errc::parent_task_forbidden);
-        EXPECT_EQ(parent, start) << what;
-
-        cell t = start;
-        const step_outcome o = apply_event(t, false, e, requested);
-        const auto row = expected_table().find({start.state, e});
-        if (start.state == S::deleted) {
-          EXPECT_EQ(o.refusal, errc::task_deleted) << what;
-        } else if (row == expected_table().end()) {
-          EXPECT_EQ(o.refusal, errc::invalid_state) << what;
+        for (wall_time at : event_times) {
+          for (task_role role : all_roles) {
+            const std::string what =
+                pair_name(start.state, e) + " to a " + std::string(to_string(role));
+            cell t = start;
+            const step_outcome o = apply_event(t, role, e, {.mode = requested, .at = at});
+            const auto row = expected_table().find({start.state, e});
+            // The guards in order: scope (parent, then child), deleted; then the table.
+            errc expected_refusal{};
+            if (role == task_role::parent && !is_family_event(e)) {
+              expected_refusal = errc::parent_task_forbidden;
+            } else if (is_child(role) && is_family_event(e)) {
+              expected_refusal = errc::child_task_forbidden;
+            } else if (start.state == S::deleted) {
+              expected_refusal = errc::task_deleted;
+            } else if (row == expected_table().end()) {
+              expected_refusal = errc::invalid_state;
+            } else if (e == E::start_due && start.start_time > at) {
+              expected_refusal = errc::invalid_state;  // rescheduled later: not due yet
+            }
+            EXPECT_EQ(o.refusal, expected_refusal) << what;
+            if (o.refusal != errc{}) {
+              EXPECT_EQ(t, start) << what << ": a refused event changes nothing";
+              EXPECT_FALSE(o.changed) << what;
+              continue;
+            }
+            ++applied;
+            ASSERT_NE(row, expected_table().end()) << what;
+            cell expected = start;
+            if (e == E::pause && start.state == S::paused) {
+              if (requested == pause_mode::all) expected.mode = pause_mode::all;  // target < all
+            } else if (e == E::pause) {
+              expected = {S::paused, requested, start.state};
+            } else if (start.state == S::paused) {
+              const task_state to = row->second.history ? *expected_resume_from(start.paused_from)
+                                                        : row->second.state;
+              expected = {to, pause_mode::target, S::paused};  // leaving paused forgets it
+            } else if (e == E::schedule_start) {
+              expected = {S::waiting_for_start, pause_mode::target, S::paused, at};
+            } else if (start.state == S::waiting_for_start) {
+              expected = {row->second.state};  // leaving the wait forgets the start time
+            } else {
+              expected.state = row->second.state;
+            }
+            EXPECT_EQ(t, expected) << what;
+            EXPECT_EQ(o.changed, !(expected == start)) << what;
+          }
         }
-        if (o.refusal != errc{}) {
-          EXPECT_EQ(t, start) << what << ": a refused event changes nothing";
-          EXPECT_FALSE(o.changed);
-          continue;
-        }
-        ASSERT_NE(row, expected_table().end()) << what;
-        cell expected = start;
-        if (e == E::pause && start.state == S::paused) {
-          if (requested == pause_mode::all) expected.mode = pause_mode::all;  // target < all
-        } else if (e == E::pause) {
-          expected = {S::paused, requested, start.state};
-        } else if (start.state == S::paused) {
-          const task_state to =
-              row->second.history ? *expected_resume_from(start.paused_from) : row->second.state;
-          expected = {to, pause_mode::target, S::paused};  // leaving paused forgets it
-        } else {
-          expected.state = row->second.state;
-        }
-        EXPECT_EQ(t, expected) << what;
-        EXPECT_EQ(o.changed, !(expected == start)) << what;
       }
     }
   }
+  EXPECT_GT(applied, 0U);
+}
+
+TEST(ApplyEvent, ARescheduleChangesTheTaskOnlyWhenTheTimeDiffers) {
+  cell t{S::configuration};
+  step_outcome o = apply_event(t, task_role::standalone, E::schedule_start, {.at = scheduled_at});
+  EXPECT_EQ(o.refusal, errc{});
+  EXPECT_TRUE(o.changed);
+  EXPECT_EQ(t, (cell{S::waiting_for_start, pause_mode::target, S::paused, scheduled_at}));
+
+  o = apply_event(t, task_role::standalone, E::schedule_start, {.at = scheduled_at});
+  EXPECT_EQ(o.refusal, errc{});
+  EXPECT_FALSE(o.changed) << "the same time again changes nothing";
+
+  const wall_time later = scheduled_at + std::chrono::minutes(5);
+  o = apply_event(t, task_role::forward_child, E::schedule_start, {.at = later});
+  EXPECT_EQ(o.refusal, errc{});
+  EXPECT_TRUE(o.changed);
+  EXPECT_EQ(t.state, S::waiting_for_start);
+  EXPECT_EQ(t.start_time, later);
+
+  // The schedule fires at the first time: too early for the rescheduled task.
+  o = apply_event(t, task_role::standalone, E::start_due, {.at = scheduled_at});
+  EXPECT_EQ(o.refusal, errc::invalid_state);
+  EXPECT_EQ(t.start_time, later);
+  o = apply_event(t, task_role::standalone, E::start_due, {.at = later});
+  EXPECT_EQ(o.refusal, errc{});
+  EXPECT_TRUE(o.changed);
+  EXPECT_EQ(t, cell{S::starting});
+}
+
+TEST(ApplyEvent, FamilyEventsReachTheChildrenOnlyThroughTheirParent) {
+  for (task_event e : {E::stop, E::force_stop, E::remove}) {
+    for (task_role child : {task_role::forward_child, task_role::backward_child}) {
+      cell t{S::configuration};
+      EXPECT_EQ(apply_event(t, child, e, {}).refusal, errc::child_task_forbidden) << to_string(e);
+      EXPECT_EQ(t, cell{S::configuration});
+    }
+    cell t{S::configuration};
+    EXPECT_EQ(apply_event(t, task_role::parent, e, {}).refusal, errc{}) << to_string(e);
+    EXPECT_NE(t.state, S::configuration);
+  }
+  // A child's own events: the parent refuses them, even when the task would allow them.
+  cell t{S::configuration};
+  EXPECT_EQ(apply_event(t, task_role::parent, E::start, {}).refusal, errc::parent_task_forbidden);
+  EXPECT_EQ(apply_event(t, task_role::forward_child, E::start, {}).refusal, errc{});
+  EXPECT_EQ(t.state, S::starting);
 }
 
 TEST(ApplyEvent, ValuesOutsideTheEnumsHaveNoRow) {
   cell t{S::incremental_transfer};
-  EXPECT_EQ(apply_event(t, false, static_cast<task_event>(200), pause_mode::all).refusal,
-            errc::invalid_state);
+  EXPECT_EQ(
+      apply_event(t, task_role::standalone, static_cast<task_event>(200), {.mode = pause_mode::all})
+          .refusal,
+      errc::invalid_state);
   EXPECT_EQ(t.state, S::incremental_transfer);
 }
 

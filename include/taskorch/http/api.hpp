@@ -1,7 +1,8 @@
 #pragma once
 // api: the DRS HTTP API over an engine, independent of the transport. A request is checked in
 // the order docs/behaviour.md fixes: route (404 unknown path, 405 wrong method), token (401),
-// project (403), Content-Type (400), and only then is its body read and handled.
+// project (403), the token's role (403, role.hpp), Content-Type (400), and only then is its
+// body read and handled.
 //
 //   taskorch::http::api service(eng, tokens, {.max_jobs = 10000});
 //   auto checked = service.check(head);            // before reading the body
@@ -64,13 +65,17 @@ class api final : public request_handler {
   void start_handle(accepted_request request, std::string body, handler h) override;
   void handle_metrics(completion done);
   void handle_body(const accepted_request& request, std::string body, completion done);
-  void handle_pause(const accepted_request& request, body_parser& parser, std::string body,
-                    completion done);
-  void handle_retry(const accepted_request& request, body_parser& parser, std::string body,
-                    completion done);
-  void handle_status(const accepted_request& request, body_parser& parser, std::string body,
-                     completion done);
-  batch_handler batch_completion(const accepted_request& request, completion done);
+  /// Answers a refused body, or starts the engine's command with the parsed items; its
+  /// per-item results are answered with `status`.
+  template <class Items, class Start>
+  void run_command(const accepted_request& request, parse_result<Items> parsed, unsigned status,
+                   completion done, Start start);
+  /// Answers a refused body, or starts the engine's query (which may take what it needs out
+  /// of the parsed query), whose result `write` answers.
+  template <class Query, class Start, class Write>
+  void run_query(const accepted_request& request, parse_result<Query> parsed, completion done,
+                 Start start, Write write);
+  batch_handler batch_completion(const accepted_request& request, unsigned status, completion done);
 
   engine& engine_;
   token_table tokens_;

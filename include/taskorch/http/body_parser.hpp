@@ -1,6 +1,6 @@
 #pragma once
-// body_parser: validates the JSON bodies of the DRS batch endpoints, whole, before anything is
-// applied, in the order docs/behaviour.md fixes, in two passes:
+// body_parser: validates the JSON bodies of the DRS batch endpoints and of the task list, whole,
+// before anything is applied, in the order docs/behaviour.md fixes, in two passes:
 //
 //   1. A scan of the raw bytes, which stops at the first of: a document that does not start
 //      as an object (M00200), nesting deeper than max_depth (M00202 naming the top-level
@@ -9,10 +9,12 @@
 //   2. The DOM parse (simdjson) and the checks: JSON syntax and repeated keys (M00200), the
 //      `jobs` array (M00201), then item by item in request order: empty fields (M00201)
 //      before wrong values (M00202), and a repeated job id at its second occurrence (M00301).
+//      The task list has no `jobs` array: its fields are checked one by one, values (M00202)
+//      before a repeated id in `name` (M00301).
 //
 // Unknown fields are ignored; a field sent as null counts as absent. No field of these bodies
 // takes a number that is not an integer of 64 bits, so such numbers (2^70, 1e999, 0.5) are
-// valid JSON here: accepted in an ignored field, M00202 in cur_page and per_page.
+// valid JSON here: accepted in an ignored field, M00202 in start_time, cur_page and per_page.
 //
 //   taskorch::http::body_parser parser({.max_jobs = 10000});
 //   auto parsed = parser.parse_pause(R"({"jobs":[{"job_id":"...","pause_mode":"all"}]})");
@@ -24,9 +26,13 @@
 #include <taskorch/batch.hpp>
 #include <taskorch/http/request_error.hpp>
 #include <taskorch/job_id.hpp>
+#include <taskorch/task_kind.hpp>
+#include <taskorch/task_state.hpp>
 
 #include <cstddef>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -46,6 +52,16 @@ struct status_query {
   std::vector<job_id> ids;
   std::size_t cur_page = 1;  ///< >= 1
   std::size_t per_page = 0;  ///< 0..100, 0 = all
+};
+
+/// A task list query (POST /v3/{project_id}/jobs): DRS's filters and paging.
+struct list_query {
+  std::optional<task_state> status;  ///< `status`: a DRS status
+  std::optional<task_kind> kind;     ///< `db_use_type`
+  std::vector<job_id> ids;           ///< `name` holding one or more comma-separated ids
+  std::string name;                  ///< `name` holding anything else: a name to search for
+  std::size_t cur_page = 1;          ///< 0 = all (per_page is then ignored), else >= 1
+  std::size_t per_page = 10;         ///< 1..100; 0 = all
 };
 
 /// Either a parsed request or the reason it was refused.
@@ -69,8 +85,24 @@ class body_parser {
   /// `is_sync_re_edit` is validated and then ignored.
   parse_result<std::vector<job_id>> parse_retry(std::string_view body);
 
-  /// batch-status: `{"jobs":["<id>", ...],"page_req":{"cur_page":1,"per_page":0}}`.
+  /// batch-status, batch-detail and batch-progress, which take the same body:
+  /// `{"jobs":["<id>", ...],"page_req":{"cur_page":1,"per_page":0}}`.
   parse_result<status_query> parse_status(std::string_view body);
+
+  /// batch-starting: `{"jobs":[{"job_id":"<id>","start_time":"<ms>"}, ...]}`. `start_time`
+  /// (optional) is milliseconds since the Unix epoch, a string of decimal digits or an integer,
+  /// at most 2^63 - 1; absent, null or "" means now (an empty start_time).
+  parse_result<std::vector<start_item>> parse_starting(std::string_view body);
+
+  /// batch-jobs (DELETE): `{"jobs":[{"job_id":"<id>","delete_type":"<type>"}, ...]}`, the type
+  /// "terminate", "force_terminate" or "delete".
+  parse_result<std::vector<delete_item>> parse_delete(std::string_view body);
+
+  /// The task list (POST /v3/{project_id}/jobs): an object of optional fields, `status`,
+  /// `db_use_type`, `name` (up to 100 comma-separated ids, or a name of up to 255 bytes),
+  /// `cur_page` (>= 0) and `per_page` (0..100). For this endpoint only, an empty body is
+  /// taken as `{}`.
+  parse_result<list_query> parse_list(std::string_view body);
 
   const body_limits& limits() const noexcept { return limits_; }
 

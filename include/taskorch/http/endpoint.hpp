@@ -1,8 +1,9 @@
 #pragma once
 // endpoint: the routes of the DRS HTTP API, as data. Each route has a path pattern (with at
-// most one `{project_id}` segment), the methods it allows (its Allow header) and whether it
-// needs a token. api.cpp checks requests against this table; metrics label requests with the
-// route's name.
+// most one `{project_id}` segment), the methods it allows (its Allow header) and the kind of
+// call it is (command, query, worker report, event stream, or open: no token). api.cpp checks
+// requests against this table (a token's role may call some kinds only, role.hpp); metrics
+// label requests with the route's name.
 //
 //   route_match m = taskorch::http::match_route("/v3/054b.../jobs/batch-status?x=1");
 //   m.found->id == endpoint::batch_status; m.project == "054b...";
@@ -14,10 +15,32 @@
 namespace taskorch::http {
 
 /// The routes the service knows; `other` is any unknown path.
-enum class endpoint : std::uint8_t { batch_pause, batch_retry, batch_status, metrics, other };
+enum class endpoint : std::uint8_t {
+  batch_pause,
+  batch_retry,
+  batch_status,
+  batch_starting,
+  batch_jobs,
+  batch_detail,
+  batch_progress,
+  list_jobs,
+  batch_report,
+  events,
+  metrics,
+  other,
+};
 
 /// The number of endpoints, `other` included.
-inline constexpr std::size_t endpoint_count = 5;
+inline constexpr std::size_t endpoint_count = 12;
+
+/// What a route does, which decides who may call it (role.hpp).
+enum class call_kind : std::uint8_t {
+  command,  ///< changes tasks on an operator's order (pause, retry, start, delete)
+  query,    ///< reads tasks, changes nothing
+  report,   ///< a worker reports progress of its tasks
+  events,   ///< the event stream
+  open,     ///< no token needed (/metrics)
+};
 
 /// One route of the API.
 struct route {
@@ -25,16 +48,23 @@ struct route {
   std::string_view name;     ///< the metric label, e.g. "batch-pause-task"
   std::string_view pattern;  ///< the path; `{project_id}` stands for one non-empty segment
   std::string_view allow;    ///< the methods allowed, as the Allow header lists them
-  bool authenticated;        ///< needs X-Auth-Token, for the path's project
+  call_kind kind;            ///< all but `open` need X-Auth-Token, for the path's project
 };
 
 // clang-format off
 /// Every route, in the enum's order (`other` has none).
 inline constexpr std::array routes{
-  route{endpoint::batch_pause,  "batch-pause-task", "/v3/{project_id}/jobs/batch-pause-task", "POST",      true},
-  route{endpoint::batch_retry,  "batch-retry-task", "/v3/{project_id}/jobs/batch-retry-task", "POST",      true},
-  route{endpoint::batch_status, "batch-status",     "/v3/{project_id}/jobs/batch-status",     "POST",      true},
-  route{endpoint::metrics,      "metrics",          "/metrics",                               "GET, HEAD", false},
+  route{endpoint::batch_pause,    "batch-pause-task", "/v3/{project_id}/jobs/batch-pause-task", "POST",      call_kind::command},
+  route{endpoint::batch_retry,    "batch-retry-task", "/v3/{project_id}/jobs/batch-retry-task", "POST",      call_kind::command},
+  route{endpoint::batch_status,   "batch-status",     "/v3/{project_id}/jobs/batch-status",     "POST",      call_kind::query},
+  route{endpoint::batch_starting, "batch-starting",   "/v3/{project_id}/jobs/batch-starting",   "POST",      call_kind::command},
+  route{endpoint::batch_jobs,     "batch-jobs",       "/v3/{project_id}/jobs/batch-jobs",       "DELETE",    call_kind::command},
+  route{endpoint::batch_detail,   "batch-detail",     "/v3/{project_id}/jobs/batch-detail",     "POST",      call_kind::query},
+  route{endpoint::batch_progress, "batch-progress",   "/v3/{project_id}/jobs/batch-progress",   "POST",      call_kind::query},
+  route{endpoint::list_jobs,      "jobs",             "/v3/{project_id}/jobs",                  "POST",      call_kind::query},
+  route{endpoint::batch_report,   "batch-report",     "/v3/{project_id}/jobs/batch-report",     "POST",      call_kind::report},
+  route{endpoint::events,         "events",           "/v3/{project_id}/events",                "GET",       call_kind::events},
+  route{endpoint::metrics,        "metrics",          "/metrics",                               "GET, HEAD", call_kind::open},
 };
 // clang-format on
 

@@ -51,7 +51,7 @@ inline constexpr std::array engine_error_table{
   engine_error_row{errc::duplicate_job_id,      {400, "DRS.M00301", "There are duplicate job_id in request.", "请求中存在重复的job_id。"}},
   engine_error_row{errc::task_exists,           {400, "DRS.M00301", "A task with this id already exists.", "该ID的任务已存在。"}},
   engine_error_row{errc::invalid_task_spec,     {400, "DRS.M00202", "The task specification is invalid.", "任务定义无效。"}},
-  engine_error_row{errc::not_a_worker_event,    {400, "DRS.M00202", "Pause and resume are not worker events.", "暂停和恢复不是工作节点事件。"}},
+  engine_error_row{errc::not_a_worker_event,    {400, "DRS.M00202", "Only events reported by workers may be sent here.", "此处只能提交工作节点上报的事件。"}},
   engine_error_row{errc::would_deadlock,        {500, "DRS.M00004", "Service is abnormal. Check logs.", "服务异常，请检查日志。"}},
   engine_error_row{errc::invalid_item,          {400, "DRS.M00202", "The value of parameter jobs is invalid.", "参数jobs的值无效。"}},
   engine_error_row{errc::journal_failed,        {503, "TASKORCH.0507", "The task registry cannot store changes: its disk failed. Queries still work; the service must be restarted.", "任务注册表无法保存变更：磁盘故障。查询仍可使用；需要重启服务。"}},
@@ -79,6 +79,7 @@ enum class request_errc : std::uint8_t {
   token_missing,          ///< X-Auth-Token missing or unknown
   token_repeated,         ///< X-Auth-Token given more than once
   project_mismatch,       ///< the token's project is not the path's
+  role_forbidden,         ///< the token's role may not call this route
   content_type_invalid,   ///< Content-Type other than application/json, or given twice
   body_too_large,         ///< body over the size limit
   bad_chunked_body,       ///< a chunked body that does not follow the chunked format
@@ -131,6 +132,9 @@ inline constexpr std::array request_error_table{
   request_error_row{request_errc::project_mismatch, "project_mismatch",
     {403, "DRS.M00261", "Invalid project ID.", "项目ID无效。"}, 0, "",
     "the token is valid but bound to another project than the path's project_id (malformed or not)"},
+  request_error_row{request_errc::role_forbidden, "role_forbidden",
+    {403, "TASKORCH.0403", "The token's role ({}) may not call this API.", "该令牌的角色（{}）无权调用该接口。"}, 1, "the token's role (operator, worker or reader)",
+    "the token's role may not call this route (a reader: queries and the event stream only; a worker: also reports; an operator: commands, queries and the event stream, not reports); checked after the project, before Content-Type and the body"},
   request_error_row{request_errc::content_type_invalid, "content_type_invalid",
     {400, "DRS.M00202", "The value of parameter Content-Type is invalid: use application/json.", "参数Content-Type的值无效：请使用application/json。"}, 0, "",
     "Content-Type is not application/json (parameters such as charset are allowed; a missing header counts as application/json), or is given twice"},

@@ -47,6 +47,8 @@ struct request_error {
   static request_error body_too_large(std::size_t limit);
   /// 431 TASKORCH.0431: the request line and headers are over `limit` bytes.
   static request_error header_too_large(std::size_t limit);
+  /// 403 TASKORCH.0403: a token of role `role` (its name) may not call the route.
+  static request_error role_forbidden(std::string_view role);
 };
 
 }  // namespace taskorch::http
