@@ -22,6 +22,7 @@ inline const job_id& item_id(const pause_item& p) noexcept { return p.id; }
 inline const job_id& item_id(const event_item& e) noexcept { return e.id; }
 inline const job_id& item_id(const start_item& s) noexcept { return s.id; }
 inline const job_id& item_id(const delete_item& d) noexcept { return d.id; }
+inline const job_id& item_id(const report_item& r) noexcept { return r.id; }
 inline const job_id& item_id(const registration& r) noexcept { return id_of(r); }
 
 /// The most items an operation may hold: item indices are 32 bits wide.

@@ -114,6 +114,18 @@ void engine::start_report(project_id project, std::vector<event_item> items,
       std::move(items));
 }
 
+void engine::start_worker_report(project_id project, std::vector<report_item> items,
+                                 handler<batch_signature> h) {
+  core_->start<detail::command_op<report_item>>(
+      std::move(h), project, detail::batch_command{task_event::start_succeeded, wall_now()},
+      std::move(items));
+}
+
+void engine::start_progress(project_id project, std::vector<job_id> ids,
+                            handler<progress_signature> h) {
+  core_->start<detail::progress_op>(std::move(h), project, std::move(ids));
+}
+
 void engine::start_purge(project_id project, std::vector<job_id> ids, handler<batch_signature> h) {
   core_->start<detail::purge_op>(std::move(h), project, std::move(ids));
 }

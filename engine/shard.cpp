@@ -198,6 +198,47 @@ outcome shard::apply_to_family(const project_id& project, const job_id& parent, 
   return outcome::ok();
 }
 
+outcome shard::report(const project_id& project, const report_item& item, wall_time now) {
+  outcome result;
+  const task_record* rec = find(project, item.id, result);
+  if (rec == nullptr) return result;
+  const bool added = reports_.try_emplace(item.id).second;  // before any change: may throw
+  if (item.event) {
+    try {
+      result = apply(project, item.id, *item.event, {});
+    } catch (...) {
+      if (added) reports_.erase(item.id);
+      throw;
+    }
+  } else if (const errc refused =
+                 guard_refusal(rec->role, task_event::full_transfer_done, rec->state);
+             refused != errc{}) {
+    // Figures alone are a worker's report: the guards of a worker event apply.
+    result = outcome::fail(refused);
+  }
+  if (result.error) {
+    if (added) reports_.erase(item.id);
+    return result;
+  }
+  worker_report& latest = reports_.find(item.id)->second;
+  if (item.figures) latest.figures = item.figures;
+  latest.at = now;
+  return result;
+}
+
+outcome shard::read_progress(const project_id& project, const job_id& id,
+                             progress_result& out) const {
+  outcome result;
+  const task_record* rec = find(project, id, result);
+  if (rec == nullptr) return result;
+  out.state = rec->role == task_role::parent ? aggregate_state(id) : rec->state;
+  if (auto it = reports_.find(id); it != reports_.end()) {
+    out.figures = it->second.figures;
+    out.reported_at = it->second.at;
+  }
+  return result;
+}
+
 void shard::due_starts(wall_time now, std::vector<due_start>& out, wall_time& earliest) const {
   for (const auto& [id, at] : start_times_) {
     const task_record* rec = tasks_.find(id);
@@ -245,6 +286,7 @@ void shard::erase_family(const job_id& parent) noexcept {
     tasks_.erase(child);
     parent_of_.erase(child);
     start_times_.erase(child);
+    reports_.erase(child);
   }
   families_.erase(parent);
   tasks_.erase(parent);
@@ -446,6 +488,7 @@ void shard::erase_task(const job_id& id) noexcept {
   tasks_.erase(id);
   names_.erase(id);
   start_times_.erase(id);
+  reports_.erase(id);
 }
 
 void shard::insert_redirect(const job_id& id, shard_index family_shard) noexcept {

@@ -76,6 +76,11 @@ class shard {
   outcome apply(const project_id& project, const job_id& id, task_event event,
                 const event_arguments& args);
 
+  /// Applies a worker's report on `item.id` at `now`: its event (as apply()), then its
+  /// figures; either makes it the task's latest report. Refused as its event would be, or,
+  /// for figures alone, as any worker event would be (a parent, a deleted task).
+  outcome report(const project_id& project, const report_item& item, wall_time now);
+
   // -- schedule -------------------------------------------------------------------------
 
   /// Appends the tasks waiting for a start time not after `now`; lowers `earliest` to the
@@ -93,6 +98,9 @@ class shard {
   /// Reads a full snapshot of `id` and, for a dual-active parent, of its children.
   outcome read_detail(const project_id& project, const job_id& id, task_snapshot& out,
                       std::vector<task_snapshot>& children) const;
+
+  /// Reads the state of `id` and what its worker last reported (into `out`).
+  outcome read_progress(const project_id& project, const job_id& id, progress_result& out) const;
 
   /// Appends snapshots of every task of `project` held here (stubs excluded).
   void list(const project_id& project, std::vector<task_snapshot>& out) const;
@@ -238,6 +246,12 @@ class shard {
   /// erased, so that an undo never allocates) waiting for a scheduled start.
   boost::unordered_flat_map<job_id, wall_time, job_id_hash> start_times_;
   start_schedule* schedule_ = nullptr;
+  /// The latest worker report of each task reported on (not journaled: workers report again).
+  struct worker_report {
+    std::optional<transfer_figures> figures;
+    wall_time at{};
+  };
+  boost::unordered_flat_map<job_id, worker_report, job_id_hash> reports_;
   std::array<std::size_t, task_state_count> counts_{};  ///< non-parent tasks by state
   std::vector<std::shared_ptr<subscriber_slot>> subscribers_;
 };

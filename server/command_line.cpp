@@ -16,8 +16,9 @@ namespace taskorch::app {
 const std::string_view usage = R"(usage: taskorch-server [options]
        taskorch-server --check [--data-dir DIR]
 
-Serves the DRS batch API (batch-pause-task, batch-retry-task, batch-status, /metrics) over a
-task registry kept in a data directory (or in memory with --in-memory).
+Serves the DRS v3 batch API (pause, retry, status, starting, batch-jobs, detail, progress, the
+task list), workers' batch-report and /metrics over a task registry kept in a data directory
+(or in memory with --in-memory).
 
   --listen HOST:PORT       address to listen on (default 127.0.0.1:8080): an IPv4 address, a
                            bracketed IPv6 address ([::1]:8080) or a host name (its first IPv4

@@ -247,9 +247,22 @@ void api::handle_body(const accepted_request& request, std::string body, complet
             const job_listing listing = select_jobs(found, q);
             write_job_list(r.body, listing.page, listing.total);
           });
-    // The worker protocol's routes: not served yet (404).
     case endpoint::batch_progress:
+      return run_query(
+          request, parse(&body_parser::parse_status), std::move(done),
+          [&](status_query& q, auto h) {
+            engine_.async_progress(project, std::move(q.ids), std::move(h));
+          },
+          [](response& r, const status_query& q, const std::vector<progress_result>& found,
+             language lang) {
+            write_progress_response(r.body, found, q.cur_page, q.per_page, lang);
+          });
     case endpoint::batch_report:
+      return run_command(request, parse(&body_parser::parse_report), ok_status, std::move(done),
+                         [&](std::vector<report_item> items, batch_handler h) {
+                           engine_.async_worker_report(project, std::move(items), std::move(h));
+                         });
+    // The event stream: not served yet (404).
     case endpoint::events:
     case endpoint::metrics:
     case endpoint::other:

@@ -1,6 +1,7 @@
 #include "body_scan.hpp"
 #include "duplicate_finder.hpp"
 #include <taskorch/http/body_parser.hpp>
+#include <taskorch/task_event.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -67,24 +68,27 @@ std::optional<std::int64_t> integer_in(dom::element value, std::int64_t min, std
   return n;
 }
 
-/// A `start_time`: milliseconds since the Unix epoch, as an integer or a string of decimal
-/// digits, from 0 to 2^63 - 1 (what wall_time holds); nullopt for any other value.
-std::optional<wall_time> wall_time_of(dom::element value) {
-  if (value.is_int64()) {
-    const std::optional<std::int64_t> ms =
-        integer_in(value, 0, std::numeric_limits<std::int64_t>::max());
-    if (!ms) return std::nullopt;
-    return wall_time(std::chrono::milliseconds(*ms));
-  }
+/// A count from 0 to `max`, written as a JSON integer or as a string of decimal digits only (no
+/// sign, space or point); nullopt for any other value.
+std::optional<std::int64_t> count_of(dom::element value, std::int64_t max) {
+  if (value.is_int64()) return integer_in(value, 0, max);
   if (!value.is_string()) return std::nullopt;
   const std::string_view text(value);
   if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;  // from_chars would take a sign
   }
-  std::int64_t ms = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), ms);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return wall_time(std::chrono::milliseconds(ms));
+  std::int64_t n = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (error != std::errc() || end != text.data() + text.size() || n > max) return std::nullopt;
+  return n;
+}
+
+/// A `start_time`: milliseconds since the Unix epoch, as an integer or a string of decimal
+/// digits, from 0 to 2^63 - 1 (what wall_time holds); nullopt for any other value.
+std::optional<wall_time> wall_time_of(dom::element value) {
+  const std::optional<std::int64_t> ms = count_of(value, std::numeric_limits<std::int64_t>::max());
+  if (!ms) return std::nullopt;
+  return wall_time(std::chrono::milliseconds(*ms));
 }
 
 constexpr std::int64_t max_per_page = 100;
@@ -120,6 +124,7 @@ const job_id& id_of(const job_id& id) { return id; }
 const job_id& id_of(const pause_item& item) { return item.id; }
 const job_id& id_of(const start_item& item) { return item.id; }
 const job_id& id_of(const delete_item& item) { return item.id; }
+const job_id& id_of(const report_item& item) { return item.id; }
 
 /// The `job_id` of an item, once every field has passed its emptiness check.
 std::optional<request_error> read_job_id(dom::element id, job_id& out) {
@@ -176,6 +181,55 @@ std::optional<request_error> read_item(dom::object obj, delete_item& out) {
   const std::optional<delete_type> parsed_type = parsed_string(*type, parse_delete_type);
   if (!parsed_type) return request_error::invalid("delete_type");
   out.type = *parsed_type;
+  return std::nullopt;
+}
+
+/// The `event` of a report that carries the transfer's figures only.
+constexpr std::string_view figures_only = "progress";
+constexpr std::int64_t max_progress = 100;
+constexpr std::int64_t max_delay_seconds = std::numeric_limits<std::int32_t>::max();
+
+/// True for an `event` of "progress": the figures alone.
+bool is_figures_only(dom::element event) {
+  return event.is_string() && std::string_view(event) == figures_only;
+}
+
+/// A report's `event` other than "progress": a worker event; nullopt for any other value (a
+/// command, the schedule's event, an unknown name, a non-string).
+std::optional<task_event> worker_event_of(dom::element value) {
+  const std::optional<task_event> event = parsed_string(value, parse_task_event);
+  if (!event || !is_worker_event(*event)) return std::nullopt;
+  return event;
+}
+
+/// batch-report: `{"job_id","event","progress"?,"incre_trans_delay"?}`. An event of
+/// "progress" needs one figure at least; a report with one figure has the other at 0.
+std::optional<request_error> read_item(dom::object obj, report_item& out) {
+  const std::optional<dom::element> id = field(obj, "job_id");
+  const std::optional<dom::element> event = field(obj, "event");
+  const std::optional<dom::element> progress = field(obj, "progress");
+  const std::optional<dom::element> delay = field(obj, "incre_trans_delay");
+  if (is_empty(id)) return request_error::empty("job_id");
+  if (is_empty(event)) return request_error::empty("event");
+  if (!progress && !delay && is_figures_only(*event)) return request_error::empty("progress");
+  if (auto error = read_job_id(*id, out.id)) return error;
+  if (!is_figures_only(*event)) {
+    out.event = worker_event_of(*event);
+    if (!out.event) return request_error::invalid("event");
+  }
+  if (!progress && !delay) return std::nullopt;
+  transfer_figures figures;
+  if (progress) {
+    const std::optional<std::int64_t> percent = count_of(*progress, max_progress);
+    if (!percent) return request_error::invalid("progress");
+    figures.progress = static_cast<std::uint8_t>(*percent);
+  }
+  if (delay) {
+    const std::optional<std::int64_t> seconds = count_of(*delay, max_delay_seconds);
+    if (!seconds) return request_error::invalid("incre_trans_delay");
+    figures.incre_trans_delay = std::chrono::seconds(*seconds);
+  }
+  out.figures = figures;
   return std::nullopt;
 }
 
@@ -353,6 +407,10 @@ parse_result<std::vector<start_item>> body_parser::parse_starting(std::string_vi
 
 parse_result<std::vector<delete_item>> body_parser::parse_delete(std::string_view body) {
   return impl_->parse_objects<delete_item>(body, limits_);
+}
+
+parse_result<std::vector<report_item>> body_parser::parse_report(std::string_view body) {
+  return impl_->parse_objects<report_item>(body, limits_);
 }
 
 parse_result<status_query> body_parser::parse_status(std::string_view body) {

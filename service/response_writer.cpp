@@ -159,6 +159,44 @@ void write_detail_response(std::string& out, const std::vector<detail_result>& d
   append_count(out, details.size());
 }
 
+void write_progress_response(std::string& out, const std::vector<progress_result>& progress,
+                             std::size_t cur_page, std::size_t per_page, language lang) {
+  const auto [first, last] = page_of(progress.size(), cur_page, per_page);
+  out += "{\"results\":[";
+  for (std::size_t i = first; i < last; ++i) {
+    const progress_result& p = progress[i];
+    if (i != first) out.push_back(',');
+    out += "{\"job_id\":";
+    append_id(out, p.id);
+    if (p.error) {
+      out += ",\"error_code\":\"";
+      out += drs_error_code(p.error);
+      out += "\",\"error_msg\":";
+      append_json_string(out, item_message(p.error, lang));
+      out.push_back('}');
+      continue;
+    }
+    out += ",\"transfer_status\":\"";
+    out += drs_status(p.state);
+    out.push_back('"');
+    if (p.figures) {
+      const auto delay = p.figures->incre_trans_delay;
+      fmt::format_to(std::back_inserter(out),
+                     ",\"progress\":\"{}\",\"incre_trans_delay\":\"{}\","
+                     "\"incre_trans_delay_millis\":{}",
+                     p.figures->progress,
+                     std::chrono::duration_cast<std::chrono::seconds>(delay).count(),
+                     delay.count());
+    }
+    if (p.reported_at) {
+      fmt::format_to(std::back_inserter(out), ",\"process_time\":\"{}\"",
+                     p.reported_at->time_since_epoch().count());
+    }
+    out.push_back('}');
+  }
+  append_count(out, progress.size());
+}
+
 void write_job_list(std::string& out, std::span<const listed_task> page, std::size_t total) {
   out += "{\"jobs\":[";
   for (std::size_t i = 0; i < page.size(); ++i) {

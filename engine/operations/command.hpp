@@ -1,8 +1,9 @@
 #pragma once
 // command: the user's commands (start, pause, resume, terminate, delete), the workers' events
-// and the schedule's starts; one lifecycle event per item. The caller's items are kept as
-// given (pause_item, job_id, start_item, delete_item or event_item): no copy into another
-// form; command_of() reads what each one asks for.
+// and reports, and the schedule's starts; one lifecycle event per item (a report: an event, its
+// figures, or both). The caller's items are kept as given (pause_item, job_id, start_item,
+// delete_item, event_item or report_item): no copy into another form; command_of() reads what
+// each one asks for.
 
 #include "operation.hpp"
 
@@ -68,6 +69,16 @@ struct command_op : project_batch_op<item_result, Item> {
                       [](const pause_item& p) { return !is_valid(p.mode); })) {
         return errc::invalid_item;
       }
+    } else if constexpr (std::is_same_v<Item, report_item>) {
+      if (std::any_of(items.begin(), items.end(),
+                      [](const report_item& r) { return r.event && !is_worker_event(*r.event); })) {
+        return errc::not_a_worker_event;
+      }
+      if (std::any_of(items.begin(), items.end(), [](const report_item& r) {
+            return (!r.event && !r.figures) || (r.figures && r.figures->progress > 100);
+          })) {
+        return errc::invalid_item;
+      }
     } else if constexpr (std::is_same_v<Item, delete_item>) {
       if (std::any_of(items.begin(), items.end(),
                       [](const delete_item& d) { return !is_valid(d.type); })) {
@@ -79,8 +90,13 @@ struct command_op : project_batch_op<item_result, Item> {
 
   std::optional<shard_index> run(step_context& ctx, std::size_t i) {
     const Item& item = items[i];
-    const item_command c = command_of(item, command);
-    const outcome o = ctx.here().apply(project, item_id(item), c.event, c.args);
+    outcome o;
+    if constexpr (std::is_same_v<Item, report_item>) {
+      o = ctx.here().report(project, item, command.now);
+    } else {
+      const item_command c = command_of(item, command);
+      o = ctx.here().apply(project, item_id(item), c.event, c.args);
+    }
     results[i].error = o.error;
     return o.forward_to;
   }

@@ -14,6 +14,7 @@
 #include <taskorch/wall_time.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -82,6 +83,21 @@ struct event_item {
   task_event event = task_event::start_succeeded;
 };
 
+/// What a worker says of one task's transfer (DRS batch-progress shows it).
+struct transfer_figures {
+  std::uint8_t progress = 0;                      ///< percent done, 0..100
+  std::chrono::milliseconds incre_trans_delay{};  ///< how far the target lags the source
+  friend bool operator==(const transfer_figures&, const transfer_figures&) = default;
+};
+
+/// One item of a worker's report (DRS-style batch-report): a worker event, the transfer's
+/// figures, or both (the event first). Either one makes it the task's latest report.
+struct report_item {
+  job_id id;
+  std::optional<task_event> event;          ///< a worker event (is_worker_event)
+  std::optional<transfer_figures> figures;  ///< progress and delay
+};
+
 /// The outcome of one item: `error` is empty on success.
 struct item_result {
   job_id id;
@@ -106,6 +122,16 @@ struct detail_result {
   error_code error;
   task_snapshot task;
   std::vector<task_snapshot> children;
+};
+
+/// The answer for one id of a progress query: meaningful only when `error` is empty. A
+/// task no worker has reported on since the engine started has no figures and no time.
+struct progress_result {
+  job_id id;
+  error_code error;
+  task_state state = task_state::configuration;  ///< a parent's aggregate
+  std::optional<transfer_figures> figures;
+  std::optional<wall_time> reported_at;  ///< the worker's latest report
 };
 
 /// Counts of tasks by state, dual-active parents counted by their aggregate state.

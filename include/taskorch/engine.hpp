@@ -102,6 +102,7 @@ class engine {
   using batch_signature = void(error_code, batch_result);
   using status_signature = void(error_code, std::vector<status_result>);
   using detail_signature = void(error_code, std::vector<detail_result>);
+  using progress_signature = void(error_code, std::vector<progress_result>);
   using snapshot_signature = void(error_code, task_snapshot);
   using list_signature = void(error_code, std::vector<task_snapshot>);
   using counts_signature = void(error_code, state_counts);
@@ -231,6 +232,22 @@ class engine {
         token, project, std::move(items));
   }
 
+  /// Applies workers' reports: each item's worker event (as async_report), then its
+  /// transfer figures, which async_progress shows with the time of the report. The figures
+  /// are kept in memory only: after a restart a task has none until its worker reports again.
+  /// Signature: void(error_code, batch_result). Refused whole like async_report, and with
+  /// errc::invalid_item for an item with neither an event nor figures, or a progress above
+  /// 100. Per item: as async_report; an item whose event is refused changes nothing.
+  template <boost::asio::completion_token_for<batch_signature> CompletionToken>
+  auto async_worker_report(project_id project, std::vector<report_item> items,
+                           CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, batch_signature>(
+        [this](auto h, project_id p, std::vector<report_item> i) {
+          start_worker_report(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(items));
+  }
+
   /// Removes DELETED tasks for good; afterwards their ids are unknown.
   /// Signature: void(error_code, batch_result). Per item: invalid_state unless DELETED (for
   /// a family: unless both children are), child_task_forbidden for a family child.
@@ -265,6 +282,18 @@ class engine {
     return boost::asio::async_initiate<CompletionToken, detail_signature>(
         [this](auto h, project_id p, std::vector<job_id> i) {
           start_detail(p, std::move(i), std::move(h));
+        },
+        token, project, std::move(ids));
+  }
+
+  /// Reads what the workers last reported of each listed task (DRS batch-progress): its
+  /// state, its transfer figures and the time of the report. Signature: void(error_code,
+  /// std::vector<progress_result>), one per id, in order; errors as for async_status.
+  template <boost::asio::completion_token_for<progress_signature> CompletionToken>
+  auto async_progress(project_id project, std::vector<job_id> ids, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, progress_signature>(
+        [this](auto h, project_id p, std::vector<job_id> i) {
+          start_progress(p, std::move(i), std::move(h));
         },
         token, project, std::move(ids));
   }
@@ -355,6 +384,19 @@ class engine {
   batch_result report(project_id project, std::vector<event_item> items, error_code& ec) {
     return async_report(project, std::move(items), blocking(ec));
   }
+  batch_result worker_report(project_id project, std::vector<report_item> items) {
+    return async_worker_report(project, std::move(items), blocking());
+  }
+  batch_result worker_report(project_id project, std::vector<report_item> items, error_code& ec) {
+    return async_worker_report(project, std::move(items), blocking(ec));
+  }
+  std::vector<progress_result> progress(project_id project, std::vector<job_id> ids) {
+    return async_progress(project, std::move(ids), blocking());
+  }
+  std::vector<progress_result> progress(project_id project, std::vector<job_id> ids,
+                                        error_code& ec) {
+    return async_progress(project, std::move(ids), blocking(ec));
+  }
   batch_result purge(project_id project, std::vector<job_id> ids) {
     return async_purge(project, std::move(ids), blocking());
   }
@@ -405,6 +447,9 @@ class engine {
   void start_start(project_id project, std::vector<start_item> items, handler<batch_signature> h);
   void start_delete(project_id project, std::vector<delete_item> items, handler<batch_signature> h);
   void start_report(project_id project, std::vector<event_item> items, handler<batch_signature> h);
+  void start_worker_report(project_id project, std::vector<report_item> items,
+                           handler<batch_signature> h);
+  void start_progress(project_id project, std::vector<job_id> ids, handler<progress_signature> h);
   void start_purge(project_id project, std::vector<job_id> ids, handler<batch_signature> h);
   void start_status(project_id project, std::vector<job_id> ids, handler<status_signature> h);
   void start_detail(project_id project, std::vector<job_id> ids, handler<detail_signature> h);

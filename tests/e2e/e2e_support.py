@@ -44,6 +44,13 @@ STATUS = "batch-status"
 STARTING = "batch-starting"
 JOBS = "batch-jobs"  # DELETE
 DETAIL = "batch-detail"
+REPORT = "batch-report"      # a worker's report (role worker only)
+PROGRESS = "batch-progress"  # what the workers last reported (every role)
+
+# The events a worker may report (docs/state-machine.md, origin worker); batch-report also
+# takes the word "progress" for figures alone.
+WORKER_EVENTS = ["start_succeeded", "start_failed", "full_transfer_done", "incremental_started",
+                 "transfer_failed", "stopped"]
 
 PAUSABLE = [
     "FULL_TRANSFER_STARTED",
@@ -589,6 +596,50 @@ class Server:
         if page_req is not None:
             body["page_req"] = page_req
         return self.post(DETAIL, body, **kw)
+
+    def report(self, items: list[tuple] | list[dict], token: str, **kw) -> Response:
+        """batch-report with a worker's `token`; an item is a whole item object, or a tuple
+        (id, event[, progress[, incre_trans_delay]]) whose figures are sent when not None."""
+        jobs = []
+        for i in items:
+            if isinstance(i, dict):
+                jobs.append(i)
+                continue
+            item: dict[str, Any] = {"job_id": i[0], "event": i[1]}
+            if len(i) > 2 and i[2] is not None:
+                item["progress"] = i[2]
+            if len(i) > 3 and i[3] is not None:
+                item["incre_trans_delay"] = i[3]
+            jobs.append(item)
+        return self.post(REPORT, {"jobs": jobs}, token=token, **kw)
+
+    def progress(self, ids: list[str], page_req: dict | None = None, **kw) -> Response:
+        """batch-progress (the body of batch-status)."""
+        body: dict[str, Any] = {"jobs": ids}
+        if page_req is not None:
+            body["page_req"] = page_req
+        return self.post(PROGRESS, body, **kw)
+
+    def progress_of(self, ids: list[str], token: str = TOKEN_A, project: str = PROJECT_A) -> dict[str, dict]:
+        """id -> its batch-progress item without `job_id` (an error item: its error_code and
+        error_msg)."""
+        r = self.progress(ids, token=token, project=project)
+        if r.status != 200:
+            raise AssertionError(f"batch-progress failed: {r}")
+        out: dict[str, dict] = {}
+        for item in r.json["results"]:
+            rest = dict(item)
+            out[rest.pop("job_id")] = rest
+        if list(out) != list(ids):
+            raise AssertionError(f"batch-progress answered {list(out)} for {ids}")
+        return out
+
+    def versions(self, ids: list[str], token: str = TOKEN_A, project: str = PROJECT_A) -> dict[str, int]:
+        """id -> the `version` batch-detail shows (found tasks only)."""
+        r = self.detail(ids, token=token, project=project)
+        if r.status != 200:
+            raise AssertionError(f"batch-detail failed: {r}")
+        return {item["id"]: item["version"] for item in r.json["results"] if "version" in item}
 
     def list_jobs(self, body: Any = None, token: Any = TOKEN_A, project: str = PROJECT_A, **kw) -> Response:
         """POST /v3/{project}/jobs; `body` None sends a body of no bytes."""

@@ -10,8 +10,8 @@ Covered: each answer's exact shape, every whole-request refusal (nothing applied
 failures in request order, `job_action` for every state (the expected lists are written here
 by hand from docs/behaviour.md, never read from the server's tables), scheduled starts firing
 by themselves and surviving a restart, dual-active families through start, terminate, force
-terminate and delete, roles and Chinese messages. Worker events are not reachable over HTTP
-yet, so no test moves a task past STARTJOBING.
+terminate and delete, roles and Chinese messages. Workers' reports, which move a task past
+STARTJOBING, are tested in test_worker_reports.py.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ An operator (the default) may call commands, queries and the event stream; a wor
 reports, queries and the event stream; a reader queries and the event stream only. Any other
 call is `403 TASKORCH.0403`, checked after the token (401) and the project (403 DRS.M00261) and
 before Content-Type and the body, so nothing is applied. The lifecycle routes (batch-starting,
-batch-jobs, batch-detail, batch-progress, jobs, batch-report, events) are only checked for not
-being refused by role: their handlers are not the subject here.
+batch-jobs, batch-detail, jobs) and the workers' routes (batch-report, batch-progress, both
+served: test_worker_reports.py tests their handlers) are only checked for not being refused by
+role, apart from one report a worker makes; the event stream (GET events) is not served yet
+(404 once the token and role pass).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def role_fleet() -> tuple[Fleet, dict[str, str]]:
         # Only the operator's allowed calls change these.
         "to_pause": fleet.task("FULL_TRANSFER_STARTED", PROJECT_A),
         "to_retry": fleet.task("INCRE_TRANSFER_FAILED", PROJECT_A),
+        # Only the worker's allowed report changes this one.
+        "to_report": fleet.task("STARTJOBING", PROJECT_A),
     }
     return fleet, ids
 
@@ -88,7 +92,8 @@ class RoleCase(E2ECase):
             "starting": ("POST", "batch-starting", {"jobs": [{"job_id": i["config"]}]}),
             "batch-jobs": ("DELETE", "batch-jobs", {"jobs": [{"job_id": i["running"], "delete_type": "force_terminate"},
                                                              {"job_id": i["config"], "delete_type": "delete"}]}),
-            "report": ("POST", "batch-report", {"jobs": [{"job_id": i["running"], "event": "incre_transfer_failed"}]}),
+            "report": ("POST", "batch-report", {"jobs": [{"job_id": i["running"], "event": "transfer_failed",
+                                                          "progress": 40, "incre_trans_delay": 5}]}),
             "status": ("POST", STATUS, {"jobs": [i["running"]]}),
             "detail": ("POST", "batch-detail", {"jobs": [i["running"]]}),
             "progress": ("POST", "batch-progress", {"jobs": [i["running"]]}),
@@ -157,6 +162,7 @@ class RoleMatrixTests(RoleCase):
                         r = self.send(name, token, body={"jobs": []} if name != "list" else {})
                         self.assertNotRoleRefused(r)
                 with self.subTest(role=role, token=token, call="events"):
+                    # Not refused by role; the stream itself is not served yet (404).
                     self.assertNotEqual(self.events_status(token), 403)
 
     def test_queries_succeed_for_every_role(self):
@@ -166,6 +172,22 @@ class RoleMatrixTests(RoleCase):
                 r = self.srv.status([running], token=token)
                 self.assertEqual(r.status, 200, str(r))
                 self.assertEqual(r.json["results"], [{"id": running, "status": "INCRE_TRANSFER_STARTED"}])
+
+    def test_a_worker_reports(self):
+        to_report = self.ids["to_report"]
+        r = self.send("report", WORKER, body={"jobs": [{"job_id": to_report, "event": "start_succeeded"}]})
+        self.assertEqual(r.status, 200, str(r))
+        self.assertEqual(r.json, {"results": [{"id": to_report, "status": "success"}], "count": 1})
+        self.assertEqual(self.srv.statuses([to_report]), {to_report: "FULL_TRANSFER_STARTED"})
+        # batch-progress: a query, answered for every role (no figures were reported).
+        for token in (TOKEN_A, OPERATOR, WORKER, READER, COLON_READER):
+            with self.subTest(token=token):
+                r = self.send("progress", token, body={"jobs": [to_report]})
+                self.assertEqual(r.status, 200, str(r))
+                item = r.json["results"][0]
+                self.assertEqual(set(item), {"job_id", "transfer_status", "process_time"}, str(r))
+                self.assertEqual(item["transfer_status"], "FULL_TRANSFER_STARTED", str(r))
+        self.assertRegistryUntouched()
 
     def test_an_operator_pauses_and_resumes(self):
         to_pause, to_retry = self.ids["to_pause"], self.ids["to_retry"]

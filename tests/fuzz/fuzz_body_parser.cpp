@@ -4,6 +4,7 @@
 
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -66,6 +67,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto* items = std::get_if<std::vector<taskorch::delete_item>>(&remove)) {
     check_accepted(*items, [](const taskorch::delete_item& i) { return i.id; });
     for (const auto& item : *items) require(taskorch::is_valid(item.type));
+  }
+  auto report = parser.parse_report(body);
+  if (auto* items = std::get_if<std::vector<taskorch::report_item>>(&report)) {
+    check_accepted(*items, [](const taskorch::report_item& i) { return i.id; });
+    for (const auto& item : *items) {
+      require(item.event || item.figures);
+      require(!item.event || taskorch::is_worker_event(*item.event));
+      if (item.figures) {
+        require(item.figures->progress <= 100);
+        require(item.figures->incre_trans_delay.count() >= 0 &&
+                item.figures->incre_trans_delay.count() % 1000 == 0 &&
+                item.figures->incre_trans_delay <= std::chrono::seconds(2147483647));
+      }
+    }
+  } else {
+    require(std::get<taskorch::http::request_error>(report).status == 400);
   }
   auto list = parser.parse_list(body);
   if (auto* query = std::get_if<taskorch::http::list_query>(&list)) {

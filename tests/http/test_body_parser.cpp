@@ -7,9 +7,18 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace taskorch {
+/// Figures in a failed expectation's message.
+inline void PrintTo(const transfer_figures& f, std::ostream* os) {
+  *os << "{progress " << int(f.progress) << ", incre_trans_delay " << f.incre_trans_delay.count()
+      << " ms}";
+}
+}  // namespace taskorch
 
 namespace {
 
@@ -522,6 +531,265 @@ TEST(BodyParserDelete, KeepsTheLimits) {
   EXPECT_EQ(delete_error(R"({"jobs":[],"x":[[[[[[[[]]]]]]]]})"),
             "DRS.M00202|The value of parameter x is invalid: nested deeper than 8 levels.");
   EXPECT_EQ(delete_error(R"({"jobs":[{"job_id":"a","job_id":"b"}]})").substr(0, 10), "DRS.M00200");
+}
+
+// ---- batch-report -------------------------------------------------------------------------
+
+std::string report_error(std::string_view body, body_limits limits = {}) {
+  return error_of(&body_parser::parse_report, body, limits);
+}
+
+/// A batch-report body of one item with the seed id and `fields` (written after it).
+std::string report_body(std::string_view fields) {
+  return pause_body(std::string(R"({"job_id":")") + std::string(seed_id) + "\"," +
+                    std::string(fields) + "}");
+}
+
+/// The one item of an accepted batch-report body.
+taskorch::report_item parsed_report(std::string_view body) {
+  body_parser parser;
+  auto result = parser.parse_report(body);
+  if (auto* e = std::get_if<request_error>(&result)) {
+    ADD_FAILURE() << body << ": " << e->code << " " << e->en;
+    return {};
+  }
+  const auto& items = std::get<std::vector<taskorch::report_item>>(result);
+  EXPECT_EQ(items.size(), 1U) << body;
+  if (items.empty()) return {};
+  EXPECT_EQ(items[0].id.to_string(), seed_id) << body;
+  return items[0];
+}
+
+taskorch::transfer_figures figures(std::uint8_t progress, std::int64_t delay_seconds) {
+  return {progress, std::chrono::seconds(delay_seconds)};
+}
+
+/// The figures of a figures-only report whose `field` is written as `value`.
+std::optional<taskorch::transfer_figures> figures_of(std::string_view field,
+                                                     std::string_view value) {
+  const taskorch::report_item item = parsed_report(report_body(
+      std::string(R"("event":"progress",")") + std::string(field) + "\":" + std::string(value)));
+  EXPECT_FALSE(item.event.has_value());
+  return item.figures;
+}
+
+TEST(BodyParserReport, AcceptsEveryWorkerEvent) {
+  std::size_t worker_events = 0;
+  for (taskorch::task_event e : taskorch::all_task_events) {
+    if (!taskorch::is_worker_event(e)) continue;
+    ++worker_events;
+    const std::string value = std::string(taskorch::to_string(e));
+    const taskorch::report_item item =
+        parsed_report(report_body(std::string(R"("event":")") + value + "\""));
+    EXPECT_EQ(item.event, e) << value;
+    EXPECT_FALSE(item.figures.has_value()) << value;
+  }
+  EXPECT_EQ(worker_events, 6U);
+  for (std::string_view name : {"start_succeeded", "start_failed", "full_transfer_done",
+                                "incremental_started", "transfer_failed", "stopped"}) {
+    EXPECT_EQ(report_error(report_body(std::string(R"("event":")") + std::string(name) + "\"")),
+              "accepted")
+        << name;
+  }
+}
+
+TEST(BodyParserReport, RefusesEveryOtherEvent) {
+  for (taskorch::task_event e : taskorch::all_task_events) {
+    if (taskorch::is_worker_event(e)) continue;
+    const std::string value = std::string(taskorch::to_string(e));
+    EXPECT_EQ(report_error(report_body(std::string(R"("event":")") + value + "\"")),
+              "DRS.M00202|The value of parameter event is invalid.")
+        << value;
+  }
+  for (std::string_view value :
+       {R"("pause")", R"("resume")", R"("start")", R"("start_due")", R"("confirmed")", R"("PAUSE")",
+        R"("Stopped")", R"("stopped ")", R"("PROGRESS")", R"("unknown")", "1", "true", "[]",
+        R"(["stopped"])", "{}"}) {
+    EXPECT_EQ(report_error(report_body(std::string(R"("event":)") + std::string(value))),
+              "DRS.M00202|The value of parameter event is invalid.")
+        << value;
+    // ...with figures as well.
+    EXPECT_EQ(
+        report_error(report_body(std::string(R"("progress":50,"event":)") + std::string(value))),
+        "DRS.M00202|The value of parameter event is invalid.")
+        << value;
+  }
+}
+
+TEST(BodyParserReport, ReadsAnEventWithFigures) {
+  const taskorch::report_item item = parsed_report(report_body(
+      R"("event":"incremental_started","progress":"50","incre_trans_delay":"3","x":[1])"));
+  EXPECT_EQ(item.event, taskorch::task_event::incremental_started);
+  EXPECT_EQ(item.figures, figures(50, 3));
+  EXPECT_EQ(item.figures->incre_trans_delay, std::chrono::milliseconds(3000));
+}
+
+TEST(BodyParserReport, ReadsFiguresAlone) {
+  taskorch::report_item item =
+      parsed_report(report_body(R"("event":"progress","progress":"42","incre_trans_delay":7)"));
+  EXPECT_FALSE(item.event.has_value());
+  EXPECT_EQ(item.figures, figures(42, 7));
+  // One figure: the other is 0, a report replaces both.
+  item = parsed_report(report_body(R"("event":"progress","progress":42)"));
+  EXPECT_FALSE(item.event.has_value());
+  EXPECT_EQ(item.figures, figures(42, 0));
+  item =
+      parsed_report(report_body(R"("event":"progress","incre_trans_delay":"9","progress":null)"));
+  EXPECT_FALSE(item.event.has_value());
+  EXPECT_EQ(item.figures, figures(0, 9));
+  item = parsed_report(report_body(R"("event":"stopped","incre_trans_delay":0)"));
+  EXPECT_EQ(item.event, taskorch::task_event::stopped);
+  EXPECT_EQ(item.figures, figures(0, 0));
+}
+
+TEST(BodyParserReport, FiguresOnlyNeedsAFigure) {
+  for (std::string_view fields : {R"("event":"progress")", R"("event":"progress","progress":null)",
+                                  R"("event":"progress","progress":null,"incre_trans_delay":null)",
+                                  R"("event":"progress","figures":{"progress":1})"}) {
+    EXPECT_EQ(report_error(report_body(fields)), "DRS.M00201|The parameter progress is empty.")
+        << fields;
+  }
+  // "" is a wrong figure, not an absent one.
+  EXPECT_EQ(report_error(report_body(R"("event":"progress","progress":"")")),
+            "DRS.M00202|The value of parameter progress is invalid.");
+  EXPECT_EQ(report_error(report_body(R"("event":"progress","incre_trans_delay":"")")),
+            "DRS.M00202|The value of parameter incre_trans_delay is invalid.");
+}
+
+TEST(BodyParserReport, TakesFiguresAsStringsOrIntegers) {
+  EXPECT_EQ(figures_of("progress", "0"), figures(0, 0));
+  EXPECT_EQ(figures_of("progress", R"("0")"), figures(0, 0));
+  EXPECT_EQ(figures_of("progress", "100"), figures(100, 0));
+  EXPECT_EQ(figures_of("progress", R"("100")"), figures(100, 0));
+  EXPECT_EQ(figures_of("progress", R"("050")"), figures(50, 0));
+  EXPECT_EQ(figures_of("incre_trans_delay", "0"), figures(0, 0));
+  EXPECT_EQ(figures_of("incre_trans_delay", R"("0")"), figures(0, 0));
+  EXPECT_EQ(figures_of("incre_trans_delay", "2147483647"), figures(0, 2147483647));
+  EXPECT_EQ(figures_of("incre_trans_delay", R"("2147483647")"), figures(0, 2147483647));
+  EXPECT_EQ(figures_of("incre_trans_delay", "2147483647")->incre_trans_delay,
+            std::chrono::milliseconds(2147483647000));
+}
+
+TEST(BodyParserReport, RefusesOtherFigures) {
+  for (std::string_view value : {"101",
+                                 R"("101")",
+                                 "-1",
+                                 R"("-1")",
+                                 "1.5",
+                                 R"("1.5")",
+                                 "50.0",
+                                 "1e2",
+                                 R"("5%")",
+                                 R"("")",
+                                 R"(" 5")",
+                                 R"("+5")",
+                                 R"("0x10")",
+                                 "true",
+                                 "false",
+                                 "[]",
+                                 R"(["5"])",
+                                 "{}",
+                                 "18446744073709551616",
+                                 R"("18446744073709551616")",
+                                 "1e999"}) {
+    EXPECT_EQ(report_error(report_body(std::string(R"("event":"progress","progress":)") +
+                                       std::string(value))),
+              "DRS.M00202|The value of parameter progress is invalid.")
+        << value;
+    EXPECT_EQ(report_error(report_body(std::string(R"("event":"stopped","progress":)") +
+                                       std::string(value))),
+              "DRS.M00202|The value of parameter progress is invalid.")
+        << value;
+  }
+  for (std::string_view value :
+       {"2147483648", R"("2147483648")", "-1", R"("-1")", "1.5", R"("3s")", R"("")", R"("1 ")",
+        "true", "[]", "{}", "9223372036854775808", R"("99999999999999999999")"}) {
+    EXPECT_EQ(report_error(report_body(std::string(R"("event":"progress","incre_trans_delay":)") +
+                                       std::string(value))),
+              "DRS.M00202|The value of parameter incre_trans_delay is invalid.")
+        << value;
+  }
+}
+
+TEST(BodyParserReport, RefusesEmptyFieldsBeforeWrongValues) {
+  EXPECT_EQ(report_error(pause_body("{}")), "DRS.M00201|The parameter job_id is empty.");
+  EXPECT_EQ(report_error(pause_body("[]")), "DRS.M00201|The parameter jobs is empty.");
+  EXPECT_EQ(report_error(R"({"jobs":[]})"), "DRS.M00201|The parameter jobs is empty.");
+  for (std::string_view item : {R"({"event":"stopped"})", R"({"job_id":null,"event":"stopped"})",
+                                R"({"job_id":"","event":"stopped"})"}) {
+    EXPECT_EQ(report_error(pause_body(item)), "DRS.M00201|The parameter job_id is empty.") << item;
+  }
+  for (std::string_view fields :
+       {R"("x":1)", R"("event":null)", R"("event":"")", R"("progress":50,"incre_trans_delay":1)"}) {
+    EXPECT_EQ(report_error(report_body(fields)), "DRS.M00201|The parameter event is empty.")
+        << fields;
+  }
+  EXPECT_EQ(report_error(pause_body(R"({"job_id":"nope","event":"stopped"})")),
+            "DRS.M00202|The value of parameter job_id is invalid.");
+  EXPECT_EQ(report_error(pause_body(R"({"job_id":7,"event":"stopped"})")),
+            "DRS.M00202|The value of parameter job_id is invalid.");
+}
+
+TEST(BodyParserReport, ChecksAnItemsFieldsInOrder) {
+  // Every emptiness check first: job_id, event, then the figures of a figures-only report...
+  EXPECT_EQ(report_error(pause_body(R"({"event":"","job_id":"","progress":101})")),
+            "DRS.M00201|The parameter job_id is empty.");
+  EXPECT_EQ(report_error(pause_body(R"({"progress":101,"event":null,"job_id":"BAD"})")),
+            "DRS.M00201|The parameter event is empty.");
+  EXPECT_EQ(report_error(pause_body(R"({"event":"progress","job_id":"BAD"})")),
+            "DRS.M00201|The parameter progress is empty.");
+  // ...then the values: job_id, event, progress, incre_trans_delay, whatever their order.
+  EXPECT_EQ(report_error(pause_body(
+                R"({"incre_trans_delay":-1,"progress":101,"event":"pause","job_id":"BAD"})")),
+            "DRS.M00202|The value of parameter job_id is invalid.");
+  EXPECT_EQ(report_error(report_body(R"("incre_trans_delay":-1,"progress":101,"event":"pause")")),
+            "DRS.M00202|The value of parameter event is invalid.");
+  EXPECT_EQ(report_error(report_body(R"("incre_trans_delay":-1,"progress":101,"event":"stopped")")),
+            "DRS.M00202|The value of parameter progress is invalid.");
+  EXPECT_EQ(report_error(report_body(R"("incre_trans_delay":-1,"progress":100,"event":"stopped")")),
+            "DRS.M00202|The value of parameter incre_trans_delay is invalid.");
+}
+
+TEST(BodyParserReport, KeepsRequestOrderAndCatchesADuplicate) {
+  body_parser parser;
+  auto result = parser.parse_report(
+      R"({"jobs":[{"job_id":"140b5236-88ad-43c8-811c-1268453jb101","event":"full_transfer_done"},)"
+      R"({"event":"progress","job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","progress":"7"}]})");
+  ASSERT_TRUE(std::holds_alternative<std::vector<taskorch::report_item>>(result));
+  const auto& items = std::get<std::vector<taskorch::report_item>>(result);
+  ASSERT_EQ(items.size(), 2U);
+  EXPECT_EQ(items[0].id.to_string(), other_id);
+  EXPECT_EQ(items[0].event, taskorch::task_event::full_transfer_done);
+  EXPECT_FALSE(items[0].figures.has_value());
+  EXPECT_EQ(items[1].id.to_string(), seed_id);
+  EXPECT_FALSE(items[1].event.has_value());
+  EXPECT_EQ(items[1].figures, figures(7, 0));
+
+  const std::string event =
+      R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","event":"stopped"})";
+  const std::string progress =
+      R"({"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","event":"progress","progress":1})";
+  EXPECT_EQ(report_error(pause_body(event + "," + progress)),
+            "DRS.M00301|There are duplicate job_id in request.");
+  // In request order: a duplicate before a later bad item, an earlier bad item before it.
+  EXPECT_EQ(report_error(pause_body(event + "," + progress + ",{}")),
+            "DRS.M00301|There are duplicate job_id in request.");
+  EXPECT_EQ(report_error(pause_body(event + ",{}," + progress)),
+            "DRS.M00201|The parameter job_id is empty.");
+  // A duplicate is checked after the second item's own fields.
+  EXPECT_EQ(report_error(pause_body(
+                event + R"(,{"job_id":"8d0e8e36-a618-490d-8a46-8c61ac9jb502","event":"pause"})")),
+            "DRS.M00202|The value of parameter event is invalid.");
+}
+
+TEST(BodyParserReport, KeepsTheLimits) {
+  EXPECT_EQ(report_error(pause_body("{},{},{}"), {.max_jobs = 2}),
+            "DRS.M00202|The value of parameter jobs is invalid: at most 2 jobs per request.");
+  EXPECT_EQ(report_error(R"({"jobs":[],"x":[[[[[[[[]]]]]]]]})"),
+            "DRS.M00202|The value of parameter x is invalid: nested deeper than 8 levels.");
+  EXPECT_EQ(report_error(report_body(R"("event":"stopped","event":"stopped")")).substr(0, 10),
+            "DRS.M00200");
+  EXPECT_EQ(report_error(pause_body("5")), "DRS.M00201|The parameter jobs is empty.");
 }
 
 // ---- task list ---------------------------------------------------------------------------

@@ -330,6 +330,7 @@ const MAX_BODY = 16384;
 const tokenA = crypto.randomBytes(20).toString('hex');
 const tokenB = crypto.randomBytes(20).toString('hex');
 const tokenReader = crypto.randomBytes(20).toString('hex'); // project A, role reader
+const tokenWorker = crypto.randomBytes(20).toString('hex'); // project A, role worker
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'taskorch-openapi-'));
 const fleetFile = path.join(tmp, 'fleet.json');
 fs.writeFileSync(fleetFile, JSON.stringify(fleet));
@@ -509,6 +510,8 @@ const ST = (project = A) => `/v3/${project}/jobs/batch-starting`;
 const BJ = (project = A) => `/v3/${project}/jobs/batch-jobs`;
 const D = (project = A) => `/v3/${project}/jobs/batch-detail`;
 const L = (project = A) => `/v3/${project}/jobs`;
+const RP = (project = A) => `/v3/${project}/jobs/batch-report`;
+const PG = (project = A) => `/v3/${project}/jobs/batch-progress`;
 const auth = (token = tokenA) => [['X-Auth-Token', token]];
 const json = [['Content-Type', 'application/json']];
 const zh = [['X-Language', 'zh-cn']];
@@ -530,6 +533,29 @@ const listCase = (name, body, expect, extra) => post(`list: ${name}`, L(), body,
 const deleteCase = (name, body, expect, extra = {}) =>
   ({ name: `batch-jobs: ${name}`, method: 'DELETE', target: BJ(), headers: [...auth(), ...json], body, expect, batch: true, ...extra });
 const reader = [...auth(tokenReader), ...json];
+const worker = [...auth(tokenWorker), ...json];
+/// A batch-report of the main server, with the worker's token by default.
+const reportCase = (name, body, expect, extra) => post(`report: ${name}`, RP(), body, expect, { batch: true, headers: worker, ...extra });
+const progressCase = (name, body, expect, extra) => post(`progress: ${name}`, PG(), body, expect, extra);
+/// Problems of a batch-progress answer: `want` lists, per item of the page, the item expected
+/// without its process_time, and whether it has one; `count` the number of requested ids.
+function progressProblems(json, want, count) {
+  const problems = [];
+  const got = (json?.results ?? []).map((item) => {
+    const { process_time: time, ...rest } = item;
+    return [rest, time !== undefined];
+  });
+  if (!isDeepStrictEqual(got, want)) problems.push(`results differ:\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
+  for (const item of json?.results ?? []) {
+    if (item.process_time !== undefined && !(Number(item.process_time) >= reportsFrom && Number(item.process_time) <= Date.now())) {
+      problems.push(`${item.job_id}: process_time ${item.process_time} is not the time of a report of this run`);
+    }
+  }
+  if (json?.count !== count) problems.push(`count ${json?.count}, expected ${count}`);
+  return problems;
+}
+const figures = (progress, seconds) => ({ progress: String(progress), incre_trans_delay: String(seconds), incre_trans_delay_millis: seconds * 1000 });
+const reportsFrom = Date.now(); // before any report of this run
 const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
 /// Problems of a batch-detail or list object's job_action against the actions expected.
 function actionProblems(job, available) {
@@ -734,16 +760,18 @@ const mainCases = [
   { name: 'HEAD on batch-status', method: 'HEAD', target: S(), headers: [], expect: { status: 405 } },
   // ---- 413 (Content-Length over --max-body; the body is never sent)
   ...[['pause', 'POST', P()], ['retry', 'POST', R()], ['status', 'POST', S()], ['starting', 'POST', ST()],
-    ['batch-jobs', 'DELETE', BJ()], ['detail', 'POST', D()], ['list', 'POST', L()]].map(([op, method, target]) => ({
+    ['batch-jobs', 'DELETE', BJ()], ['detail', 'POST', D()], ['list', 'POST', L()], ['report', 'POST', RP()],
+    ['progress', 'POST', PG()]].map(([op, method, target]) => ({
     name: `${op}: Content-Length over --max-body`,
-    raw: (port) => `${method} ${target} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${tokenA}\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`,
+    raw: (port) => `${method} ${target} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${op === 'report' ? tokenWorker : tokenA}\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`,
     method, target, expect: { status: 413, error_code: 'DRS.M00202', messageIncludes: String(MAX_BODY), language: 'en' },
   })),
   { name: 'status: zh-cn 413', raw: (port) => `POST ${S()} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${tokenA}\r\nX-Language: zh-cn\r\nContent-Length: ${MAX_BODY * 4}\r\n\r\n`,
     method: 'POST', target: S(), expect: { status: 413, error_code: 'DRS.M00202', language: 'zh' } },
   // ---- 431 (request line and headers over 8 KiB)
   ...[['pause', 'POST', P()], ['retry', 'POST', R()], ['status', 'POST', S()], ['metrics', 'GET', '/metrics'],
-    ['starting', 'POST', ST()], ['batch-jobs', 'DELETE', BJ()], ['detail', 'POST', D()], ['list', 'POST', L()]].map(([op, method, target]) => ({
+    ['starting', 'POST', ST()], ['batch-jobs', 'DELETE', BJ()], ['detail', 'POST', D()], ['list', 'POST', L()],
+    ['report', 'POST', RP()], ['progress', 'POST', PG()]].map(([op, method, target]) => ({
     name: `${op}: a header over 8 KiB`, method, target,
     headers: [...auth(), ['X-Padding', 'p'.repeat(9000)]], body: method !== 'GET' ? '{}' : undefined,
     expect: { status: 431, error_code: 'TASKORCH.0431', language: 'en', messageIncludes: '8192' },
@@ -944,6 +972,122 @@ const mainCases = [
   post('list: a token of another project', L(A), {}, { status: 403, error_code: 'DRS.M00261' }, { headers: [...auth(tokenB), ...json] }),
   post('list: an empty project_id segment', '/v3//jobs', {}, { status: 404, error_code: 'TASKORCH.0404' }),
   { name: 'GET on the task list', method: 'GET', target: L(), headers: auth(), expect: { status: 405, error_code: 'TASKORCH.0405' } },
+
+  // ---- The workers' operations, last (they change tasks the cases above read).
+  // ---- batch-progress before any report: the status only
+  progressCase('before any report', { jobs: [J.startNow, J.forward, J.parent, J.unknown] }, {
+    status: 200,
+    language: 'en',
+    custom: (res, body) => progressProblems(body, [
+      [{ job_id: J.startNow, transfer_status: 'STARTJOBING' }, false],
+      [{ job_id: J.forward, transfer_status: 'INCRE_TRANSFER_STARTED' }, false],
+      [{ job_id: J.parent, transfer_status: 'INCRE_TRANSFER_STARTED' }, false],
+      [{ job_id: J.unknown, error_code: 'DRS.M05003', error_msg: 'Task information not found.' }, false],
+    ], 4),
+  }, { requestValid: true }),
+  // ---- batch-report: 200
+  reportCase('mixed batch, every item outcome', {
+    jobs: [
+      { job_id: J.startNow, event: 'start_succeeded', progress: '5' },
+      { job_id: J.startFailed, event: 'start_failed', progress: null },
+      { job_id: J.parent, event: 'transfer_failed' },
+      { job_id: J.forward, event: 'progress', progress: 50, incre_trans_delay: '3' },
+      { job_id: J.deleted, event: 'stopped' },
+      { job_id: J.config, event: 'start_succeeded', progress: 1 },
+      { job_id: J.unknown, event: 'stopped' },
+      { job_id: J.neighbour, event: 'progress', progress: 1 },
+      { job_id: J.waiting, event: 'stopped', incre_trans_delay: 0, extra: 1 },
+    ],
+  }, {
+    status: 200,
+    language: 'en',
+    items: [
+      [J.startNow, 'success'], [J.startFailed, 'success'], [J.parent, 'DRS.M00307'], [J.forward, 'success'],
+      [J.deleted, 'DRS.M05004'], [J.config, 'DRS.M00304'], [J.unknown, 'DRS.M05003'], [J.neighbour, 'DRS.M05003'],
+      [J.waiting, 'success'],
+    ],
+  }, { requestValid: true }),
+  reportCase('zh-cn item messages', { jobs: [{ job_id: J.parent, event: 'progress', progress: 3 }, { job_id: J.config, event: 'stopped' }] },
+    { status: 200, items: [[J.parent, 'DRS.M00307'], [J.config, 'DRS.M00304']], language: 'zh' }, { headers: [...worker, ...zh] }),
+  statusCase('after the reports', { jobs: [J.startNow, J.startFailed, J.forward, J.waiting, J.config] }, {
+    status: 200,
+    items: [[J.startNow, 'FULL_TRANSFER_STARTED'], [J.startFailed, 'START_JOB_FAILED'], [J.forward, 'INCRE_TRANSFER_STARTED'],
+      [J.waiting, 'RELEASE_RESOURCE_COMPLETE'], [J.config, 'CONFIGURATION']],
+  }),
+  // ---- batch-progress: 200
+  progressCase('after the reports', { jobs: [J.startNow, J.forward, J.parent, J.waiting, J.config, J.neighbour, J.unknown] }, {
+    status: 200,
+    language: 'en',
+    custom: (res, body) => progressProblems(body, [
+      [{ job_id: J.startNow, transfer_status: 'FULL_TRANSFER_STARTED', ...figures(5, 0) }, true],
+      [{ job_id: J.forward, transfer_status: 'INCRE_TRANSFER_STARTED', ...figures(50, 3) }, true],
+      [{ job_id: J.parent, transfer_status: 'INCRE_TRANSFER_STARTED' }, false], // the aggregate only
+      [{ job_id: J.waiting, transfer_status: 'RELEASE_RESOURCE_COMPLETE', ...figures(0, 0) }, true],
+      [{ job_id: J.config, transfer_status: 'CONFIGURATION' }, false], // its report was refused
+      [{ job_id: J.neighbour, error_code: 'DRS.M05003', error_msg: 'Task information not found.' }, false],
+      [{ job_id: J.unknown, error_code: 'DRS.M05003', error_msg: 'Task information not found.' }, false],
+    ], 7),
+  }, { requestValid: true }),
+  progressCase('page 2 of 2 per page', { jobs: [J.config, J.unknown, J.startNow], page_req: { cur_page: 2, per_page: 2 } }, {
+    status: 200,
+    custom: (res, body) => progressProblems(body, [[{ job_id: J.startNow, transfer_status: 'FULL_TRANSFER_STARTED', ...figures(5, 0) }, true]], 3),
+  }, { requestValid: true }),
+  progressCase('zh-cn error_msg', { jobs: [J.unknown] }, {
+    status: 200,
+    language: 'zh',
+    custom: (res, body) => progressProblems(body, [[{ job_id: J.unknown, error_code: 'DRS.M05003', error_msg: '任务信息未找到。' }, false]], 1),
+  }, { headers: [...auth(), ...json, ...zh] }),
+  progressCase('a reader may query', { jobs: [J.config] }, {
+    status: 200, custom: (res, body) => progressProblems(body, [[{ job_id: J.config, transfer_status: 'CONFIGURATION' }, false]], 1),
+  }, { headers: reader }),
+  progressCase('a worker may query', { jobs: [J.config] }, {
+    status: 200, custom: (res, body) => progressProblems(body, [[{ job_id: J.config, transfer_status: 'CONFIGURATION' }, false]], 1),
+  }, { headers: worker }),
+  // ---- 400 (batch-report): nothing applied
+  reportCase('event a command', { jobs: [{ job_id: J.startNow, event: 'full_transfer_done' }, { job_id: J.config, event: 'pause' }] },
+    bad('DRS.M00202', { messageIncludes: 'event' }), { requestValid: false }),
+  reportCase('event confirmed', { jobs: [{ job_id: J.config, event: 'confirmed' }] }, bad('DRS.M00202', { messageIncludes: 'event' }), { requestValid: false }),
+  reportCase('progress 101', { jobs: [{ job_id: J.startNow, event: 'progress', progress: 101 }] },
+    bad('DRS.M00202', { messageIncludes: 'progress' }), { requestValid: false }),
+  reportCase('progress "5%"', { jobs: [{ job_id: J.startNow, event: 'full_transfer_done', progress: '5%' }] },
+    bad('DRS.M00202', { messageIncludes: 'progress' }), { requestValid: false }),
+  reportCase('incre_trans_delay 2^31', { jobs: [{ job_id: J.startNow, event: 'progress', incre_trans_delay: 2147483648 }] },
+    bad('DRS.M00202', { messageIncludes: 'incre_trans_delay' }), { requestValid: false }),
+  reportCase('job_id of the wrong shape', { jobs: [{ job_id: 'BAD', event: 'stopped' }] }, bad('DRS.M00202', { messageIncludes: 'job_id' }), { requestValid: false }),
+  reportCase('event missing', { jobs: [{ job_id: J.startNow }] }, bad('DRS.M00201', { messageIncludes: 'event' }), { requestValid: false }),
+  reportCase('figures alone without figures', { jobs: [{ job_id: J.startNow, event: 'progress', progress: null }] },
+    bad('DRS.M00201', { messageIncludes: 'progress' }), { requestValid: false }),
+  reportCase('jobs empty', { jobs: [] }, bad('DRS.M00201'), { requestValid: false }),
+  reportCase('the same job_id twice', { jobs: [{ job_id: J.startNow, event: 'full_transfer_done' }, { job_id: J.startNow, event: 'progress', progress: 9 }] },
+    bad('DRS.M00301')),
+  reportCase('body not JSON', 'report', bad('DRS.M00200'), { requestValid: false }),
+  reportCase('zh-cn 400', { jobs: [{ job_id: J.config, event: 'Stopped' }] }, { status: 400, error_code: 'DRS.M00202', language: 'zh' },
+    { headers: [...worker, ...zh] }),
+  progressCase('nothing was applied by the refused reports', { jobs: [J.startNow] }, {
+    status: 200,
+    custom: (res, body) => progressProblems(body, [[{ job_id: J.startNow, transfer_status: 'FULL_TRANSFER_STARTED', ...figures(5, 0) }, true]], 1),
+  }),
+  // ---- 400 (batch-progress)
+  progressCase('jobs empty', { jobs: [] }, bad('DRS.M00201'), { requestValid: false }),
+  progressCase('an id of the wrong shape', { jobs: ['x'] }, bad('DRS.M00202'), { requestValid: false }),
+  progressCase('an id twice', { jobs: [J.config, J.config] }, bad('DRS.M00301'), { requestValid: false }),
+  progressCase('per_page 101', { jobs: [J.config], page_req: { per_page: 101 } }, bad('DRS.M00202', { messageIncludes: 'per_page' }), { requestValid: false }),
+  progressCase('body not JSON', '{', bad('DRS.M00200'), { requestValid: false }),
+  // ---- 401, 403, 404, 405 (batch-report, batch-progress)
+  reportCase('no X-Auth-Token', { jobs: [{ job_id: J.config, event: 'stopped' }] }, { status: 401, error_code: 'APIGW.0301' }, { headers: json }),
+  reportCase('an operator token', { jobs: [{ job_id: J.startNow, event: 'full_transfer_done' }] },
+    { status: 403, error_code: 'TASKORCH.0403', messageIncludes: '(operator)', language: 'en' }, { headers: [...auth(), ...json] }),
+  reportCase('a reader token, zh-cn', { jobs: [{ job_id: J.startNow, event: 'full_transfer_done' }] },
+    { status: 403, error_code: 'TASKORCH.0403', messageIncludes: '（reader）', language: 'zh' }, { headers: [...reader, ...zh] }),
+  reportCase('a path of another project', { jobs: [{ job_id: J.neighbour, event: 'progress', progress: 1 }] },
+    { status: 403, error_code: 'DRS.M00261' }, { target: RP(B) }),
+  reportCase('an empty project_id segment', { jobs: [{ job_id: J.config, event: 'stopped' }] }, { status: 404, error_code: 'TASKORCH.0404' },
+    { target: '/v3//jobs/batch-report' }),
+  { name: 'GET on batch-report', method: 'GET', target: RP(), headers: auth(tokenWorker), expect: { status: 405, error_code: 'TASKORCH.0405' } },
+  progressCase('an unknown X-Auth-Token', { jobs: [J.config] }, { status: 401, error_code: 'APIGW.0301' }, { headers: [...auth('nope'), ...json] }),
+  post('progress: a token of another project', PG(A), { jobs: [J.config] }, { status: 403, error_code: 'DRS.M00261' }, { headers: [...auth(tokenB), ...json] }),
+  post('progress: an empty project_id segment', '/v3//jobs/batch-progress', { jobs: [J.config] }, { status: 404, error_code: 'TASKORCH.0404' }),
+  { name: 'DELETE on batch-progress', method: 'DELETE', target: PG(), headers: auth(), expect: { status: 405, error_code: 'TASKORCH.0405' } },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -954,6 +1098,7 @@ let demo;
 try {
   main = await startServer('main', [
     '--fleet', fleetFile, '--token', `${tokenA}:${A}`, '--token', `${tokenB}:${B}`, '--token', `${tokenReader}:${A}:reader`,
+    '--token', `${tokenWorker}:${A}:worker`,
     '--max-jobs', String(MAX_JOBS), '--max-body', String(MAX_BODY), '--threads', '2', '--engine-threads', '2',
   ]);
   demo = await startServer('demo', [
@@ -1004,7 +1149,7 @@ try {
   // is checked against each (one response, counted once).
   else {
     const asked = [['POST', P()], ['POST', R()], ['POST', S()], ['GET', '/metrics'], ['POST', ST()], ['DELETE', BJ()],
-      ['POST', D()], ['POST', L()]];
+      ['POST', D()], ['POST', L()], ['POST', RP()], ['POST', PG()]];
     for (const [method, target] of asked) {
       check({ ...busyCase, name: `${busyCase.name} (as ${method} ${target})` }, busyRes, method, target);
     }

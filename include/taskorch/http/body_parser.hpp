@@ -98,6 +98,15 @@ class body_parser {
   /// "terminate", "force_terminate" or "delete".
   parse_result<std::vector<delete_item>> parse_delete(std::string_view body);
 
+  /// batch-report, a worker's report on its tasks:
+  /// `{"jobs":[{"job_id":"<id>","event":"<name>","progress":"50","incre_trans_delay":"3"}, ...]}`.
+  /// `event` is a worker event (is_worker_event), set in report_item::event, or "progress" for
+  /// the figures alone, which then needs one of them at least. `progress` (0..100, percent) and
+  /// `incre_trans_delay` (0..2^31 - 1, seconds, stored as milliseconds), both optional, are each
+  /// a JSON integer or a string of decimal digits. When either is present report_item::figures
+  /// is set, the one not sent at 0: a report replaces both figures.
+  parse_result<std::vector<report_item>> parse_report(std::string_view body);
+
   /// The task list (POST /v3/{project_id}/jobs): an object of optional fields, `status`,
   /// `db_use_type`, `name` (up to 100 comma-separated ids, or a name of up to 255 bytes),
   /// `cur_page` (>= 0) and `per_page` (0..100). For this endpoint only, an empty body is

@@ -48,6 +48,14 @@ void write_status_response(std::string& out, const std::vector<status_result>& s
 void write_detail_response(std::string& out, const std::vector<detail_result>& details,
                            std::size_t cur_page, std::size_t per_page, language lang);
 
+/// Appends `{"results":[...],"count":n}` for batch-progress: per task of the requested page,
+/// `job_id`, `transfer_status` (its DRS status) and, once a worker has reported, `progress`
+/// (percent, a string as DRS writes it), `incre_trans_delay` (seconds, a string),
+/// `incre_trans_delay_millis` and `process_time` (the report's time, milliseconds since the
+/// epoch, a string); or `error_code` and `error_msg`.
+void write_progress_response(std::string& out, const std::vector<progress_result>& progress,
+                             std::size_t cur_page, std::size_t per_page, language lang);
+
 /// Appends `{"jobs":[...],"total_record":n}` for a task list: the tasks of one page, whole
 /// as batch-detail shows them; `total` counts every task that matched.
 void write_job_list(std::string& out, std::span<const listed_task> page, std::size_t total);
