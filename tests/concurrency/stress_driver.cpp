@@ -152,6 +152,19 @@ std::size_t env_or(const char* name, std::size_t fallback) {
   return end != nullptr && *end == '\0' ? static_cast<std::size_t>(v) : fallback;
 }
 
+/// One of the values of `weights`, each as likely as its weight.
+template <class T, std::size_t N>
+T weighted_pick(const std::array<std::pair<T, int>, N>& weights, std::mt19937_64& rng) {
+  int total = 0;
+  for (const auto& w : weights) total += w.second;
+  int pick = std::uniform_int_distribution<int>(0, total - 1)(rng);
+  for (const auto& w : weights) {
+    if (pick < w.second) return w.first;
+    pick -= w.second;
+  }
+  return weights.back().first;
+}
+
 task_event random_event(std::mt19937_64& rng) {
   // Weighted towards the events that keep tasks moving.
   static constexpr std::array<std::pair<task_event, int>, 6> weights{{
@@ -162,14 +175,7 @@ task_event random_event(std::mt19937_64& rng) {
       {task_event::transfer_failed, 3},
       {task_event::stopped, 2},
   }};
-  int total = 0;
-  for (const auto& w : weights) total += w.second;
-  int pick = std::uniform_int_distribution<int>(0, total - 1)(rng);
-  for (const auto& w : weights) {
-    if (pick < w.second) return w.first;
-    pick -= w.second;
-  }
-  return task_event::start_succeeded;
+  return weighted_pick(weights, rng);
 }
 
 wall_time random_far_start(std::mt19937_64& rng) {
@@ -208,14 +214,7 @@ task_state random_state(std::mt19937_64& rng) {
       {S::deleted, 1},
       {S::waiting_for_start, 2},
   }};
-  int total = 0;
-  for (const auto& w : weights) total += w.second;
-  int pick = std::uniform_int_distribution<int>(0, total - 1)(rng);
-  for (const auto& w : weights) {
-    if (pick < w.second) return w.first;
-    pick -= w.second;
-  }
-  return S::configuration;
+  return weighted_pick(weights, rng);
 }
 
 pause_info random_pause(std::mt19937_64& rng) {

@@ -15,6 +15,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <sys/wait.h>
@@ -176,30 +177,39 @@ TEST(EngineStorage, ChangesSurviveAStopAndARestart) {
   EXPECT_EQ(eng.status(kProject, {purged.id}).at(0).error, errc::task_not_found);
 }
 
-TEST(EngineStorage, AnAcknowledgedChangeSurvivesAKilledProcess) {
-  temp_directory dir;
-  const task_spec task = make_task(task_state::incremental_transfer);
+/// Runs `work` on an engine with `options` in a child process, which says whether it
+/// succeeded and is then killed with SIGKILL, its engine still running (only what the journal
+/// stored survives); returns what it said.
+bool acknowledged_then_killed(const engine_options& options,
+                              const std::function<bool(engine&)>& work) {
   int acked[2];
-  ASSERT_EQ(::pipe(acked), 0);
+  if (::pipe(acked) != 0) return false;
   const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
+  if (child < 0) return false;
   if (child == 0) {
-    // The child: registers and pauses, says so, and is killed before it can stop cleanly.
-    engine eng(durable(dir.path()));
-    bool ok = !eng.register_tasks({task}).at(0).error &&
-              !eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error;
-    const char byte = ok ? 'y' : 'n';
+    engine eng(options);
+    const char byte = work(eng) ? 'y' : 'n';
     (void)::write(acked[1], &byte, 1);
     ::pause();
     ::_exit(3);
   }
   char byte = 0;
-  ASSERT_EQ(::read(acked[0], &byte, 1), 1);
+  const bool said = ::read(acked[0], &byte, 1) == 1;
   ::kill(child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status));
-  ASSERT_EQ(byte, 'y');
+  ::close(acked[0]);
+  ::close(acked[1]);
+  return said && WIFSIGNALED(status) && byte == 'y';
+}
+
+TEST(EngineStorage, AnAcknowledgedChangeSurvivesAKilledProcess) {
+  temp_directory dir;
+  const task_spec task = make_task(task_state::incremental_transfer);
+  ASSERT_TRUE(acknowledged_then_killed(durable(dir.path()), [&](engine& eng) {
+    return !eng.register_tasks({task}).at(0).error &&
+           !eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error;
+  }));
   engine eng(durable(dir.path()));
   EXPECT_EQ(state_of(eng, task.id), task_state::paused);
   EXPECT_EQ(eng.storage().recovered_records, 2U);
@@ -732,31 +742,15 @@ TEST(EngineStorage, AScheduledStartInTheJournalSurvivesAKilledProcess) {
   const task_spec started = make_task(task_state::waiting_for_start);
   const wall_time at = wall_now() + 1s;
   const wall_time far = wall_now() + 1h;
-  int acked[2];
-  ASSERT_EQ(::pipe(acked), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // The child: schedules (and starts a waiting task now), says so, and is killed: only the
-    // journal keeps the changes.
-    engine eng(durable(dir.path()));
-    const bool ok = !eng.register_tasks({due, later, started}).at(0).error &&
-                    !eng.start_tasks(kProject, {start_item{due.id, at}, start_item{later.id, far},
-                                                start_item{started.id}})
-                         .at(0)
-                         .error &&
-                    eng.get(kProject, due.id).state == task_state::waiting_for_start;
-    const char byte = ok ? 'y' : 'n';
-    (void)::write(acked[1], &byte, 1);
-    ::pause();
-    ::_exit(3);
-  }
-  char byte = 0;
-  ASSERT_EQ(::read(acked[0], &byte, 1), 1);
-  ::kill(child, SIGKILL);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_EQ(byte, 'y');
+  // Schedules (and starts a waiting task now), then is killed: only the journal keeps them.
+  ASSERT_TRUE(acknowledged_then_killed(durable(dir.path()), [&](engine& eng) {
+    return !eng.register_tasks({due, later, started}).at(0).error &&
+           !eng.start_tasks(kProject, {start_item{due.id, at}, start_item{later.id, far},
+                                       start_item{started.id}})
+                .at(0)
+                .error &&
+           eng.get(kProject, due.id).state == task_state::waiting_for_start;
+  }));
   while (wall_now() <= at + 200ms) std::this_thread::sleep_for(10ms);
 
   engine eng(durable(dir.path()));

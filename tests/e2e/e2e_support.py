@@ -756,6 +756,17 @@ def limit_descriptors(n: int) -> Callable[[], None]:
 # Test case base
 
 
+def stop_shared_server(srv: Server) -> None:
+    """Stops a server shared by a test class (its tearDownClass): SIGTERM must end it with exit
+    code 0; it is closed whatever happens."""
+    try:
+        rc = srv.stop()
+        if rc != 0:
+            raise AssertionError(f"exit code {rc} after SIGTERM: {srv.stderr_lines}")
+    finally:
+        srv.close()
+
+
 class E2ECase(unittest.TestCase):
     maxDiff = None
 

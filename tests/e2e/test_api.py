@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import unittest
 
-from e2e_support import (CJK, PAUSE, PROJECT_A, PROJECT_B, RETRY, SEED_JOB, STATUS, TOKEN_A, TOKEN_B,
+from e2e_support import (stop_shared_server, CJK, PAUSE, PROJECT_A, PROJECT_B, RETRY, SEED_JOB, STATUS, TOKEN_A, TOKEN_B,
                          E2ECase, Fleet, Server, api_path, connect, headers_only, read_response,
                          request_bytes)
 
@@ -72,12 +72,7 @@ class SharedServerCase(E2ECase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.srv.stop()
-            if rc != 0:
-                raise AssertionError(f"exit code {rc} after SIGTERM: {cls.srv.stderr_lines}")
-        finally:
-            cls.srv.close()
+        stop_shared_server(cls.srv)
 
     def assertRegistryUntouched(self):
         self.assertEqual(self.srv.registry_view(self.fleet), self.fleet.initial)

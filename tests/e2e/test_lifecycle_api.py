@@ -20,7 +20,7 @@ import json
 import time
 import unittest
 
-from e2e_support import (CJK, DETAIL, FAR_START_MS, JOBS, PROJECT_A, PROJECT_B, STARTING, TOKEN_A, TOKEN_B, E2ECase, Fleet,
+from e2e_support import (stop_shared_server, CJK, DETAIL, FAR_START_MS, JOBS, PROJECT_A, PROJECT_B, STARTING, TOKEN_A, TOKEN_B, E2ECase, Fleet,
                          Server, aggregate_status, api_path)
 
 UNKNOWN_ID = "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz"
@@ -735,12 +735,7 @@ class ListTests(LifecycleCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.srv.stop()
-            if rc != 0:
-                raise AssertionError(f"exit code {rc} after SIGTERM: {cls.srv.stderr_lines}")
-        finally:
-            cls.srv.close()
+        stop_shared_server(cls.srv)
 
     def listing(self, body, total: int | None = None, **kw) -> list[dict]:
         r = self.srv.list_jobs(body, **kw)
@@ -947,12 +942,7 @@ class RejectionTests(LifecycleCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.srv.stop()
-            if rc != 0:
-                raise AssertionError(f"exit code {rc} after SIGTERM: {cls.srv.stderr_lines}")
-        finally:
-            cls.srv.close()
+        stop_shared_server(cls.srv)
 
     def send(self, action: str, body, **kw):
         if action == JOBS:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unittest
 
-from e2e_support import (PAUSE, PROJECT_A, PROJECT_B, RETRY, STATUS, TOKEN_A, TOKEN_B, E2ECase, Fleet,
+from e2e_support import (stop_shared_server, PAUSE, PROJECT_A, PROJECT_B, RETRY, STATUS, TOKEN_A, TOKEN_B, E2ECase, Fleet,
                          Server, api_path, connect, head_of, headers_only, read_response, read_until)
 
 OPERATOR = "e2e-role-operator-5c0b8e1d"   # `:operator` given explicitly
@@ -73,12 +73,7 @@ class RoleCase(E2ECase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.srv.stop()
-            if rc != 0:
-                raise AssertionError(f"exit code {rc} after SIGTERM: {cls.srv.stderr_lines}")
-        finally:
-            cls.srv.close()
+        stop_shared_server(cls.srv)
 
     # -- the calls, each with a body that would change the canaries if it were applied
 

@@ -23,7 +23,7 @@ import math
 import time
 import unittest
 
-from e2e_support import (CJK, PROGRESS, PROJECT_A, PROJECT_B, REPORT, TOKEN_A, TOKEN_B, WORKER_EVENTS, E2ECase,
+from e2e_support import (stop_shared_server, CJK, PROGRESS, PROJECT_A, PROJECT_B, REPORT, TOKEN_A, TOKEN_B, WORKER_EVENTS, E2ECase,
                          Fleet, Server, aggregate_status, api_path)
 
 WORKER = "e2e-report-worker-4e7a1c90"
@@ -254,12 +254,7 @@ class ReportRefusalTests(ReportCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            rc = cls.srv.stop()
-            if rc != 0:
-                raise AssertionError(f"exit code {rc} after SIGTERM: {cls.srv.stderr_lines}")
-        finally:
-            cls.srv.close()
+        stop_shared_server(cls.srv)
 
     def valid(self) -> list[dict]:
         """Two items that would change the registry if applied."""
