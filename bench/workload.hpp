@@ -106,6 +106,7 @@ inline error_code step(task_cell& t, task_event event, pause_mode mode) noexcept
     pause_mode& mode;
     task_state& paused_from;
     wall_time start_time{};
+    std::optional<task_event> awaiting;  // the baselines keep no worker confirmations
   } view{t.state, t.mode, t.paused_from};
   const step_outcome o = apply_event(view, task_role::standalone, event, {.mode = mode});
   return o.refusal == errc{} ? error_code() : make_error_code(o.refusal);

@@ -59,14 +59,18 @@ namespace taskorch::detail {
 class dispatcher {
  public:
   dispatcher(const engine_options& options, admission& admitted_ops, strand_pool& pool,
-             start_schedule& schedule)
+             start_schedule& schedule, event_feed& feed)
       : options_(options),
         placement_(options.shards),
         shards_(options.shards),
         gates_(options.shards),
         admission_(admitted_ops),
-        pool_(pool) {
-    for (shard& s : shards_) s.set_schedule(&schedule);
+        pool_(pool),
+        feed_(&feed) {
+    for (shard& s : shards_) {
+      s.set_schedule(&schedule);
+      s.set_feed(&feed);
+    }
   }
 
   /// Runs an admitted item operation: splits it by shard and runs or posts each part.
@@ -167,8 +171,9 @@ class dispatcher {
       journal_->expect_more();
     }
   }
-  /// Appends `log` to the journal, holding the gates of what it changed; when the journal
-  /// cannot take it (out of memory), puts the changes back and returns false.
+  /// Appends `log` to the journal, holding the gates of what it changed, and publishes the
+  /// events the part staged with the lsn they are stored at; when the journal cannot take it
+  /// (out of memory), puts the changes back, publishes their positions void and returns false.
   bool journal_changes(step_context& ctx, storage::change_log& log, std::uint64_t& lsn) noexcept;
   /// Completes `done` where the operation finished: on an engine thread, dispatched to the
   /// handler's executor (or run there when it has none); on a caller's thread that ran the
@@ -190,6 +195,7 @@ class dispatcher {
   strand_pool& pool_;
   std::atomic<std::size_t> subscribers_{0};
   storage::journal* journal_ = nullptr;
+  event_feed* feed_ = nullptr;
 };
 
 namespace dispatch_detail {
@@ -372,6 +378,11 @@ void dispatcher::run_part(const std::shared_ptr<Op>& op, shard_index s,
   thread_local storage::change_log log;  // empty: every part journals (and clears) its own
   BOOST_ASSERT(log.empty());
   const storage::change_log::scope recording(changes && journal_ != nullptr ? &log : nullptr);
+  // The part's events, published with its changes (journal_changes()).
+  thread_local feed_staging staging;
+  BOOST_ASSERT(staging.empty());
+  staging.set_block_size(items.size());
+  const feed_staging::scope staging_scope(changes ? &staging : nullptr);
   std::uint64_t lsn = 0;
   // Each item's record is prefetched `ahead` items before it is applied: a batch over a
   // large registry is bound by memory latency, and this overlaps the loads.
@@ -508,16 +519,35 @@ void dispatcher::journal_step(Op& op, step_context& ctx, storage::change_log& lo
 
 inline bool dispatcher::journal_changes(step_context& ctx, storage::change_log& log,
                                         std::uint64_t& lsn) noexcept {
-  if (log.empty()) return true;
+  feed_staging* staging = feed_staging::current();
+  // The part's events: stored at `stored_at`, or void when their changes were put back; and
+  // the positions it took and did not use.
+  const auto publish = [&](bool made, std::uint64_t stored_at) noexcept {
+    if (staging == nullptr) return;
+    if (made) {
+      feed_->publish(staging->events(), stored_at);
+    } else {
+      feed_->publish_void(staging->events());
+    }
+    const auto [first, last] = staging->take_unused();
+    feed_->publish_void(first, last);
+    staging->clear();
+  };
+  if (log.empty()) {
+    publish(true, 0);  // nothing journaled: stored as it is made
+    return true;
+  }
   try {
     const std::uint64_t last = journal_->append(log);
     for (shard* changed : log.touched()) changed->set_last_lsn(last);
     lsn = std::max(lsn, last);
     log.clear();
+    publish(true, last);
     return true;
   } catch (const std::bad_alloc&) {
     undo_changes(ctx, log.undo());
     log.clear();
+    publish(false, 0);
     return false;
   }
 }

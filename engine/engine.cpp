@@ -75,6 +75,13 @@ storage_stats engine::storage() const { return core_->storage(); }
 
 error_code engine::checkpoint() { return core_->checkpoint(); }
 
+feed_page engine::read_feed(const project_id& project, std::uint64_t after,
+                            std::size_t max_events) const {
+  return core_->feed().read(project, after, max_events);
+}
+
+std::uint64_t engine::feed_position() const { return core_->feed().readable(); }
+
 void engine::start_register(std::vector<registration> items, handler<batch_signature> h) {
   core_->start<detail::register_op>(std::move(h), std::move(items));
 }

@@ -20,12 +20,19 @@ namespace taskorch::detail {
 
 namespace {
 
+constexpr std::size_t default_feed_capacity = std::size_t{1} << 16;
+constexpr std::size_t max_feed_capacity = std::size_t{1} << 26;
+
 engine_options resolve(engine_options o) {
   if (o.threads == 0) o.threads = std::max(1U, std::thread::hardware_concurrency());
   if (o.shards == 0) o.shards = o.threads;
   if (o.shards > 65535) throw std::invalid_argument("taskorch: at most 65535 shards");
   if (o.max_batch_items >= max_batch_indices) {
     throw std::invalid_argument("taskorch: max_batch_items must be below 2^32 - 1");
+  }
+  if (o.feed_capacity == 0) o.feed_capacity = default_feed_capacity;
+  if (o.feed_capacity > max_feed_capacity) {
+    throw std::invalid_argument("taskorch: feed_capacity must be at most 2^26");
   }
   return o;
 }
@@ -37,7 +44,8 @@ engine_core::engine_core(engine_options options)
       store_(options_.storage.directory.empty()
                  ? nullptr
                  : std::make_unique<storage::store>(options_.storage)),
-      dispatcher_(options_, admission_, pool_, schedule_),
+      feed_(options_.feed_capacity, 1),
+      dispatcher_(options_, admission_, pool_, schedule_, feed_),
       pool_(options_.threads, options_.shards, options_.unhandled_exception) {
   if (store_) open_storage();
   schedule_.start([this](wall_time now) { return start_due_tasks(now); });
@@ -90,8 +98,12 @@ void engine_core::open_storage() {
           ec ? ec.message() : fmt::format("{}: {}", refused->id, refused->error.message())));
     }
   }
+  feed_.restore(store_->recovered().events);
   store_->start({.roll_back = [this] { roll_back(); }, .capture = [this] { return capture(); }});
   dispatcher_.set_journal(store_->log());
+  if (const storage::journal* log = store_->log()) {
+    feed_.set_stored_lsn([log] { return log->stored(); });
+  }
 }
 
 storage::registry_image engine_core::capture() {
@@ -111,6 +123,7 @@ storage::registry_image engine_core::capture() {
     const storage::journal* log = store_->log();
     image.lsn = log != nullptr ? store_->log()->cut() : store_->recovered().last_lsn;
     for (std::size_t s = 0; s < copies.size(); ++s) copies[s] = dispatcher_.shards()[s];
+    image.events = feed_.retained();
   });
   image.pause = std::chrono::steady_clock::now() - begin;
   for (const shard& copy : copies) copy.export_to(image.tasks);

@@ -61,6 +61,9 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   /// Takes a checkpoint now (nothing to do without a data directory).
   error_code checkpoint();
 
+  /// The event feed (engine::read_feed()).
+  const event_feed& feed() const noexcept { return feed_; }
+
  private:
   /// Registers the recovered registry, then starts journaling.
   void open_storage();
@@ -75,6 +78,7 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   admission admission_;
   std::mutex stop_serial_;   // held for the whole of stop()
   start_schedule schedule_;  // before the shards, which tell it of start times
+  event_feed feed_;          // before the shards, which publish their changes to it
   dispatcher dispatcher_;    // the shards: they outlive the threads below
   strand_pool pool_;         // last: its threads stop before the shards go
 };

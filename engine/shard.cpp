@@ -3,6 +3,8 @@
 #include "storage/change_log.hpp"
 #include <taskorch/transition_table.hpp>
 
+#include <algorithm>
+
 namespace taskorch::detail {
 
 namespace {
@@ -21,7 +23,8 @@ bool start_time_consistent(task_state state, const std::optional<wall_time>& sta
 template <class Spec>
 bool lifecycle_consistent(const Spec& spec) {
   return pause_info_consistent(spec.state, spec.pause) &&
-         start_time_consistent(spec.state, spec.start_time);
+         start_time_consistent(spec.state, spec.start_time) &&
+         (!spec.awaiting || awaits_worker(*spec.awaiting));
 }
 
 void set_pause(task_record& rec, task_state state, const std::optional<pause_info>& pause) {
@@ -35,6 +38,18 @@ void set_pause(task_record& rec, task_state state, const std::optional<pause_inf
 std::optional<pause_info> pause_of(const task_record& rec) {
   if (rec.state != task_state::paused) return std::nullopt;
   return pause_info{rec.mode, rec.paused_from};
+}
+
+/// A confirmation that names the version of the change that asked for it is refused once a
+/// later change has replaced the wait or ended it (while a task awaits, its version is that
+/// change's); the guards answer first, as for any confirmation.
+errc stale_confirmation(const task_record& rec, const report_item& item) {
+  if (!item.confirms_version || *item.confirms_version == rec.version) return {};
+  if (const errc refused = guard_refusal(rec.role, task_event::confirm, rec.state);
+      refused != errc{}) {
+    return refused;
+  }
+  return no_row_refusal;
 }
 
 }  // namespace
@@ -99,7 +114,7 @@ std::uint32_t shard::project_index(const project_id& project) noexcept {
 }
 
 shard::lifecycle_view shard::view_of(const job_id& id, const task_record& rec) const noexcept {
-  lifecycle_view v{rec.state, rec.mode, rec.paused_from, {}};
+  lifecycle_view v{rec.state, rec.mode, rec.paused_from, {}, rec.awaiting};
   if (rec.state == task_state::waiting_for_start) {
     if (auto it = start_times_.find(id); it != start_times_.end()) v.start_time = it->second;
   }
@@ -107,8 +122,10 @@ shard::lifecycle_view shard::view_of(const job_id& id, const task_record& rec) c
 }
 
 storage::set_state_record shard::record_of(const job_id& id, const lifecycle_view& v,
-                                           std::uint64_t version) {
-  storage::set_state_record r{id, v.state, std::nullopt, std::nullopt, version};
+                                           std::uint64_t version, wall_time changed_at,
+                                           const storage::change_note& note) {
+  storage::set_state_record r{
+      {id, v.state, std::nullopt, std::nullopt, version, changed_at, v.awaiting}, note};
   if (v.state == task_state::paused) r.pause = pause_info{v.mode, v.paused_from};
   if (v.state == task_state::waiting_for_start) r.start_time = v.start_time;
   return r;
@@ -124,19 +141,39 @@ void shard::store_start_time(const job_id& id, wall_time at) noexcept {
   if (schedule_ != nullptr) schedule_->lower(at);
 }
 
+void shard::reserve_events(std::size_t n) {
+  if (feed_staging* staging = feed_staging::current()) staging->reserve(n);
+}
+
+std::uint64_t shard::take_position() noexcept {
+  feed_staging* staging = feed_staging::current();
+  return feed_ != nullptr && staging != nullptr ? staging->take_position(*feed_) : 0;
+}
+
+void shard::give_back_position(std::uint64_t position) noexcept {
+  if (position != 0) feed_staging::current()->add_void(position);
+}
+
 void shard::commit(const project_id& project, const job_id& id, task_record& rec,
-                   const lifecycle_view& v, task_event cause) noexcept {
+                   const lifecycle_view& v, task_event cause, wall_time now,
+                   std::uint64_t position) noexcept {
   const task_state from = rec.state;
+  count(rec, -1);
   rec.state = v.state;
   rec.mode = v.mode;
   rec.paused_from = v.paused_from;
+  rec.awaiting = v.awaiting;
+  rec.changed_at = now;
   ++rec.version;
   if (v.state == task_state::waiting_for_start) store_start_time(id, v.start_time);
-  adjust_count(from, -1);
-  adjust_count(rec.state, +1);
+  count(rec, +1);
+  std::optional<pause_mode> shown_mode;
+  if (rec.state == task_state::paused) shown_mode = rec.mode;
+  if (position != 0) {
+    feed_staging::current()->add({position, id, project, from, rec.state, cause, shown_mode,
+                                  rec.awaiting, now, rec.version});
+  }
   if (!subscribers_.empty()) {
-    std::optional<pause_mode> shown_mode;
-    if (rec.state == task_state::paused) shown_mode = rec.mode;
     notify({id, project, from, rec.state, cause, shown_mode, rec.version});
   }
 }
@@ -156,11 +193,19 @@ outcome shard::apply(const project_id& project, const job_id& id, task_event eve
   if (step.refusal != errc{}) return outcome::fail(step.refusal);
   if (!step.changed) return result;
   reserve_start_time(id, after);
+  reserve_events(1);
+  const std::uint64_t position = take_position();
   if (auto* log = storage::change_log::current()) {
-    log->set_state(*this, record_of(id, after, rec->version + 1),
-                   record_of(id, before, rec->version));
+    try {
+      log->set_state(
+          *this, record_of(id, after, rec->version + 1, args.now, {position, rec->state, event}),
+          record_of(id, before, rec->version, rec->changed_at, {}));
+    } catch (...) {
+      give_back_position(position);
+      throw;
+    }
   }
-  commit(project, id, *rec, after, event);
+  commit(project, id, *rec, after, event, args.now, position);
   return result;
 }
 
@@ -180,21 +225,38 @@ outcome shard::apply_to_family(const project_id& project, const job_id& parent, 
   if (b.refusal != errc{}) return outcome::fail(b.refusal);
   reserve_start_time(links.forward, forward_after);
   reserve_start_time(links.backward, backward_after);
+  reserve_events(2);
+  const std::uint64_t forward_position = f.changed ? take_position() : 0;
+  const std::uint64_t backward_position = b.changed ? take_position() : 0;
   if (auto* log = storage::change_log::current()) {
-    const auto fa = record_of(links.forward, forward_after, forward.version + 1);
-    const auto fb = record_of(links.forward, forward_before, forward.version);
-    const auto ba = record_of(links.backward, backward_after, backward.version + 1);
-    const auto bb = record_of(links.backward, backward_before, backward.version);
-    if (f.changed && b.changed) {
-      log->set_family_state(*this, fa, fb, ba, bb);
-    } else if (f.changed) {
-      log->set_state(*this, fa, fb);
-    } else if (b.changed) {
-      log->set_state(*this, ba, bb);
+    const auto fa = record_of(links.forward, forward_after, forward.version + 1, args.now,
+                              {forward_position, forward.state, event});
+    const auto fb =
+        record_of(links.forward, forward_before, forward.version, forward.changed_at, {});
+    const auto ba = record_of(links.backward, backward_after, backward.version + 1, args.now,
+                              {backward_position, backward.state, event});
+    const auto bb =
+        record_of(links.backward, backward_before, backward.version, backward.changed_at, {});
+    try {
+      if (f.changed && b.changed) {
+        log->set_family_state(*this, fa, fb, ba, bb);
+      } else if (f.changed) {
+        log->set_state(*this, fa, fb);
+      } else if (b.changed) {
+        log->set_state(*this, ba, bb);
+      }
+    } catch (...) {
+      give_back_position(forward_position);
+      give_back_position(backward_position);
+      throw;
     }
   }
-  if (f.changed) commit(project, links.forward, forward, forward_after, event);
-  if (b.changed) commit(project, links.backward, backward, backward_after, event);
+  if (f.changed) {
+    commit(project, links.forward, forward, forward_after, event, args.now, forward_position);
+  }
+  if (b.changed) {
+    commit(project, links.backward, backward, backward_after, event, args.now, backward_position);
+  }
   return outcome::ok();
 }
 
@@ -202,10 +264,13 @@ outcome shard::report(const project_id& project, const report_item& item, wall_t
   outcome result;
   const task_record* rec = find(project, item.id, result);
   if (rec == nullptr) return result;
+  if (const errc stale = stale_confirmation(*rec, item); stale != errc{}) {
+    return outcome::fail(stale);
+  }
   const bool added = reports_.try_emplace(item.id).second;  // before any change: may throw
   if (item.event) {
     try {
-      result = apply(project, item.id, *item.event, {});
+      result = apply(project, item.id, *item.event, {.confirms = item.confirms, .now = now});
     } catch (...) {
       if (added) reports_.erase(item.id);
       throw;
@@ -232,6 +297,12 @@ outcome shard::read_progress(const project_id& project, const job_id& id,
   const task_record* rec = find(project, id, result);
   if (rec == nullptr) return result;
   out.state = rec->role == task_role::parent ? aggregate_state(id) : rec->state;
+  const task_record* awaiting = rec;
+  if (rec->role == task_role::parent) {
+    const family_links& links = families_.at(id);
+    awaiting = at(links.forward).awaiting ? &at(links.forward) : &at(links.backward);
+  }
+  if (awaiting->awaiting) out.awaiting = awaited_command{*awaiting->awaiting, awaiting->changed_at};
   if (auto it = reports_.find(id); it != reports_.end()) {
     out.figures = it->second.figures;
     out.reported_at = it->second.at;
@@ -282,7 +353,7 @@ outcome shard::purge(const project_id& project, const job_id& id,
 void shard::erase_family(const job_id& parent) noexcept {
   const family_links links = families_.at(parent);
   for (const job_id& child : {links.forward, links.backward}) {
-    adjust_count(at(child).state, -1);
+    count(at(child), -1);
     tasks_.erase(child);
     parent_of_.erase(child);
     start_times_.erase(child);
@@ -316,12 +387,17 @@ task_snapshot shard::snapshot_of(const job_id& id, const task_record& rec) const
   snap.kind = rec.kind;
   snap.role = rec.role;
   snap.version = rec.version;
+  snap.created_at = rec.created_at;
+  snap.changed_at = rec.changed_at;
+  snap.awaiting = rec.awaiting;
   if (auto name = names_.find(id); name != names_.end()) snap.name = name->second;
   if (rec.role == task_role::parent) {
     const family_links& links = families_.at(id);
     snap.state = aggregate_state(id);
     snap.forward_child = links.forward;
     snap.backward_child = links.backward;
+    // The family changes when a child does.
+    snap.changed_at = std::max(at(links.forward).changed_at, at(links.backward).changed_at);
   } else {
     snap.state = rec.state;
     snap.pause = pause_of(rec);
@@ -361,6 +437,16 @@ void shard::list(const project_id& project, std::vector<task_snapshot>& out) con
 
 void shard::count(state_counts& counts) const {
   for (std::size_t i = 0; i < task_state_count; ++i) counts.tasks[i] += counts_[i];
+  if (awaiting_ != 0) {
+    // The age of the oldest wait is not kept up to date by every change: found here, by one
+    // pass over the table, only while something awaits a worker.
+    counts.awaiting += awaiting_;
+    tasks_.for_each([&](const job_id&, const task_record& rec) {
+      if (rec.awaiting && (!counts.awaiting_since || rec.changed_at < *counts.awaiting_since)) {
+        counts.awaiting_since = rec.changed_at;
+      }
+    });
+  }
   for (const auto& [parent, links] : families_) {
     counts.tasks[static_cast<std::size_t>(aggregate_state(parent))] += 1;
     counts.families += 1;
@@ -369,7 +455,8 @@ void shard::count(state_counts& counts) const {
 
 child_spec shard::child_spec_of(const job_id& id) const {
   const task_record& rec = at(id);
-  return {id, rec.state, pause_of(rec), start_time_of(id, rec), rec.version};
+  return {id,          rec.state,      pause_of(rec), start_time_of(id, rec),
+          rec.version, rec.changed_at, rec.awaiting};
 }
 
 std::optional<wall_time> shard::start_time_of(const job_id& id, const task_record& rec) const {
@@ -399,13 +486,16 @@ error_code shard::insert(const task_spec& spec) {
   task_record rec;
   rec.project = project_index(spec.project);
   rec.version = spec.version;
+  rec.created_at = spec.created_at;
+  rec.changed_at = spec.changed_at;
+  rec.awaiting = spec.awaiting;
   rec.kind = spec.kind;
   set_pause(rec, spec.state, spec.pause);
   if (auto* log = storage::change_log::current()) log->put_task(*this, spec);
   tasks_.insert(spec.id, rec);
   if (!name.empty()) names_.emplace(spec.id, std::move(name));
   if (spec.start_time) store_start_time(spec.id, *spec.start_time);
-  adjust_count(spec.state, +1);
+  count(rec, +1);
   return {};
 }
 
@@ -425,19 +515,23 @@ void shard::insert_family(family_spec&& spec) noexcept {
   parent.project = project_index(spec.project);
   parent.kind = task_kind::cloud_data_guard;
   parent.role = task_role::parent;
+  parent.created_at = spec.created_at;
   tasks_.insert(spec.id, parent);
   for (const auto& [child, role] : {std::pair{&spec.forward, task_role::forward_child},
                                     std::pair{&spec.backward, task_role::backward_child}}) {
     task_record rec;
     rec.project = parent.project;
     rec.version = child->version;
+    rec.created_at = spec.created_at;
+    rec.changed_at = child->changed_at;
+    rec.awaiting = child->awaiting;
     rec.kind = task_kind::cloud_data_guard;
     rec.role = role;
     set_pause(rec, child->state, child->pause);
     tasks_.insert(child->id, rec);
     parent_of_.emplace(child->id, spec.id);
     if (child->start_time) store_start_time(child->id, *child->start_time);
-    adjust_count(child->state, +1);
+    count(rec, +1);
   }
   families_.emplace(spec.id, family_links{spec.forward.id, spec.backward.id});
   if (!spec.name.empty()) names_.emplace(spec.id, std::move(spec.name));
@@ -463,28 +557,37 @@ task_spec shard::task_spec_of(const job_id& id, const task_record& rec) const {
           pause_of(rec),
           start_time_of(id, rec),
           std::move(name),
-          rec.version};
+          rec.version,
+          rec.created_at,
+          rec.changed_at,
+          rec.awaiting};
 }
 
 family_spec shard::family_spec_of(const job_id& parent, const task_record& rec) const {
   const family_links& links = families_.at(parent);
   std::string name;
   if (auto it = names_.find(parent); it != names_.end()) name = it->second;
-  return {parent, projects_[rec.project], std::move(name), child_spec_of(links.forward),
-          child_spec_of(links.backward)};
+  return {parent,
+          projects_[rec.project],
+          std::move(name),
+          child_spec_of(links.forward),
+          child_spec_of(links.backward),
+          rec.created_at};
 }
 
 void shard::restore_state(const storage::set_state_record& change) noexcept {
   task_record* rec = tasks_.find(change.id);
-  adjust_count(rec->state, -1);
+  count(*rec, -1);
   set_pause(*rec, change.state, change.pause);
   rec->version = change.version;
+  rec->changed_at = change.changed_at;
+  rec->awaiting = change.awaiting;
   if (change.start_time) store_start_time(change.id, *change.start_time);
-  adjust_count(rec->state, +1);
+  count(*rec, +1);
 }
 
 void shard::erase_task(const job_id& id) noexcept {
-  adjust_count(at(id).state, -1);
+  count(at(id), -1);
   tasks_.erase(id);
   names_.erase(id);
   start_times_.erase(id);

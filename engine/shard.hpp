@@ -16,6 +16,7 @@
 // waits for. The undo primitives (restore_state(), erase_task(), ...) put back what a record
 // changed, when the journal could not store it; they record nothing.
 
+#include "event_feed.hpp"
 #include "placement.hpp"
 #include "start_schedule.hpp"
 #include "storage/record.hpp"
@@ -68,6 +69,9 @@ class shard {
  public:
   /// Tells `schedule` of every start time this shard stores from now on.
   void set_schedule(start_schedule* schedule) noexcept { schedule_ = schedule; }
+  /// Gives every change this shard makes from now on a position in `feed`, and stages it
+  /// for the part that made it (event_feed.hpp).
+  void set_feed(event_feed* feed) noexcept { feed_ = feed; }
 
   // -- commands -------------------------------------------------------------------------
 
@@ -206,8 +210,11 @@ class shard {
   task_snapshot snapshot_of(const job_id& id, const task_record& rec) const;
   child_spec child_spec_of(const job_id& id) const;
   std::optional<wall_time> start_time_of(const job_id& id, const task_record& rec) const;
-  void adjust_count(task_state s, int delta) noexcept {
-    counts_[static_cast<std::size_t>(s)] += static_cast<std::size_t>(delta);
+  /// Counts `rec` (a task or family child) in, or out, of the counts by state and the count
+  /// of tasks awaiting a worker.
+  void count(const task_record& rec, int delta) noexcept {
+    counts_[static_cast<std::size_t>(rec.state)] += static_cast<std::size_t>(delta);
+    if (rec.awaiting) awaiting_ += static_cast<std::size_t>(delta);
   }
   void notify(const state_change& change) const noexcept;
 
@@ -217,16 +224,27 @@ class shard {
     pause_mode mode = pause_mode::target;
     task_state paused_from = task_state::paused;
     wall_time start_time{};
+    std::optional<task_event> awaiting;
   };
   lifecycle_view view_of(const job_id& id, const task_record& rec) const noexcept;
   static storage::set_state_record record_of(const job_id& id, const lifecycle_view& v,
-                                             std::uint64_t version);
+                                             std::uint64_t version, wall_time changed_at,
+                                             const storage::change_note& note);
+  /// Makes room for `n` more events in the part's staging area, so that commit() and
+  /// give_back_position() cannot throw.
+  static void reserve_events(std::size_t n);
+  /// The feed position of a change about to be made (0: the change goes to no feed).
+  std::uint64_t take_position() noexcept;
+  /// A position taken for a change that was not made after all: published void.
+  static void give_back_position(std::uint64_t position) noexcept;
   /// Makes room for the start time of `id` when `v` waits for one, so that commit() cannot
   /// throw.
   void reserve_start_time(const job_id& id, const lifecycle_view& v);
-  /// Makes `v` the task's lifecycle fields: a new version, counts, schedule, subscribers.
+  /// Makes `v` the task's lifecycle fields, changed at `now`: a new version, counts,
+  /// schedule, the feed's event at `position` (none at 0), subscribers.
   void commit(const project_id& project, const job_id& id, task_record& rec,
-              const lifecycle_view& v, task_event cause) noexcept;
+              const lifecycle_view& v, task_event cause, wall_time now,
+              std::uint64_t position) noexcept;
   /// Stores the start time of `id` (room reserved) and tells the schedule.
   void store_start_time(const job_id& id, wall_time at) noexcept;
   outcome apply_to_family(const project_id& project, const job_id& parent, task_event event,
@@ -246,6 +264,7 @@ class shard {
   /// erased, so that an undo never allocates) waiting for a scheduled start.
   boost::unordered_flat_map<job_id, wall_time, job_id_hash> start_times_;
   start_schedule* schedule_ = nullptr;
+  event_feed* feed_ = nullptr;
   /// The latest worker report of each task reported on (not journaled: workers report again).
   struct worker_report {
     std::optional<transfer_figures> figures;
@@ -253,6 +272,7 @@ class shard {
   };
   boost::unordered_flat_map<job_id, worker_report, job_id_hash> reports_;
   std::array<std::size_t, task_state_count> counts_{};  ///< non-parent tasks by state
+  std::size_t awaiting_ = 0;                            ///< tasks awaiting a worker's confirmation
   std::vector<std::shared_ptr<subscriber_slot>> subscribers_;
 };
 

@@ -1,11 +1,11 @@
 #pragma once
 // task_table: a shard's task records in one flat open-addressing table.
 //
-// Each 48-byte slot holds the job id inline next to its record, so finding a task is one
-// probe sequence in one array, usually one cache line. Batches know their ids in advance:
-// prefetch() starts loading the slot of an item a few items ahead of the one being applied,
-// which hides most of the memory latency of a large registry. Linear probing over a
-// power-of-two capacity, at most 3/4 full; erase shifts the following slots back, so no
+// Each 64-byte slot holds the job id inline next to its record, so finding a task is one
+// probe sequence in one array, one cache line per slot (the array is aligned to its pages). Batches
+// know their ids in advance: prefetch() starts loading the slot of an item a few items ahead of the
+// one being applied, which hides most of the memory latency of a large registry. Linear probing
+// over a power-of-two capacity, at most 3/4 full; erase shifts the following slots back, so no
 // tombstones build up. The slots live on huge pages (huge_pages.hpp). Thread safety: none (the
 // shard's owner serializes all calls).
 
@@ -13,9 +13,11 @@
 #include "placement.hpp"
 #include <taskorch/job_id.hpp>
 #include <taskorch/pause_mode.hpp>
+#include <taskorch/task_event.hpp>
 #include <taskorch/task_kind.hpp>
 #include <taskorch/task_snapshot.hpp>
 #include <taskorch/task_state.hpp>
+#include <taskorch/wall_time.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -29,14 +31,17 @@ namespace taskorch::detail {
 /// One task's record, as the shard's table stores it next to the id.
 struct task_record {
   std::uint64_t version = 0;
+  wall_time created_at{};
+  wall_time changed_at{};
   std::uint32_t project = 0;  ///< index into the shard's list of projects
   task_kind kind = task_kind::migration;
   task_state state = task_state::configuration;
   pause_mode mode = pause_mode::target;         ///< when paused
   task_state paused_from = task_state::paused;  ///< when paused
   task_role role = task_role::standalone;
-  bool redirect = false;         ///< a family child's stub on its home shard
-  shard_index family_shard = 0;  ///< where a redirect points
+  bool redirect = false;               ///< a family child's stub on its home shard
+  shard_index family_shard = 0;        ///< where a redirect points
+  std::optional<task_event> awaiting;  ///< the command awaiting a worker's confirmation
 };
 
 class task_table {
@@ -103,10 +108,7 @@ class task_table {
   /// Always inlined: a function whose only effect is a prefetch counts as side-effect free
   /// to g++, which then drops calls to it.
   [[gnu::always_inline]] void prefetch(const job_id& id) const noexcept {
-    // A 48-byte slot may straddle two cache lines: load both.
-    const auto* first = reinterpret_cast<const char*>(&slots_[home(id)]);
-    __builtin_prefetch(first);
-    __builtin_prefetch(first + sizeof(slot) - 1);
+    __builtin_prefetch(&slots_[home(id)]);
   }
 
   /// Calls f(id, record) for every task.
@@ -128,12 +130,12 @@ class task_table {
   /// What position() returns for an id that is not held.
   static constexpr std::size_t absent = std::numeric_limits<std::size_t>::max();
 
-  struct slot {
+  struct alignas(64) slot {
     job_id id;
     task_record record{.state = vacant_state};
     bool vacant() const noexcept { return record.state == vacant_state; }
   };
-  static_assert(sizeof(slot) == 48);
+  static_assert(sizeof(slot) == 64);
 
   std::size_t mask() const noexcept { return slots_.size() - 1; }
   // The low bits: the engine picks the shard from the high bits of the same hash.

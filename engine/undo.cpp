@@ -55,6 +55,7 @@ struct put_back {
     ctx.at(home).insert_family(std::move(copy));
   }
   void operator()(const storage::end_record&) const {}  // only in checkpoints
+  void operator()(const feed_event&) const {}           // only in checkpoints
 };
 
 }  // namespace
@@ -65,7 +66,7 @@ void undo_changes(step_context& ctx, std::string_view frames) noexcept {
     std::vector<storage::record> changes;
     const auto bytes = std::as_bytes(std::span(frames.data(), frames.size()));
     storage::scan_frames(bytes, 0, [&](std::span<const std::byte> payload, std::uint64_t) {
-      std::optional<storage::record> r = storage::decode(payload);
+      std::optional<storage::record> r = storage::decode(payload, storage::format_version);
       if (!r) std::terminate();  // the engine encoded it a moment ago
       changes.push_back(std::move(*r));
       return true;

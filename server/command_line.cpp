@@ -17,8 +17,9 @@ const std::string_view usage = R"(usage: taskorch-server [options]
        taskorch-server --check [--data-dir DIR]
 
 Serves the DRS v3 batch API (pause, retry, status, starting, batch-jobs, detail, progress, the
-task list), workers' batch-report and /metrics over a task registry kept in a data directory
-(or in memory with --in-memory).
+task list), workers' batch-report, the event stream (GET /v3/PROJECT_ID/events, Server-Sent
+Events) and /metrics over a task registry kept in a data directory (or in memory with
+--in-memory).
 
   --listen HOST:PORT       address to listen on (default 127.0.0.1:8080): an IPv4 address, a
                            bracketed IPv6 address ([::1]:8080) or a host name (its first IPv4
@@ -60,13 +61,22 @@ task list), workers' batch-report and /metrics over a task registry kept in a da
                            connection's first request counts from the accept
   --idle-timeout-ms N      keep-alive wait for the next request, 0..86400000 (default 30000);
                            0: no keep-alive, one request per connection
+  --feed-capacity N        how many of the latest task changes the event feed keeps for event
+                           streams to resume from, 0..67108864 (default 0: 65536); a stream
+                           resuming from an older position is answered 410
+  --max-event-streams N    event streams open at once, 1..1000000 (default 256); 503 above
+  --sse-heartbeat-ms N     an event stream that sent nothing for N ms sends a keep-alive
+                           comment, 1..86400000 (default 15000)
+  --sse-write-timeout-ms N the most one write to an event stream may take, 1..86400000
+                           (default 10000); a client that does not take its events that fast
+                           is cut off (disconnected)
   --check                  verify the data directory offline (read only; safe while a server
                            uses it), print what was found and exit: 0 when sound, 1 when
                            damaged (the report names the file and offset). Serves nothing.
   --help                   print this help
 
-SIGINT or SIGTERM: stop accepting, let requests in flight finish, write a last checkpoint of
-the registry, exit 0. Every flag but --token may be given once. A bad flag or value, or a
+SIGINT or SIGTERM: stop accepting, end event streams, let requests in flight finish, write a
+last checkpoint of the registry, exit 0. Every flag but --token may be given once. A bad flag or value, or a
 data directory that cannot be used, stops the start with one line on stderr and exit code 2.
 )";
 
@@ -195,40 +205,45 @@ std::chrono::milliseconds milliseconds(std::size_t n) {
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(n));
 }
 
+/// A flag that takes a whole number: its range, and what it sets.
+struct number_flag {
+  std::string_view name;
+  std::size_t min;
+  std::size_t max;
+  void (*apply)(command_line&, std::size_t);
+};
+
+constexpr std::size_t day_ms = 86'400'000;
+
+// clang-format off
+/// Every flag that takes a whole number.
+constexpr std::array number_flags{
+  number_flag{"--threads", 1, 256, [](command_line& o, std::size_t n) { o.server.threads = n; }},
+  number_flag{"--engine-threads", 0, 1024, [](command_line& o, std::size_t n) { o.engine_threads = n; }},
+  number_flag{"--max-jobs", 1, 1'000'000, [](command_line& o, std::size_t n) { o.api.max_jobs = n; }},
+  number_flag{"--max-body", 1, std::size_t{1} << 30, [](command_line& o, std::size_t n) { o.api.max_body = n; }},
+  number_flag{"--max-connections", 1, 1'000'000, [](command_line& o, std::size_t n) {
+    o.server.max_connections = n;
+    o.max_connections_given = true;
+  }},
+  number_flag{"--read-timeout-ms", 1, day_ms, [](command_line& o, std::size_t n) { o.server.read_timeout = milliseconds(n); }},
+  number_flag{"--idle-timeout-ms", 0, day_ms, [](command_line& o, std::size_t n) { o.server.idle_timeout = milliseconds(n); }},
+  number_flag{"--feed-capacity", 0, std::size_t{1} << 26, [](command_line& o, std::size_t n) { o.feed_capacity = n; }},
+  number_flag{"--max-event-streams", 1, 1'000'000, [](command_line& o, std::size_t n) { o.server.max_event_streams = n; }},
+  number_flag{"--sse-heartbeat-ms", 1, day_ms, [](command_line& o, std::size_t n) { o.server.event_heartbeat = milliseconds(n); }},
+  number_flag{"--sse-write-timeout-ms", 1, day_ms, [](command_line& o, std::size_t n) { o.server.event_write_timeout = milliseconds(n); }},
+};
+// clang-format on
+
 /// Applies one flag that takes a number, and its value; returns the refusal, if any.
 std::optional<std::string> apply_number(std::string_view flag, std::string_view value,
                                         command_line& o) {
-  constexpr std::size_t day_ms = 86'400'000;
-  std::size_t number_value = 0;
-  const auto number = [&](std::size_t lo, std::size_t hi) -> std::optional<std::string> {
-    auto parsed = whole_number(flag, value, lo, hi);
+  for (const number_flag& f : number_flags) {
+    if (f.name != flag) continue;
+    auto parsed = whole_number(flag, value, f.min, f.max);
     if (auto* message = std::get_if<std::string>(&parsed)) return *message;
-    number_value = std::get<std::size_t>(parsed);
-    return std::nullopt;
-  };
-
-  if (flag == "--threads") {
-    if (auto refused = number(1, 256)) return refused;
-    o.server.threads = number_value;
-  } else if (flag == "--engine-threads") {
-    if (auto refused = number(0, 1024)) return refused;
-    o.engine_threads = number_value;
-  } else if (flag == "--max-jobs") {
-    if (auto refused = number(1, 1'000'000)) return refused;
-    o.api.max_jobs = number_value;
-  } else if (flag == "--max-body") {
-    if (auto refused = number(1, std::size_t{1} << 30)) return refused;
-    o.api.max_body = number_value;
-  } else if (flag == "--max-connections") {
-    if (auto refused = number(1, 1'000'000)) return refused;
-    o.server.max_connections = number_value;
-    o.max_connections_given = true;
-  } else if (flag == "--read-timeout-ms") {
-    if (auto refused = number(1, day_ms)) return refused;
-    o.server.read_timeout = milliseconds(number_value);
-  } else if (flag == "--idle-timeout-ms") {
-    if (auto refused = number(0, day_ms)) return refused;
-    o.server.idle_timeout = milliseconds(number_value);
+    f.apply(o, std::get<std::size_t>(parsed));
+    break;
   }
   return std::nullopt;
 }
@@ -249,10 +264,25 @@ std::optional<std::string> apply(std::string_view flag, std::string_view value, 
   return std::nullopt;
 }
 
-constexpr std::array<std::string_view, 15> flags{
-    "--listen",   "--fleet",           "--data-dir",        "--durability",      "--in-memory",
-    "--check",    "--token",           "--threads",         "--engine-threads",  "--max-jobs",
-    "--max-body", "--max-connections", "--read-timeout-ms", "--idle-timeout-ms", "--help"};
+constexpr std::array<std::string_view, 19> flags{"--listen",
+                                                 "--fleet",
+                                                 "--data-dir",
+                                                 "--durability",
+                                                 "--in-memory",
+                                                 "--check",
+                                                 "--token",
+                                                 "--threads",
+                                                 "--engine-threads",
+                                                 "--max-jobs",
+                                                 "--max-body",
+                                                 "--max-connections",
+                                                 "--read-timeout-ms",
+                                                 "--idle-timeout-ms",
+                                                 "--feed-capacity",
+                                                 "--max-event-streams",
+                                                 "--sse-heartbeat-ms",
+                                                 "--sse-write-timeout-ms",
+                                                 "--help"};
 
 /// The combinations refused: --in-memory without a data directory's flags, --check with
 /// --data-dir only.

@@ -38,8 +38,10 @@ struct command_line {
   /// --token, in order: each token with its project and role.
   std::vector<std::pair<std::string, http::token_grant>> tokens;
   std::size_t engine_threads = 0;  ///< 0: one per hardware thread
+  std::size_t feed_capacity = 0;   ///< --feed-capacity: the event feed's size; 0: the engine's
   http::api_options api;
-  http::server_options server;         ///< host, port, threads, timeouts, connection cap
+  /// host, port, threads, timeouts, connection cap, event streams
+  http::server_options server;
   bool max_connections_given = false;  ///< --max-connections was given (else: derived)
 };
 

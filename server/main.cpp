@@ -41,6 +41,8 @@ using taskorch::item_result;
 using taskorch::project_id;
 using taskorch::registration;
 using taskorch::storage_stats;
+using taskorch::wall_now;
+using taskorch::wall_time;
 
 constexpr std::string_view demo_project = "054ba152d480d55b2f5dc0069e7ddef0";
 
@@ -121,7 +123,9 @@ struct registry {
 /// The engine over the data directory (recovered, or initialised from --fleet or the demo
 /// fleet) or in memory.
 registry open_registry(const app::command_line& o) {
-  taskorch::engine_options options{.threads = o.engine_threads, .max_batch_items = o.api.max_jobs};
+  taskorch::engine_options options{.threads = o.engine_threads,
+                                   .max_batch_items = o.api.max_jobs,
+                                   .feed_capacity = o.feed_capacity};
   std::vector<registration> tasks;
   if (o.in_memory) {
     tasks = initial_tasks(o);
@@ -162,6 +166,11 @@ registry open_registry(const app::command_line& o) {
         o.data_dir, durability_name(o), count, stats.recovered_records,
         std::chrono::duration<double, std::milli>(stats.recovery_duration).count());
     return r;
+  }
+  // The fleet's tasks are created now, as far as anyone asking this server can tell.
+  const wall_time created = wall_now();
+  for (registration& task : tasks) {
+    std::visit([created](auto& spec) { spec.created_at = created; }, task);
   }
   error_code ec;
   const batch_result loaded = eng->register_tasks(std::move(tasks), ec);

@@ -1,6 +1,7 @@
 #include "response_completion.hpp"
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/error_table.hpp>
+#include <taskorch/http/event_source.hpp>
 #include <taskorch/http/job_list.hpp>
 #include <taskorch/http/response_writer.hpp>
 
@@ -8,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 
 #if defined(__GLIBC__)
@@ -56,6 +58,21 @@ void return_free_memory() noexcept {
   ::malloc_trim(0);
 #endif
 }
+
+/// What an event stream reads: one project's events from the engine's feed.
+class feed_source final : public event_source {
+ public:
+  feed_source(const engine& eng, const project_id& project) : engine_(&eng), project_(project) {}
+
+  feed_page read(std::uint64_t after, std::size_t max_events) const override {
+    return engine_->read_feed(project_, after, max_events);
+  }
+  std::uint64_t position() const override { return engine_->feed_position(); }
+
+ private:
+  const engine* engine_;
+  project_id project_;
+};
 
 }  // namespace
 
@@ -262,8 +279,12 @@ void api::handle_body(const accepted_request& request, std::string body, complet
                          [&](std::vector<report_item> items, batch_handler h) {
                            engine_.async_worker_report(project, std::move(items), std::move(h));
                          });
-    // The event stream: not served yet (404).
-    case endpoint::events:
+    case endpoint::events: {
+      // The event stream: the server writes the project's events (service/event_stream.cpp).
+      response r;
+      r.stream = std::make_shared<feed_source>(engine_, project);
+      return done.complete(std::move(r));
+    }
     case endpoint::metrics:
     case endpoint::other:
       break;

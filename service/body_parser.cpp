@@ -188,6 +188,7 @@ std::optional<request_error> read_item(dom::object obj, delete_item& out) {
 constexpr std::string_view figures_only = "progress";
 constexpr std::int64_t max_progress = 100;
 constexpr std::int64_t max_delay_seconds = std::numeric_limits<std::int32_t>::max();
+constexpr std::int64_t max_version = std::numeric_limits<std::int64_t>::max();
 
 /// True for an `event` of "progress": the figures alone.
 bool is_figures_only(dom::element event) {
@@ -202,13 +203,23 @@ std::optional<task_event> worker_event_of(dom::element value) {
   return event;
 }
 
-/// batch-report: `{"job_id","event","progress"?,"incre_trans_delay"?}`. An event of
-/// "progress" needs one figure at least; a report with one figure has the other at 0.
+/// The `command` a "confirmed" report names: a command that awaits a worker.
+std::optional<task_event> awaited_command_of(dom::element value) {
+  const std::optional<task_event> command = parsed_string(value, parse_task_event);
+  if (!command || !awaits_worker(*command)) return std::nullopt;
+  return command;
+}
+
+/// batch-report: `{"job_id","event","progress"?,"incre_trans_delay"?,"command"?,"version"?}`.
+/// An event of "progress" needs one figure at least; a report with one figure has the other
+/// at 0; `command` and `version` go only with "confirmed".
 std::optional<request_error> read_item(dom::object obj, report_item& out) {
   const std::optional<dom::element> id = field(obj, "job_id");
   const std::optional<dom::element> event = field(obj, "event");
   const std::optional<dom::element> progress = field(obj, "progress");
   const std::optional<dom::element> delay = field(obj, "incre_trans_delay");
+  const std::optional<dom::element> command = field(obj, "command");
+  const std::optional<dom::element> version = field(obj, "version");
   if (is_empty(id)) return request_error::empty("job_id");
   if (is_empty(event)) return request_error::empty("event");
   if (!progress && !delay && is_figures_only(*event)) return request_error::empty("progress");
@@ -216,6 +227,15 @@ std::optional<request_error> read_item(dom::object obj, report_item& out) {
   if (!is_figures_only(*event)) {
     out.event = worker_event_of(*event);
     if (!out.event) return request_error::invalid("event");
+  }
+  if (command && !command->is_null()) {
+    out.confirms = awaited_command_of(*command);
+    if (!out.confirms || out.event != task_event::confirm) return request_error::invalid("command");
+  }
+  if (version && !version->is_null()) {
+    const std::optional<std::int64_t> v = count_of(*version, max_version);
+    if (!v || out.event != task_event::confirm) return request_error::invalid("version");
+    out.confirms_version = static_cast<std::uint64_t>(*v);
   }
   if (!progress && !delay) return std::nullopt;
   transfer_figures figures;

@@ -32,6 +32,7 @@ enum class phase : std::uint8_t {
   handling,   ///< the api has the request
   writing,    ///< the response
   lingering,  ///< draining unread request bytes before closing
+  streaming,  ///< an event stream: the rest of the connection is its events
 };
 
 /// One open connection. Everything but construction runs on the stream's strand.
@@ -39,14 +40,15 @@ struct connection {
   explicit connection(boost::asio::ip::tcp::socket socket)
       : stream(std::move(socket)), grace(stream.get_executor()) {}
 
-  /// What a shutdown does to the connection: a session waiting, reading or lingering is
-  /// cancelled at once; one writing gets `drain` more; one being handled carries on (and writes
-  /// its response under `drain`).
+  /// What a shutdown does to the connection: a session waiting, reading or lingering, or an
+  /// event stream, is cancelled at once; one writing gets `drain` more; one being handled
+  /// carries on (and writes its response under `drain`).
   void on_shutdown(const std::shared_ptr<connection>& self, std::chrono::milliseconds drain) {
     switch (state) {
       case phase::waiting:
       case phase::reading:
       case phase::lingering:
+      case phase::streaming:
         stream.cancel();
         break;
       case phase::writing:

@@ -1,6 +1,7 @@
 #include <taskorch/http/error_table.hpp>
 #include <taskorch/http/metrics.hpp>
 #include <taskorch/task_state.hpp>
+#include <taskorch/wall_time.hpp>
 
 #include <fmt/format.h>
 
@@ -22,6 +23,18 @@ void metrics::count_refused_connection() noexcept {
 
 void metrics::count_accept_failure(accept_failure why) noexcept {
   accept_failures_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void metrics::count_stream(int delta) noexcept {
+  streams_.fetch_add(delta, std::memory_order_relaxed);
+}
+
+void metrics::count_stream_events(std::size_t n) noexcept {
+  stream_events_.fetch_add(n, std::memory_order_relaxed);
+}
+
+void metrics::count_stream_cut_off(stream_cut_off why) noexcept {
+  cut_offs_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void metrics::count_request(endpoint e, unsigned status, double seconds) noexcept {
@@ -173,11 +186,38 @@ std::string metrics::render(const state_counts& tasks, const storage_stats& stor
         accept_failures_[r].load(std::memory_order_relaxed));
   }
 
+  put("# HELP taskorch_event_streams_open Event streams (GET events) open now.\n");
+  put("# TYPE taskorch_event_streams_open gauge\n");
+  put("taskorch_event_streams_open {}\n", streams_.load(std::memory_order_relaxed));
+  put("# HELP taskorch_event_stream_events_total Events written to event streams.\n");
+  put("# TYPE taskorch_event_stream_events_total counter\n");
+  put("taskorch_event_stream_events_total {}\n", stream_events_.load(std::memory_order_relaxed));
+  put("# HELP taskorch_event_streams_cut_off_total Event streams the server ended because their "
+      "client did not take the events in time, by reason: write_timeout (a write outlasted "
+      "--sse-write-timeout-ms) or fell_behind (the feed dropped the stream's position).\n");
+  put("# TYPE taskorch_event_streams_cut_off_total counter\n");
+  for (std::size_t r = 0; r < cut_off_reasons.size(); ++r) {
+    put("taskorch_event_streams_cut_off_total{{reason=\"{}\"}} {}\n", cut_off_reasons[r],
+        cut_offs_[r].load(std::memory_order_relaxed));
+  }
+
   put("# HELP taskorch_tasks Tasks in the registry, by DRS status (dual-active parents by "
       "their aggregate status).\n");
   put("# TYPE taskorch_tasks gauge\n");
   for (task_state s : all_task_states)
     put("taskorch_tasks{{status=\"{}\"}} {}\n", drs_status(s), tasks[s]);
+  put("# HELP taskorch_commands_awaiting_worker Tasks whose latest command (start, pause, resume, "
+      "terminate) no worker has confirmed yet.\n");
+  put("# TYPE taskorch_commands_awaiting_worker gauge\n");
+  put("taskorch_commands_awaiting_worker {}\n", tasks.awaiting);
+  put("# HELP taskorch_oldest_awaiting_command_age_seconds How long the oldest unconfirmed "
+      "command has waited for a worker (0 when none waits).\n");
+  put("# TYPE taskorch_oldest_awaiting_command_age_seconds gauge\n");
+  const auto waited = tasks.awaiting_since ? std::max(wall_now() - *tasks.awaiting_since,
+                                                      wall_time::duration::zero())
+                                           : wall_time::duration::zero();
+  put("taskorch_oldest_awaiting_command_age_seconds {:.3f}\n",
+      std::chrono::duration<double>(waited).count());
 
   put("# HELP taskorch_http_request_duration_seconds Time from a request's arrival to its "
       "response.\n");

@@ -34,6 +34,19 @@ void append_names(std::string& out, const std::vector<std::string_view>& names) 
   out.push_back(']');
 }
 
+/// The task that shows what `task` awaits: itself, or for a parent its forward child when it
+/// awaits a command, else its backward child; nullptr when none awaits anything.
+const task_snapshot* awaiting_of(const task_snapshot& task,
+                                 std::span<const task_snapshot> children) {
+  if (task.awaiting) return &task;
+  if (task.role == task_role::parent) {
+    for (const task_snapshot& child : children) {
+      if (child.awaiting) return &child;
+    }
+  }
+  return nullptr;
+}
+
 void append_task(std::string& out, const task_snapshot& task,
                  std::span<const task_snapshot> children) {
   out += "{\"id\":";
@@ -51,7 +64,25 @@ void append_task(std::string& out, const task_snapshot& task,
   append_names(out, actions.available);
   out += ",\"unavailable_actions\":";
   append_names(out, actions.unavailable);
+  const task_snapshot* awaiting = awaiting_of(task, children);
+  out += ",\"current_action\":";
+  append_json_string(out, awaiting != nullptr ? awaited_action(*awaiting->awaiting) : "");
   out.push_back('}');
+  if (awaiting != nullptr) {
+    out += ",\"awaiting_confirmation\":{\"command\":";
+    append_json_string(out, to_string(*awaiting->awaiting));
+    fmt::format_to(std::back_inserter(out), ",\"since\":\"{}\"}}",
+                   awaiting->changed_at.time_since_epoch().count());
+  }
+  if (task.created_at != wall_time{}) {
+    fmt::format_to(std::back_inserter(out), ",\"create_time\":\"{}\"",
+                   task.created_at.time_since_epoch().count());
+  }
+  if (const wall_time updated = std::max(task.changed_at, task.created_at);
+      updated != wall_time{}) {
+    fmt::format_to(std::back_inserter(out), ",\"update_time\":\"{}\"",
+                   updated.time_since_epoch().count());
+  }
   if (task.pause) {
     out += ",\"pause_mode\":\"";
     out += to_string(task.pause->mode);
@@ -191,6 +222,12 @@ void write_progress_response(std::string& out, const std::vector<progress_result
     if (p.reported_at) {
       fmt::format_to(std::back_inserter(out), ",\"process_time\":\"{}\"",
                      p.reported_at->time_since_epoch().count());
+    }
+    if (p.awaiting) {
+      out += ",\"awaiting_confirmation\":{\"command\":";
+      append_json_string(out, to_string(p.awaiting->command));
+      fmt::format_to(std::back_inserter(out), ",\"since\":\"{}\"}}",
+                     p.awaiting->since.time_since_epoch().count());
     }
     out.push_back('}');
   }

@@ -146,8 +146,8 @@ asio::awaitable<void> server::accept_loop() {
         registry_->enter(conn, options_.max_connections, options_.max_refusing, handler_.stats());
     if (!admitted) break;  // shutting down: the socket closes with `conn`
     asio::co_spawn(strand,
-                   detail::session::serve(
-                       detail::session(handler_, options_, stopping_, std::move(*admitted))),
+                   detail::session::serve(detail::session(handler_, options_, stopping_,
+                                                          event_streams_, std::move(*admitted))),
                    asio::detached);
   }
 }

@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include "event_stream.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -70,6 +72,18 @@ bool transfer_encoding_acceptable(const bhttp::request<bhttp::string_body>& req)
   return codings == 0 || (codings == 1 && chunked && req.version() >= 11);
 }
 
+/// Opens `stream` at `start`: the answer to send instead of it (410, or 500 when reading the
+/// feed failed), or nothing. Not a coroutine: with GCC 12, this try block inside
+/// stream_events corrupted a neighbouring local of its frame (UBSan caught it).
+std::optional<response> open_stream(event_stream& stream, const stream_start& start,
+                                    language lang) {
+  try {
+    return stream.open(start, lang);
+  } catch (const std::exception&) {
+    return refusal(request_errc::service_abnormal, lang);
+  }
+}
+
 /// True for errors that end a read because the client went silent, went away or the server
 /// cancelled it: the request is cut off without an answer.
 bool is_cut_off(const boost::system::error_code& ec) {
@@ -114,6 +128,12 @@ asio::awaitable<void> session::run() {
       done.answer = refusal(request_errc::service_abnormal, language::en_us);
     }
     if (!done.answer) break;  // cut off
+    if (done.answer->stream) {
+      // An event stream: the rest of the connection is its events, unless it is refused.
+      std::optional<response> refused = co_await stream_events(done, started);
+      if (!refused) break;
+      done.answer = std::move(refused);
+    }
     const unsigned status = done.answer->status;
     const bool again = co_await write(done, std::move(*done.answer));
     handler_.stats().count_request(
@@ -185,6 +205,16 @@ asio::awaitable<session::exchange> session::serve_request() {
   }
   done.read_whole = true;
   done.keep_alive = req.keep_alive();
+  done.lang = accepted.lang;
+  if (accepted.route == endpoint::events) {
+    const auto [last_event_id, repeated_id] = single_header(req, "Last-Event-ID");
+    auto start = parse_stream_start(last_event_id, repeated_id, req.target());
+    if (auto* e = std::get_if<request_error>(&start)) {
+      done.answer = refusal(*e, accepted.lang);
+      co_return done;
+    }
+    done.events_from = std::get<stream_start>(start);
+  }
 
   conn_.state = phase::handling;
   done.answer =
@@ -278,6 +308,29 @@ asio::awaitable<bool> session::write(const exchange& done, response res) {
                            : co_await bhttp::async_write(conn_.stream, serializer, use_tuple);
   conn_.grace.cancel();
   co_return !ec && keep_alive;
+}
+
+asio::awaitable<std::optional<response>> session::stream_events(
+    const exchange& done, std::chrono::steady_clock::time_point started) {
+  std::optional<stream_slot> slot = stream_slot::take(streams_, options_.max_event_streams);
+  if (!slot) co_return refusal(request_errc::too_many_streams, done.lang);
+  const stream_settings settings{.poll_interval = options_.event_poll_interval,
+                                 .heartbeat = options_.event_heartbeat,
+                                 .write_timeout = options_.event_write_timeout};
+  event_stream stream(admitted_.conn(), done.answer->stream, settings, stopping_, handler_.stats());
+  std::optional<response> refused = open_stream(stream, done.events_from, done.lang);
+  if (refused) co_return refused;
+
+  conn_.state = phase::streaming;
+  const bool open = co_await stream.write_head(done.version);
+  handler_.stats().count_request(
+      done.route, 200,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (open) {
+    co_await stream.pump();
+  }
+  co_await stream.close();
+  co_return std::nullopt;
 }
 
 asio::awaitable<void> session::linger() {

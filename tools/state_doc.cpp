@@ -175,6 +175,8 @@ std::string sent_with(task_event e) {
     case task_event::transfer_failed:
     case task_event::stopped:
       return "`engine::async_report`";
+    case task_event::confirm:
+      return "`engine::async_report`: the task awaits a command (no row: it only ends the wait)";
   }
   return std::string(not_allowed);
 }
@@ -183,12 +185,14 @@ void write_events(std::string& out) {
   out += "## Events\n\n";
   out +=
       "Each event's origin, the member of a dual-active DR family that takes it (see the "
-      "guards\nbelow) and the DRS `job_action` it offers, from `taskorch::event_rules`.\n\n";
-  table t({"event", "origin", "family scope", "DRS action", "sent with"});
+      "guards\nbelow), the DRS `job_action` it offers and whether a change it makes awaits a "
+      "worker's\nconfirmation, from `taskorch::event_rules`.\n\n";
+  table t({"event", "origin", "family scope", "DRS action", "awaits a worker", "sent with"});
   for (task_event e : taskorch::all_task_events) {
     const taskorch::event_rule& r = taskorch::rule_of(e);
     t.add({code(r.name), std::string(to_string(r.origin)), std::string(to_string(r.scope)),
-           r.action.empty() ? std::string(not_allowed) : code(r.action), sent_with(e)});
+           r.action.empty() ? std::string(not_allowed) : code(r.action),
+           r.awaits_worker ? "yes" : "no", sent_with(e)});
   }
   t.write(out);
   out += "\n";
@@ -266,6 +270,11 @@ void write_guards(std::string& out) {
     out += fmt::format("{}. **Guard `{}`**: {}. Refused with {}.\n", ++n, to_string(g.guard),
                        g.rule, drs_of(g.refusal, error_name(g.refusal)));
   }
+  out += fmt::format(
+      "{}. **A worker's confirmation** (`confirmed`) has no row: refused with {} unless the task\n"
+      "   awaits a command (the one it names, when it names one); taken, it ends the wait and\n"
+      "   changes nothing else.\n",
+      ++n, drs_of(taskorch::no_row_refusal, error_name(taskorch::no_row_refusal)));
   out += fmt::format("{}. **The table.** No row for the state and event: {}.\n", ++n,
                      drs_of(taskorch::no_row_refusal, error_name(taskorch::no_row_refusal)));
   out += fmt::format("{}. **The row's action:**\n", ++n);
@@ -280,6 +289,10 @@ void write_guards(std::string& out) {
     out += fmt::format("   - `{}` (rows {}): {}.\n", to_string(action), fmt::join(rows, ", "),
                        taskorch::transition_action_rules[a]);
   }
+  out += fmt::format(
+      "{}. **The wait.** A change leaves the task awaiting a worker's confirmation of the event\n"
+      "   when the event awaits one (the column above), and awaiting nothing otherwise.\n",
+      ++n);
   out += fmt::format(
       "\nBefore any of this, a whole batch is refused, with nothing applied, when it is empty, "
       "too\nlarge or names a job twice; `engine::async_report` also refuses a batch holding an "

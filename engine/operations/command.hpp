@@ -26,21 +26,21 @@ struct item_command {
 };
 
 inline item_command command_of(const pause_item& p, const batch_command& b) noexcept {
-  return {b.event, {.mode = p.mode}};
+  return {b.event, {.mode = p.mode, .now = b.now}};
 }
 inline item_command command_of(const job_id&, const batch_command& b) noexcept {
-  return {b.event, {.at = b.now}};
+  return {b.event, {.at = b.now, .now = b.now}};
 }
-inline item_command command_of(const event_item& e, const batch_command&) noexcept {
-  return {e.event, {}};
+inline item_command command_of(const event_item& e, const batch_command& b) noexcept {
+  return {e.event, {.now = b.now}};
 }
 inline item_command command_of(const start_item& s, const batch_command& b) noexcept {
   if (s.start_time && *s.start_time > b.now)
-    return {task_event::schedule_start, {.at = *s.start_time}};
-  return {task_event::start, {}};
+    return {task_event::schedule_start, {.at = *s.start_time, .now = b.now}};
+  return {task_event::start, {.now = b.now}};
 }
-inline item_command command_of(const delete_item& d, const batch_command&) noexcept {
-  return {event_of(d.type), {}};
+inline item_command command_of(const delete_item& d, const batch_command& b) noexcept {
+  return {event_of(d.type), {.now = b.now}};
 }
 
 template <class Item>
@@ -75,7 +75,10 @@ struct command_op : project_batch_op<item_result, Item> {
         return errc::not_a_worker_event;
       }
       if (std::any_of(items.begin(), items.end(), [](const report_item& r) {
-            return (!r.event && !r.figures) || (r.figures && r.figures->progress > 100);
+            return (!r.event && !r.figures) || (r.figures && r.figures->progress > 100) ||
+                   (r.confirms &&
+                    (r.event != task_event::confirm || !awaits_worker(*r.confirms))) ||
+                   (r.confirms_version && r.event != task_event::confirm);
           })) {
         return errc::invalid_item;
       }

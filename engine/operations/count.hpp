@@ -1,5 +1,5 @@
 #pragma once
-// count: every task counted by state, summed over the shards.
+// count: every task counted by state, and those awaiting a worker, summed over the shards.
 
 #include "operation.hpp"
 
@@ -19,6 +19,11 @@ struct count_op : operation_base {
     for (const state_counts& c : per_shard) {
       for (std::size_t k = 0; k < task_state_count; ++k) total.tasks[k] += c.tasks[k];
       total.families += c.families;
+      total.awaiting += c.awaiting;
+      if (c.awaiting_since &&
+          (!total.awaiting_since || *c.awaiting_since < *total.awaiting_since)) {
+        total.awaiting_since = c.awaiting_since;
+      }
     }
     return {failure(), total};
   }

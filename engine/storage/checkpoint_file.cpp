@@ -28,7 +28,8 @@ void append_record(const Record& r, std::string& out) {
 
 /// Creates the temporary file and writes and syncs the checkpoint into it.
 std::error_code write_temp(file_layer& files, const std::filesystem::path& temp, std::uint64_t lsn,
-                           const std::vector<registration>& tasks) {
+                           const std::vector<registration>& tasks,
+                           const std::vector<feed_event>& events) {
   std::unique_ptr<writable_file> file;
   if (std::error_code ec = files.create(temp, file)) return ec;
   std::string chunk;
@@ -41,19 +42,49 @@ std::error_code write_temp(file_layer& files, const std::filesystem::path& temp,
       chunk.clear();
     }
   }
-  append_record(record{end_record{tasks.size()}}, chunk);
+  for (const feed_event& e : events) {
+    append_record(record{e}, chunk);
+    if (chunk.size() >= write_chunk) {
+      if (std::error_code ec = file->write(as_bytes(chunk))) return ec;
+      chunk.clear();
+    }
+  }
+  append_record(record{end_record{tasks.size() + events.size()}}, chunk);
   if (std::error_code ec = file->write(as_bytes(chunk))) return ec;
   return file->sync();
+}
+
+/// Adds a put or feed_event record to `out`; returns what is wrong with it, or nothing: a
+/// record of another kind, a put after the feed's events, feed events out of order.
+std::string take_record(record&& r, checkpoint_contents& out) {
+  if (const auto* event = std::get_if<feed_event>(&r)) {
+    if (!out.events.empty() && out.events.back().position >= event->position) {
+      return "feed events out of order";
+    }
+    out.events.push_back(*event);
+    return {};
+  }
+  if (!std::holds_alternative<task_spec>(r) && !std::holds_alternative<family_spec>(r)) {
+    return "a record other than put_task, put_family, feed_event or end";
+  }
+  if (!out.events.empty()) return "a put record after the feed's events";
+  if (auto* task = std::get_if<task_spec>(&r)) {
+    out.tasks.emplace_back(std::move(*task));
+  } else {
+    out.tasks.emplace_back(std::move(std::get<family_spec>(r)));
+  }
+  return {};
 }
 
 }  // namespace
 
 std::error_code write_checkpoint(file_layer& files, const std::filesystem::path& dir,
-                                 std::uint64_t lsn, const std::vector<registration>& tasks) {
+                                 std::uint64_t lsn, const std::vector<registration>& tasks,
+                                 const std::vector<feed_event>& events) {
   const std::filesystem::path temp = dir / checkpoint_temp_name(lsn);
   const std::filesystem::path final_path = dir / checkpoint_name(lsn);
   (void)files.remove(temp);  // a stale one, left by a crash; usually there is none
-  std::error_code ec = write_temp(files, temp, lsn, tasks);
+  std::error_code ec = write_temp(files, temp, lsn, tasks, events);
   if (!ec) ec = files.rename(temp, final_path);
   if (ec) {
     (void)files.remove(temp);
@@ -79,6 +110,7 @@ bool read_checkpoint(file_layer& files, const std::filesystem::path& path, check
   }
   out.lsn = header->lsn;
   out.tasks.clear();
+  out.events.clear();
   // At most one registration per smallest frame (a put_task of a task without a name).
   out.tasks.reserve((bytes.size() - header_size) / (frame_overhead + smallest_put_size));
   std::optional<std::uint64_t> end_count;
@@ -90,19 +122,15 @@ bool read_checkpoint(file_layer& files, const std::filesystem::path& path, check
           problem = "a record after the end record";
           return false;
         }
-        std::optional<record> r = decode(payload);
+        std::optional<record> r = decode(payload, header->version);
         if (!r) return false;
-        if (auto* task = std::get_if<task_spec>(&*r)) {
-          out.tasks.emplace_back(std::move(*task));
-        } else if (auto* family = std::get_if<family_spec>(&*r)) {
-          out.tasks.emplace_back(std::move(*family));
-        } else if (const auto* end = std::get_if<end_record>(&*r)) {
+        if (const auto* end = std::get_if<end_record>(&*r)) {
           end_count = end->count;
           end_offset = offset;
-        } else {
-          problem = "a record other than put_task, put_family or end";
-          return false;
+          return true;
         }
+        problem = take_record(std::move(*r), out);
+        return problem.empty();
         return true;
       });
   if (scan.end != scan_end::clean) {
@@ -114,9 +142,9 @@ bool read_checkpoint(file_layer& files, const std::filesystem::path& path, check
     why = fmt::format("{}: no end record at offset {}", path.string(), scan.valid_end);
     return false;
   }
-  if (*end_count != out.tasks.size()) {
+  if (*end_count != out.tasks.size() + out.events.size()) {
     why = fmt::format("{}: the end record counts {} records, the file holds {}, at offset {}",
-                      path.string(), *end_count, out.tasks.size(), end_offset);
+                      path.string(), *end_count, out.tasks.size() + out.events.size(), end_offset);
     return false;
   }
   if (scan.valid_end != bytes.size()) {

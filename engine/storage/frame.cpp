@@ -109,8 +109,8 @@ std::optional<file_header> read_header(std::span<const std::byte> bytes, file_ty
     why = "header crc mismatch";
     return std::nullopt;
   }
-  if (const std::uint32_t version = load_le32(bytes.data() + 8);
-      version < oldest_format_version || version > format_version) {
+  const std::uint32_t version = load_le32(bytes.data() + 8);
+  if (version < oldest_format_version || version > format_version) {
     why = fmt::format("format version {} (this build reads {} to {})", version,
                       oldest_format_version, format_version);
     return std::nullopt;
@@ -119,7 +119,7 @@ std::optional<file_header> read_header(std::span<const std::byte> bytes, file_ty
     why = "reserved header bytes are not zero";
     return std::nullopt;
   }
-  return file_header{type, load_le64(bytes.data() + 16)};
+  return file_header{type, load_le64(bytes.data() + 16), version};
 }
 
 void append_frame(std::string_view payload, std::string& out) {

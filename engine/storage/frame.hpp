@@ -16,9 +16,10 @@ namespace taskorch::storage {
 
 inline constexpr std::size_t header_size = 32;
 inline constexpr std::size_t frame_overhead = 8;
-/// The version written. Version 2 added the waiting_for_start state and its start time; a
-/// version 1 file is read as it is (its records are version 2 records without that state).
-inline constexpr std::uint32_t format_version = 2;
+/// The version written. Version 2 added the waiting_for_start state and its start time;
+/// version 3 a task's times and awaited command, and the event feed (docs/storage.md). Older
+/// files are read as they are: their records are decoded by their own version's layout.
+inline constexpr std::uint32_t format_version = 3;
 inline constexpr std::uint32_t oldest_format_version = 1;
 /// The largest payload a frame may hold; a longer length word is damage.
 inline constexpr std::uint32_t max_payload = 1U << 24;
@@ -32,6 +33,7 @@ enum class file_type : std::uint8_t { journal_segment, checkpoint };
 struct file_header {
   file_type type = file_type::journal_segment;
   std::uint64_t lsn = 0;
+  std::uint32_t version = format_version;  ///< read: the file's; written: always the current
 };
 
 /// Appends the 32 header bytes to `out`.

@@ -44,8 +44,12 @@ class registry_model {
     if (const auto* erase = std::get_if<erase_family_record>(&r)) {
       return erase_family(erase->parent);
     }
+    if (std::holds_alternative<feed_event>(r)) return "a feed event, which only checkpoints hold";
     return "an end record, which only checkpoints hold";
   }
+
+  /// The feed's events the changes applied carried (format 3), in the order applied.
+  std::vector<feed_event>& events() noexcept { return events_; }
 
   /// The registrations, sorted by id; leaves the model empty. Reorders the slots in place
   /// (a registry of millions would otherwise be copied once more, into fresh memory).
@@ -118,14 +122,28 @@ class registry_model {
     return problem;
   }
 
+  template <class Spec>
+  void change(Spec& target, const set_state_record& change, const project_id& project) {
+    if (change.note.position != 0) {
+      std::optional<pause_mode> mode;
+      if (change.pause) mode = change.pause->mode;
+      events_.push_back({change.note.position, change.id, project, change.note.from, change.state,
+                         change.note.cause, mode, change.awaiting, change.changed_at,
+                         change.version});
+    }
+    target.state = change.state;
+    target.pause = change.pause;
+    target.start_time = change.start_time;
+    target.version = change.version;
+    target.changed_at = change.changed_at;
+    target.awaiting = change.awaiting;
+  }
+
   std::string set_state(const set_state_record& change) {
     if (const auto root = roots_.find(change.id); root != roots_.end()) {
       auto* task = std::get_if<task_spec>(&slots_[root->second]);
       if (task == nullptr) return fmt::format("sets a state of family parent {}", change.id);
-      task->state = change.state;
-      task->pause = change.pause;
-      task->start_time = change.start_time;
-      task->version = change.version;
+      this->change(*task, change, task->project);
       return {};
     }
     const auto child = children_.find(change.id);
@@ -134,10 +152,7 @@ class registry_model {
     }
     auto& family = std::get<family_spec>(slots_[child->second]);
     child_spec& target = family.forward.id == change.id ? family.forward : family.backward;
-    target.state = change.state;
-    target.pause = change.pause;
-    target.start_time = change.start_time;
-    target.version = change.version;
+    this->change(target, change, family.project);
     return {};
   }
 
@@ -181,6 +196,7 @@ class registry_model {
   boost::unordered_flat_map<job_id, std::size_t, job_id_hash> roots_;
   /// Family children, to their family's slot.
   boost::unordered_flat_map<job_id, std::size_t, job_id_hash> children_;
+  std::vector<feed_event> events_;
 };
 
 bool all_zero(const std::vector<std::byte>& bytes) {
@@ -229,6 +245,7 @@ class recovery {
           damaged->why, result_.last_lsn, damaged->lsn));
     }
     if (removed_any_) check(files_.sync_directory(dir_), "cannot sync " + dir_.string());
+    take_events();
     result_.tasks = model_.take_sorted();
     return std::move(result_);
   }
@@ -240,6 +257,18 @@ class recovery {
   };
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  /// The checkpoint's events, then the journal's, by position. Parts of operations take
+  /// positions in one order and reach the journal in another: the journal's are sorted.
+  void take_events() {
+    std::vector<feed_event>& replayed = model_.events();
+    std::sort(replayed.begin(), replayed.end(),
+              [](const feed_event& a, const feed_event& b) { return a.position < b.position; });
+    const std::uint64_t after = result_.events.empty() ? 0 : result_.events.back().position;
+    for (const feed_event& e : replayed) {
+      if (e.position > after) result_.events.push_back(e);
+    }
+  }
 
   void remove(const std::string& name, std::string_view what) {
     check(files_.remove(dir_ / name), "cannot remove " + path(name));
@@ -265,6 +294,7 @@ class recovery {
       }
       result_.checkpoint_lsn = contents.lsn;
       result_.last_lsn = contents.lsn;
+      result_.events = std::move(contents.events);
       break;
     }
     return damaged;
@@ -337,7 +367,7 @@ class recovery {
     std::uint64_t lsn = header->lsn;
     const scan_result scan =
         scan_frames(bytes, header_size, [&](std::span<const std::byte> payload, std::uint64_t at) {
-          std::optional<record> r = decode(payload);
+          std::optional<record> r = decode(payload, header->version);
           if (!r) return false;
           if (lsn > result_.checkpoint_lsn) {
             if (std::string problem = model_.apply(std::move(*r)); !problem.empty()) {

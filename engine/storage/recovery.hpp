@@ -5,6 +5,7 @@
 // damage (a bad record with good ones after it, a missing segment, a record that does not fit
 // the registry) refuses the directory with a message naming the file and the offset.
 
+#include <taskorch/feed_event.hpp>
 #include <taskorch/file_layer.hpp>
 #include <taskorch/task_spec.hpp>
 
@@ -27,6 +28,7 @@ class corruption_error : public std::runtime_error {
 struct recovered_registry {
   bool found = false;                ///< the directory held a checkpoint or a journal segment
   std::vector<registration> tasks;   ///< sorted by id
+  std::vector<feed_event> events;    ///< the event feed's, sorted by position
   std::uint64_t checkpoint_lsn = 0;  ///< the checkpoint used (0: none)
   std::uint64_t last_lsn = 0;        ///< the last record recovered (or checkpoint_lsn)
   std::uint64_t records_replayed = 0;

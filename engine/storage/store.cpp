@@ -156,8 +156,8 @@ error_code store::checkpoint() {
   registry_image image = hooks_.capture();
   // A checkpoint must not hold a change the journal could still fail to store (and roll back).
   if (journal_ && !journal_->wait_stored(image.lsn)) return errc::journal_failed;
-  if (std::error_code ec =
-          write_checkpoint(*options_.files, options_.directory, image.lsn, image.tasks)) {
+  if (std::error_code ec = write_checkpoint(*options_.files, options_.directory, image.lsn,
+                                            image.tasks, image.events)) {
     return {ec};
   }
   checkpoint_lsn_ = image.lsn;

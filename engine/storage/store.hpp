@@ -7,6 +7,7 @@
 
 #include "journal.hpp"
 #include "recovery.hpp"
+#include <taskorch/feed_event.hpp>
 #include <taskorch/storage_options.hpp>
 
 #include <atomic>
@@ -26,6 +27,7 @@ namespace taskorch::storage {
 struct registry_image {
   std::uint64_t lsn = 0;
   std::vector<registration> tasks;
+  std::vector<feed_event> events;     ///< the event feed's retained events
   std::chrono::nanoseconds pause{0};  ///< how long every gate was held to take it
 };
 

@@ -96,6 +96,11 @@ struct report_item {
   job_id id;
   std::optional<task_event> event;          ///< a worker event (is_worker_event)
   std::optional<transfer_figures> figures;  ///< progress and delay
+  /// With the event confirm: the command carried out (empty: whichever the task awaits).
+  std::optional<task_event> confirms;
+  /// With the event confirm: the task's version after the change that asked for it (the
+  /// feed event's); empty: whichever change it was.
+  std::optional<std::uint64_t> confirms_version;
 };
 
 /// The outcome of one item: `error` is empty on success.
@@ -124,6 +129,12 @@ struct detail_result {
   std::vector<task_snapshot> children;
 };
 
+/// A command that awaits a worker's confirmation.
+struct awaited_command {
+  task_event command = task_event::pause;
+  wall_time since{};
+};
+
 /// The answer for one id of a progress query: meaningful only when `error` is empty. A
 /// task no worker has reported on since the engine started has no figures and no time.
 struct progress_result {
@@ -132,12 +143,18 @@ struct progress_result {
   task_state state = task_state::configuration;  ///< a parent's aggregate
   std::optional<transfer_figures> figures;
   std::optional<wall_time> reported_at;  ///< the worker's latest report
+  /// The command a worker has yet to confirm, and since when (a parent: its forward
+  /// child's, else its backward child's).
+  std::optional<awaited_command> awaiting;
 };
 
 /// Counts of tasks by state, dual-active parents counted by their aggregate state.
 struct state_counts {
   std::array<std::size_t, task_state_count> tasks{};
   std::size_t families = 0;
+  std::size_t awaiting = 0;  ///< tasks awaiting a worker's confirmation of a command
+  /// The earliest time one of them has awaited since (when `awaiting` is not 0).
+  std::optional<wall_time> awaiting_since;
   std::size_t total() const noexcept {
     std::size_t n = 0;
     for (std::size_t c : tasks) n += c;

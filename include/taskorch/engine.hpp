@@ -43,6 +43,7 @@
 #include <taskorch/detail/blocking.hpp>
 #include <taskorch/engine_options.hpp>
 #include <taskorch/error.hpp>
+#include <taskorch/feed_event.hpp>
 #include <taskorch/project_id.hpp>
 #include <taskorch/state_change.hpp>
 #include <taskorch/storage_options.hpp>
@@ -344,6 +345,19 @@ class engine {
   }
 
   // NOLINTEND(performance-unnecessary-value-param)
+
+  // -- Event feed -----------------------------------------------------------------------
+
+  /// Reads the events of `project` after position `after` (0: from the oldest kept, never
+  /// gone), at most
+  /// `max_events` of them, examining at most a bounded number of positions per call (read
+  /// again from `next`). Returns at once: it never waits for the engine's threads, takes a
+  /// lock only to copy, and never slows a command down for longer than that copy.
+  /// Thread-safe. See feed_event.hpp for what is guaranteed.
+  feed_page read_feed(const project_id& project, std::uint64_t after, std::size_t max_events) const;
+
+  /// The last position readable now (0 while the feed is empty).
+  std::uint64_t feed_position() const;
 
   // -- Blocking wrappers: `f(x)` throws boost::system::system_error, `f(x, ec)` never throws.
   // Each starts the asynchronous operation and waits for it (detail/blocking.hpp).

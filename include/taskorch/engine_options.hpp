@@ -31,6 +31,9 @@ struct engine_options {
   /// its shards. The operation that called the handler has completed. Empty (the default):
   /// the program terminates, as it does for an exception escaping any thread.
   std::function<void(std::exception_ptr)> unhandled_exception;
+  /// How many of the latest changes the event feed keeps (engine::read_feed()); older ones
+  /// are dropped. 0 picks 65536. Its memory is taken when the engine starts.
+  std::size_t feed_capacity = 0;
   /// Where the registry is kept on disk and how durably (storage_options.hpp). The default,
   /// an empty directory, keeps it in memory only.
   storage_options storage;

@@ -32,12 +32,14 @@ struct snapshot_lifecycle {
   pause_mode mode;
   task_state paused_from;
   wall_time start_time;
+  std::optional<task_event> awaiting;
 
   explicit snapshot_lifecycle(const task_snapshot& s) noexcept
       : state(s.state),
         mode(s.pause ? s.pause->mode : pause_mode::target),
         paused_from(s.pause ? s.pause->from : task_state::paused),
-        start_time(s.start_time.value_or(wall_time{})) {}
+        start_time(s.start_time.value_or(wall_time{})),
+        awaiting(s.awaiting) {}
 };
 
 /// What command `e` would do to `task`, addressed as `addressed` (a pause with mode `all`, a

@@ -35,10 +35,11 @@ enum class task_event : std::uint8_t {
   schedule_start,       ///< user: start at a later time (batch-starting with a start_time)
   start_due,            ///< schedule: a scheduled start's time has come
   force_stop,           ///< user: terminate at once, resources released (batch-jobs)
+  confirm,              ///< worker: the command awaiting a worker has been carried out
 };
 
 /// The number of task events.
-inline constexpr std::size_t task_event_count = 14;
+inline constexpr std::size_t task_event_count = 15;
 
 /// Every event, in declaration order.
 inline constexpr std::array<task_event, task_event_count> all_task_events{
@@ -55,7 +56,8 @@ inline constexpr std::array<task_event, task_event_count> all_task_events{
     task_event::remove,
     task_event::schedule_start,
     task_event::start_due,
-    task_event::force_stop};
+    task_event::force_stop,
+    task_event::confirm};
 
 /// Who causes an event.
 enum class event_origin : std::uint8_t {
@@ -77,6 +79,9 @@ struct event_rule {
   event_origin origin;
   family_scope scope;
   std::string_view action;  ///< the DRS `job_action` it offers ("" for worker events)
+  /// A worker must carry the change out: the task awaits the worker's confirmation of this
+  /// command until a worker reports (docs/behaviour.md, "Commands awaiting a worker").
+  bool awaits_worker;
 };
 
 namespace detail {
@@ -87,20 +92,21 @@ using F = family_scope;
 // clang-format off
 /// Every event, in the enum's order.
 inline constexpr std::array event_rules{
-  event_rule{task_event::start,               "start",               detail::O::command,  detail::F::child,  "START"},
-  event_rule{task_event::start_succeeded,     "start_succeeded",     detail::O::worker,   detail::F::child,  ""},
-  event_rule{task_event::start_failed,        "start_failed",        detail::O::worker,   detail::F::child,  ""},
-  event_rule{task_event::full_transfer_done,  "full_transfer_done",  detail::O::worker,   detail::F::child,  ""},
-  event_rule{task_event::incremental_started, "incremental_started", detail::O::worker,   detail::F::child,  ""},
-  event_rule{task_event::transfer_failed,     "transfer_failed",     detail::O::worker,   detail::F::child,  ""},
-  event_rule{task_event::pause,               "pause",               detail::O::command,  detail::F::child,  "PAUSE"},
-  event_rule{task_event::resume,              "resume",              detail::O::command,  detail::F::child,  "RETRY"},
-  event_rule{task_event::stop,                "stop",                detail::O::command,  detail::F::family, "TERMINATE"},
-  event_rule{task_event::stopped,             "stopped",             detail::O::worker,   detail::F::child,  ""},
-  event_rule{task_event::remove,              "remove",              detail::O::command,  detail::F::family, "DELETE"},
-  event_rule{task_event::schedule_start,      "schedule_start",      detail::O::command,  detail::F::child,  "START"},
-  event_rule{task_event::start_due,           "start_due",           detail::O::schedule, detail::F::child,  ""},
-  event_rule{task_event::force_stop,          "force_stop",          detail::O::command,  detail::F::family, "FORCE_TERMINATE"},
+  event_rule{task_event::start,               "start",               detail::O::command,  detail::F::child,  "START",           true},
+  event_rule{task_event::start_succeeded,     "start_succeeded",     detail::O::worker,   detail::F::child,  "",                false},
+  event_rule{task_event::start_failed,        "start_failed",        detail::O::worker,   detail::F::child,  "",                false},
+  event_rule{task_event::full_transfer_done,  "full_transfer_done",  detail::O::worker,   detail::F::child,  "",                false},
+  event_rule{task_event::incremental_started, "incremental_started", detail::O::worker,   detail::F::child,  "",                false},
+  event_rule{task_event::transfer_failed,     "transfer_failed",     detail::O::worker,   detail::F::child,  "",                false},
+  event_rule{task_event::pause,               "pause",               detail::O::command,  detail::F::child,  "PAUSE",           true},
+  event_rule{task_event::resume,              "resume",              detail::O::command,  detail::F::child,  "RETRY",           true},
+  event_rule{task_event::stop,                "stop",                detail::O::command,  detail::F::family, "TERMINATE",       true},
+  event_rule{task_event::stopped,             "stopped",             detail::O::worker,   detail::F::child,  "",                false},
+  event_rule{task_event::remove,              "remove",              detail::O::command,  detail::F::family, "DELETE",          false},
+  event_rule{task_event::schedule_start,      "schedule_start",      detail::O::command,  detail::F::child,  "START",           false},
+  event_rule{task_event::start_due,           "start_due",           detail::O::schedule, detail::F::child,  "",                true},
+  event_rule{task_event::force_stop,          "force_stop",          detail::O::command,  detail::F::family, "FORCE_TERMINATE", true},
+  event_rule{task_event::confirm,             "confirmed",           detail::O::worker,   detail::F::child,  "",                false},
 };
 // clang-format on
 
@@ -112,11 +118,14 @@ static_assert(
         if ((event_rules[i].origin == event_origin::command) == event_rules[i].action.empty()) {
           return false;
         }
+        if (event_rules[i].awaits_worker && event_rules[i].origin == event_origin::worker) {
+          return false;
+        }
       }
       return true;
     }(),
     "event_rules lists every event once, in the enum's order; commands, and only they, offer "
-    "an action");
+    "an action; no worker event awaits a worker");
 
 /// True for a value the enum declares (a cast from an integer may produce others).
 constexpr bool is_valid(task_event e) noexcept {
@@ -161,6 +170,18 @@ constexpr bool is_worker_event(task_event e) noexcept {
 /// True for the user's commands.
 constexpr bool is_command(task_event e) noexcept {
   return is_valid(e) && rule_of(e).origin == event_origin::command;
+}
+
+/// True for the events a task awaits a worker's confirmation of.
+constexpr bool awaits_worker(task_event e) noexcept {
+  return is_valid(e) && rule_of(e).awaits_worker;
+}
+
+/// The DRS action a task shows as its `current_action` while it awaits `e`: the schedule's
+/// start shows as the START it carries out.
+constexpr std::string_view awaited_action(task_event e) noexcept {
+  if (e == task_event::start_due) return rule_of(task_event::start).action;
+  return is_valid(e) ? rule_of(e).action : std::string_view();
 }
 
 /// The distinct DRS actions the commands offer, in the order of event_rules.

@@ -50,6 +50,10 @@ struct task_snapshot {
   std::optional<job_id> forward_child;           ///< for a parent
   std::optional<job_id> backward_child;          ///< for a parent
   std::uint64_t version = 0;  ///< sequence number of the last change (the parent's: 0)
+  wall_time created_at{};     ///< when it was created (0: not known)
+  wall_time changed_at{};     ///< when it last changed (a parent: a child; 0: not since created)
+  /// The command a worker has yet to confirm (never on a parent: see its children).
+  std::optional<task_event> awaiting;
   friend bool operator==(const task_snapshot&, const task_snapshot&) = default;
 };
 

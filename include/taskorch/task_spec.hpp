@@ -10,6 +10,7 @@
 #include <taskorch/job_id.hpp>
 #include <taskorch/pause_mode.hpp>
 #include <taskorch/project_id.hpp>
+#include <taskorch/task_event.hpp>
 #include <taskorch/task_kind.hpp>
 #include <taskorch/task_state.hpp>
 #include <taskorch/wall_time.hpp>
@@ -39,6 +40,9 @@ struct task_spec {
   std::optional<wall_time> start_time;  ///< present exactly when `state` is waiting_for_start
   std::string name;                     ///< optional display name
   std::uint64_t version = 0;            ///< sequence number of the task's last change
+  wall_time created_at{};               ///< when it was created (0: not known)
+  wall_time changed_at{};               ///< when it last changed (0: not since created)
+  std::optional<task_event> awaiting;   ///< the command awaiting a worker (awaits_worker())
   friend bool operator==(const task_spec&, const task_spec&) = default;
 };
 
@@ -49,6 +53,8 @@ struct child_spec {
   std::optional<pause_info> pause;      ///< present exactly when `state` is paused
   std::optional<wall_time> start_time;  ///< present exactly when `state` is waiting_for_start
   std::uint64_t version = 0;
+  wall_time changed_at{};              ///< when it last changed (0: not since created)
+  std::optional<task_event> awaiting;  ///< the command awaiting a worker (awaits_worker())
   friend bool operator==(const child_spec&, const child_spec&) = default;
 };
 
@@ -61,6 +67,7 @@ struct family_spec {
   std::string name;
   child_spec forward;
   child_spec backward;
+  wall_time created_at{};  ///< when it was created (0: not known)
   friend bool operator==(const family_spec&, const family_spec&) = default;
 };
 

@@ -309,6 +309,9 @@ struct step_outcome {
 struct event_arguments {
   pause_mode mode = pause_mode::target;  ///< for a pause: the requested mode
   wall_time at{};  ///< for schedule_start: the start time; for start_due: when it fired
+  /// For confirm: the command the worker carried out (empty: whichever the task awaits).
+  std::optional<task_event> confirms;
+  wall_time now{};  ///< when the event happens: the time of the change it makes
 };
 
 /// True when the guards let `on` reach a task addressed as `addressed` (the role of the task
@@ -336,19 +339,13 @@ constexpr errc guard_refusal(task_role addressed, task_event on, task_state stat
   return errc{};
 }
 
-/// Applies `on` (with `args`) to `task`: the guards in order, then the row, then the row's
-/// action. `Task` has the members `state`, `mode`, `paused_from` and `start_time` (a copy of
-/// an engine record, or any model); `addressed` is the role of the task the caller named (see
-/// guard_refusal). Nothing changes when the event is refused.
+namespace detail {
+/// The row of `task.state + on` and its action (apply_event, after the guards).
 template <class Task>
-constexpr step_outcome apply_event(Task& task, task_role addressed, task_event on,
-                                   const event_arguments& args) noexcept {
-  if (const errc refused = guard_refusal(addressed, on, task.state); refused != errc{}) {
-    return {refused, false};
-  }
-  if (!detail::in_range(task.state, on)) return {no_row_refusal, false};
-  const detail::transition_cell& cell =
-      detail::transition_matrix[static_cast<std::size_t>(task.state)][static_cast<std::size_t>(on)];
+constexpr step_outcome apply_row(Task& task, task_event on, const event_arguments& args) noexcept {
+  if (!in_range(task.state, on)) return {no_row_refusal, false};
+  const transition_cell& cell =
+      transition_matrix[static_cast<std::size_t>(task.state)][static_cast<std::size_t>(on)];
   if (!cell.allowed) return {no_row_refusal, false};
   const std::optional<task_state> to = next_state(task.state, on, task.paused_from);
   if (!to) return {no_row_refusal, false};
@@ -384,4 +381,33 @@ constexpr step_outcome apply_event(Task& task, task_role addressed, task_event o
   return {errc{}, true};
 }
 
+}  // namespace detail
+
+/// Applies `on` (with `args`) to `task`: the guards in order, then the row, then the row's
+/// action; a change leaves the task awaiting a worker's confirmation of `on` when `on`
+/// awaits one (event_rules), and awaiting nothing otherwise. A worker's `confirm` has no row:
+/// it is taken while the task awaits a command (the one it names, when it names one), and
+/// only ends the wait. `Task` has the members `state`, `mode`, `paused_from`, `start_time`
+/// and `awaiting` (a copy of an engine record, or any model); `addressed` is the role of the
+/// task the caller named (see guard_refusal). Nothing changes when the event is refused.
+template <class Task>
+constexpr step_outcome apply_event(Task& task, task_role addressed, task_event on,
+                                   const event_arguments& args) noexcept {
+  if (const errc refused = guard_refusal(addressed, on, task.state); refused != errc{}) {
+    return {refused, false};
+  }
+  if (on == task_event::confirm) {
+    if (!task.awaiting || (args.confirms && *args.confirms != *task.awaiting)) {
+      return {no_row_refusal, false};
+    }
+    task.awaiting.reset();
+    return {errc{}, true};
+  }
+  const step_outcome moved = detail::apply_row(task, on, args);
+  if (moved.changed) {
+    task.awaiting.reset();
+    if (awaits_worker(on)) task.awaiting = on;
+  }
+  return moved;
+}
 }  // namespace taskorch

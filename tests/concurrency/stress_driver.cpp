@@ -22,11 +22,12 @@ struct batch_record {
   op_kind kind = op_kind::status;
   bool foreign = false;
   std::vector<job_id> ids;
-  std::vector<pause_mode> modes;                 // pause
-  std::vector<task_event> events;                // report
-  std::vector<std::optional<wall_time>> starts;  // start
-  std::vector<delete_type> types;                // remove
-  std::vector<registration> regs;                // register
+  std::vector<pause_mode> modes;                    // pause
+  std::vector<task_event> events;                   // report
+  std::vector<std::optional<wall_time>> starts;     // start
+  std::vector<delete_type> types;                   // remove
+  std::vector<std::optional<task_event>> confirms;  // confirm: the command named, if any
+  std::vector<registration> regs;                   // register
   std::uint64_t call = 0;
   std::uint64_t ret = 0;
   error_code ec;
@@ -81,6 +82,23 @@ void issue(engine& eng, const project_id& project, const project_id& other,
       eng.async_delete(p, std::move(items), on_batch);
       break;
     }
+    case op_kind::confirm: {
+      // Unnamed confirmations go as plain worker events now and then, else as reports.
+      if (std::none_of(b->confirms.begin(), b->confirms.end(),
+                       [](const auto& c) { return c.has_value(); }) &&
+          b->ids.size() % 2 == 1) {
+        std::vector<event_item> items;
+        for (const job_id& id : b->ids) items.push_back({id, task_event::confirm});
+        eng.async_report(p, std::move(items), on_batch);
+        break;
+      }
+      std::vector<report_item> items;
+      for (std::size_t i = 0; i < b->ids.size(); ++i) {
+        items.push_back({b->ids[i], task_event::confirm, std::nullopt, b->confirms[i]});
+      }
+      eng.async_worker_report(p, std::move(items), on_batch);
+      break;
+    }
     case op_kind::status:
       eng.async_status(p, b->ids, [clock, b](error_code ec, std::vector<status_result> r) {
         b->ret = clock->now();
@@ -109,12 +127,13 @@ bool chance(std::mt19937_64& rng, double p) {
 batch_ptr random_batch(std::mt19937_64& rng, std::vector<job_id>& pool, const driver_options& o) {
   auto b = std::make_shared<batch_record>();
   const int roll = std::uniform_int_distribution<int>(0, 99)(rng);
-  b->kind = roll < 25   ? op_kind::pause
-            : roll < 45 ? op_kind::resume
-            : roll < 63 ? op_kind::report
-            : roll < 72 ? op_kind::start
-            : roll < 78 ? op_kind::remove
-            : roll < 91 ? op_kind::status
+  b->kind = roll < 23   ? op_kind::pause
+            : roll < 40 ? op_kind::resume
+            : roll < 56 ? op_kind::report
+            : roll < 66 ? op_kind::confirm
+            : roll < 74 ? op_kind::start
+            : roll < 80 ? op_kind::remove
+            : roll < 92 ? op_kind::status
                         : op_kind::get;
   b->foreign = chance(rng, o.foreign_batches);
   const std::size_t n = b->kind == op_kind::get
@@ -128,6 +147,7 @@ batch_ptr random_batch(std::mt19937_64& rng, std::vector<job_id>& pool, const dr
     b->events.push_back(random_event(rng));
     b->starts.push_back(random_start_item_time(rng));
     b->types.push_back(random_delete_type(rng));
+    b->confirms.push_back(random_confirms(rng));
   }
   return b;
 }
@@ -188,6 +208,23 @@ std::optional<wall_time> random_start_item_time(std::mt19937_64& rng) {
   if (roll < 4) return std::nullopt;
   if (roll < 5) return wall_time(std::chrono::milliseconds(1'000'000'000'000));  // 2001
   return random_far_start(rng);
+}
+
+task_event random_awaitable(std::mt19937_64& rng) {
+  static constexpr std::array<task_event, 6> commands{task_event::start, task_event::start_due,
+                                                      task_event::pause, task_event::resume,
+                                                      task_event::stop,  task_event::force_stop};
+  return commands[std::uniform_int_distribution<std::size_t>(0, commands.size() - 1)(rng)];
+}
+
+std::optional<task_event> random_confirms(std::mt19937_64& rng) {
+  if (chance(rng, 0.5)) return std::nullopt;
+  return random_awaitable(rng);
+}
+
+std::optional<task_event> random_awaiting(std::mt19937_64& rng) {
+  if (!chance(rng, 0.3)) return std::nullopt;
+  return random_awaitable(rng);
 }
 
 delete_type random_delete_type(std::mt19937_64& rng) {
@@ -354,6 +391,7 @@ round_record round_driver::run_round() {
     if (spec.state == task_state::paused) spec.pause = random_pause(rng_);
     if (spec.state == task_state::waiting_for_start) spec.start_time = random_far_start(rng_);
     spec.version = std::uniform_int_distribution<std::uint64_t>(0, 3)(rng_);
+    spec.awaiting = random_awaiting(rng_);
   };
   for (std::size_t i = 0; i < options_.standalone_tasks; ++i) {
     task_spec t;
@@ -362,7 +400,7 @@ round_record round_driver::run_round() {
     t.kind = static_cast<task_kind>(std::uniform_int_distribution<int>(0, 2)(rng_));
     random_fields(t);
     rec.slots[t.id] = {rec.histories.size(), member::task};
-    rec.initial[t.id] = fields_of(t.state, t.pause, t.version, t.start_time);
+    rec.initial[t.id] = fields_of(t.state, t.pause, t.version, t.start_time, t.awaiting);
     rec.labels.push_back(fmt::format("task {}", t.id));
     rec.histories.emplace_back();
     pool.push_back(t.id);
@@ -381,10 +419,10 @@ round_record round_driver::run_round() {
     rec.slots[f.id] = {h, member::parent};
     rec.slots[f.forward.id] = {h, member::forward};
     rec.slots[f.backward.id] = {h, member::backward};
-    rec.initial[f.forward.id] =
-        fields_of(f.forward.state, f.forward.pause, f.forward.version, f.forward.start_time);
-    rec.initial[f.backward.id] =
-        fields_of(f.backward.state, f.backward.pause, f.backward.version, f.backward.start_time);
+    rec.initial[f.forward.id] = fields_of(f.forward.state, f.forward.pause, f.forward.version,
+                                          f.forward.start_time, f.forward.awaiting);
+    rec.initial[f.backward.id] = fields_of(f.backward.state, f.backward.pause, f.backward.version,
+                                           f.backward.start_time, f.backward.awaiting);
     rec.labels.push_back(
         fmt::format("family {} (fwd {}, bwd {})", f.id, f.forward.id, f.backward.id));
     rec.histories.emplace_back();
@@ -528,6 +566,7 @@ round_record round_driver::run_round() {
       if (b->kind == op_kind::report) op.input.event = b->events[i];
       if (b->kind == op_kind::start) op.input.start_time = b->starts[i];
       if (b->kind == op_kind::remove) op.input.type = b->types[i];
+      if (b->kind == op_kind::confirm) op.input.confirms = b->confirms[i];
       if (answers == 0) {
         op.output.result = outcome::aborted;
       } else if (b->kind == op_kind::register_tasks) {
@@ -538,12 +577,14 @@ round_record round_driver::run_round() {
               using spec_type = std::decay_t<decltype(spec)>;
               if constexpr (std::is_same_v<spec_type, task_spec>) {
                 op.input.initial[0] =
-                    fields_of(spec.state, spec.pause, spec.version, spec.start_time);
+                    fields_of(spec.state, spec.pause, spec.version, spec.start_time, spec.awaiting);
               } else {
-                op.input.initial[0] = fields_of(spec.forward.state, spec.forward.pause,
-                                                spec.forward.version, spec.forward.start_time);
-                op.input.initial[1] = fields_of(spec.backward.state, spec.backward.pause,
-                                                spec.backward.version, spec.backward.start_time);
+                op.input.initial[0] =
+                    fields_of(spec.forward.state, spec.forward.pause, spec.forward.version,
+                              spec.forward.start_time, spec.forward.awaiting);
+                op.input.initial[1] =
+                    fields_of(spec.backward.state, spec.backward.pause, spec.backward.version,
+                              spec.backward.start_time, spec.backward.awaiting);
               }
             },
             b->regs[i]);
@@ -562,6 +603,7 @@ round_record round_driver::run_round() {
           op.output.start_time = s.start_time;
           op.output.version = s.version;
           op.output.role = s.role;
+          op.output.awaiting = s.awaiting;
         }
       } else {
         if (b->results[i].id != b->ids[i]) rec.anomalies.push_back("command: result id mismatch");

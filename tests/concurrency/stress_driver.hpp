@@ -4,8 +4,9 @@
 //
 // A round registers a few fresh standalone tasks and dual-active families in random
 // states, then several client threads, released together, issue random batches (pause
-// with random modes, resume, worker events, start now or at a far time, terminate / force
-// terminate / delete, status, get; now and then for another project) on those shared tasks, each
+// with random modes, resume, worker events, workers' confirmations naming the awaited command
+// or another or none, start now or at a far time, terminate / force terminate / delete,
+// status, get; now and then for another project) on those shared tasks, each
 // keeping up to `max_in_flight` batches outstanding. Every item becomes an operation of its history
 // (one per standalone task, one per family), stamped with the batch's call (before initiation) and
 // completion (first thing in the handler). The round ends with a status and a get of every id,
@@ -152,5 +153,11 @@ std::optional<wall_time> random_start_item_time(std::mt19937_64& rng);
 task_event random_event(std::mt19937_64& rng);
 /// A delete type, terminate most often.
 delete_type random_delete_type(std::mt19937_64& rng);
+/// One of the six commands a worker carries out and confirms.
+task_event random_awaitable(std::mt19937_64& rng);
+/// The command a confirmation names: none half the time, else any that awaits a worker.
+std::optional<task_event> random_confirms(std::mt19937_64& rng);
+/// What a registered task awaits: mostly nothing, else any command that awaits a worker.
+std::optional<task_event> random_awaiting(std::mt19937_64& rng);
 
 }  // namespace taskorch::test

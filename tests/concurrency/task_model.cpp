@@ -31,15 +31,23 @@ S retried(S s) {
   }
 }
 
-/// Moves `t` to `to`, as one change.
-void change(task_fields& t, S to) {
+/// Makes a change caused by `cause`: the version grows; the task awaits the worker's
+/// confirmation of `cause` when it is a command that awaits one, else nothing.
+void changed_by(task_fields& t, task_event cause) {
+  ++t.version;
+  t.awaiting.reset();
+  if (task_model::awaits_a_worker(cause)) t.awaiting = cause;
+}
+
+/// Moves `t` to `to` because of `cause`, as one change.
+void change(task_fields& t, S to, task_event cause) {
   t.state = to;
   if (to != S::paused) {
     t.mode = pause_mode::target;
     t.paused_from = S::paused;
   }
   if (to != S::waiting_for_start) t.start_time = wall_time{};
-  ++t.version;
+  changed_by(t, cause);
 }
 
 }  // namespace
@@ -80,11 +88,18 @@ const char* to_string(outcome o) noexcept {
   return "?";
 }
 
+bool task_model::awaits_a_worker(task_event e) {
+  return e == task_event::start || e == task_event::start_due || e == task_event::pause ||
+         e == task_event::resume || e == task_event::stop || e == task_event::force_stop;
+}
+
 task_fields fields_of(task_state state, const std::optional<pause_info>& pause,
-                      std::uint64_t version, const std::optional<wall_time>& start_time) {
+                      std::uint64_t version, const std::optional<wall_time>& start_time,
+                      const std::optional<task_event>& awaiting) {
   task_fields t;
   t.state = state;
   t.version = version;
+  t.awaiting = awaiting;
   if (state == S::paused && pause) {
     t.mode = pause->mode;
     t.paused_from = pause->from;
@@ -98,13 +113,13 @@ outcome task_model::pause(task_fields& t, pause_mode mode) {
     // Same mode, or target after all: success, nothing changes. All after target: raised.
     if (t.mode == pause_mode::target && mode == pause_mode::all) {
       t.mode = pause_mode::all;
-      ++t.version;
+      changed_by(t, task_event::pause);
     }
     return outcome::ok;
   }
   if (running(t.state) || transfer_failed(t.state)) {
     const S from = t.state;
-    change(t, S::paused);
+    change(t, S::paused, task_event::pause);
     t.mode = mode;
     t.paused_from = from;
     return outcome::ok;
@@ -114,15 +129,15 @@ outcome task_model::pause(task_fields& t, pause_mode mode) {
 
 outcome task_model::resume(task_fields& t) {
   if (t.state == S::paused) {
-    change(t, retried(t.paused_from));
+    change(t, retried(t.paused_from), task_event::resume);
     return outcome::ok;
   }
   if (transfer_failed(t.state)) {
-    change(t, retried(t.state));
+    change(t, retried(t.state), task_event::resume);
     return outcome::ok;
   }
   if (t.state == S::start_failed) {
-    change(t, S::starting);
+    change(t, S::starting, task_event::resume);
     return outcome::ok;
   }
   if (running(t.state)) return outcome::ok;
@@ -160,10 +175,11 @@ outcome task_model::report(task_fields& t, task_event event) {
     case task_event::schedule_start:
     case task_event::start_due:
     case task_event::force_stop:
-      break;  // not worker events: the engine refuses the whole batch
+    case task_event::confirm:  // its own operation (confirm())
+      break;                   // the others are not worker events: refused as a whole
   }
   if (!to) return outcome::invalid_state;
-  change(t, *to);
+  change(t, *to, event);
   return outcome::ok;
 }
 
@@ -172,11 +188,11 @@ outcome task_model::start(task_fields& t, std::optional<wall_time> at, wall_time
     return outcome::invalid_state;
   }
   if (!at || *at <= now) {
-    change(t, S::starting);
+    change(t, S::starting, task_event::start);
     return outcome::ok;
   }
   if (t.state == S::waiting_for_start && t.start_time == *at) return outcome::ok;  // no change
-  change(t, S::waiting_for_start);
+  change(t, S::waiting_for_start, task_event::schedule_start);
   t.start_time = *at;
   return outcome::ok;
 }
@@ -187,19 +203,29 @@ outcome task_model::remove(task_fields& t, delete_type type) {
                           s == S::start_failed || running(s) || transfer_failed(s) ||
                           s == S::paused;
   std::optional<S> to;
+  task_event cause = task_event::stop;
   switch (type) {
     case delete_type::terminate:
       if (terminable) to = S::stopping;
       break;
     case delete_type::force_terminate:
       if (terminable || s == S::starting || s == S::stopping) to = S::stopped;
+      cause = task_event::force_stop;
       break;
     case delete_type::remove:
       if (s == S::configuration || s == S::waiting_for_start || s == S::stopped) to = S::deleted;
+      cause = task_event::remove;
       break;
   }
   if (!to) return outcome::invalid_state;
-  change(t, *to);
+  change(t, *to, cause);
+  return outcome::ok;
+}
+
+outcome task_model::confirm(task_fields& t, std::optional<task_event> command) {
+  if (!t.awaiting) return outcome::invalid_state;                         // nothing awaited
+  if (command && *command != *t.awaiting) return outcome::invalid_state;  // another command
+  changed_by(t, task_event::confirm);  // the wait ends; the state stays
   return outcome::ok;
 }
 
@@ -240,10 +266,13 @@ std::pair<model_output, model_state> task_model::apply(const model_state& s,
     case op_kind::resume:
     case op_kind::report:
     case op_kind::start:
+    case op_kind::confirm:
       if (parent) {
         out.result = outcome::parent_forbidden;
       } else if (t->state == S::deleted) {
         out.result = outcome::deleted;
+      } else if (in.kind == op_kind::confirm) {
+        out.result = confirm(*t, in.confirms);
       } else if (in.kind == op_kind::pause) {
         out.result = pause(*t, in.mode);
       } else if (in.kind == op_kind::resume) {
@@ -281,6 +310,7 @@ std::pair<model_output, model_state> task_model::apply(const model_state& s,
       } else {
         out.state = t->state;
         out.version = t->version;
+        out.awaiting = t->awaiting;
         if (t->state == S::paused) out.pause = pause_info{t->mode, t->paused_from};
         if (t->state == S::waiting_for_start) out.start_time = t->start_time;
         out.role = !s.family                      ? task_role::standalone
@@ -301,7 +331,7 @@ bool task_model::matches(op_kind kind, const model_output& expected, const model
     case op_kind::get:
       return expected.state == observed.state && expected.pause == observed.pause &&
              expected.start_time == observed.start_time && expected.version == observed.version &&
-             expected.role == observed.role;
+             expected.role == observed.role && expected.awaiting == observed.awaiting;
     default:
       return true;
   }
@@ -318,7 +348,8 @@ std::optional<model_state> task_model::step(const model_state& s, const model_in
 bool task_model::always_accepted(const model_input& in, const model_output& out, bool registered) {
   if (in.foreign) return out.result == outcome::not_found;
   const bool child_command = in.kind == op_kind::pause || in.kind == op_kind::resume ||
-                             in.kind == op_kind::report || in.kind == op_kind::start;
+                             in.kind == op_kind::report || in.kind == op_kind::start ||
+                             in.kind == op_kind::confirm;
   if (registered && child_command && in.target == member::parent) {
     return out.result == outcome::parent_forbidden;
   }
@@ -335,6 +366,7 @@ std::size_t task_model::hash(const model_state& s) const noexcept {
     h = h * 0x100000001b3ULL ^ static_cast<std::uint64_t>(t.paused_from);
     h = h * 0x100000001b3ULL ^ static_cast<std::uint64_t>(t.start_time.time_since_epoch().count());
     h = h * 0x100000001b3ULL ^ t.version;
+    h = h * 0x100000001b3ULL ^ (t.awaiting ? static_cast<std::uint64_t>(*t.awaiting) + 1 : 0);
   }
   return static_cast<std::size_t>(h ^ (h >> 32));
 }
@@ -355,15 +387,20 @@ const char* member_name(member m) {
   return "?";
 }
 
+std::string describe_awaiting(const std::optional<task_event>& awaiting) {
+  return awaiting ? fmt::format(" awaits {}", *awaiting) : std::string();
+}
+
 std::string describe_fields(const task_fields& t) {
   if (t.state == S::paused) {
-    return fmt::format("{}({} from {})/v{}", t.state, t.mode, t.paused_from, t.version);
+    return fmt::format("{}({} from {})/v{}{}", t.state, t.mode, t.paused_from, t.version,
+                       describe_awaiting(t.awaiting));
   }
   if (t.state == S::waiting_for_start) {
-    return fmt::format("{}(at {})/v{}", t.state, t.start_time.time_since_epoch().count(),
-                       t.version);
+    return fmt::format("{}(at {})/v{}{}", t.state, t.start_time.time_since_epoch().count(),
+                       t.version, describe_awaiting(t.awaiting));
   }
-  return fmt::format("{}/v{}", t.state, t.version);
+  return fmt::format("{}/v{}{}", t.state, t.version, describe_awaiting(t.awaiting));
 }
 
 std::string describe_time(const std::optional<wall_time>& at) {
@@ -396,6 +433,10 @@ std::string task_model::describe(const model_input& in) {
       return fmt::format("start({}) {}{}", describe_time(in.start_time), who, foreign);
     case op_kind::remove:
       return fmt::format("delete({}) {}{}", to_string(in.type), who, foreign);
+    case op_kind::confirm:
+      return fmt::format("confirm({}) {}{}",
+                         in.confirms ? to_string(*in.confirms) : std::string_view("awaited"), who,
+                         foreign);
   }
   return "?";
 }
@@ -405,6 +446,7 @@ std::string task_model::describe(const model_output& out) {
   std::string text = fmt::format("ok {} v{} {}", out.state, out.version, to_string(out.role));
   if (out.pause) text += fmt::format(" pause({} from {})", out.pause->mode, out.pause->from);
   if (out.start_time) text += " " + describe_time(out.start_time);
+  text += describe_awaiting(out.awaiting);
   return text;
 }
 

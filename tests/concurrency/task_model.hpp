@@ -30,7 +30,15 @@
 //   - a deleted task: commands fail with M05004, queries show DELETED;
 //   - an unknown task, or one of another project: M05003, and nothing changes;
 //   - every change raises the task's version by one; a command that changes nothing does
-//     not (state_change.hpp).
+//     not (state_change.hpp);
+//   - commands awaiting a worker: a change made by start now, pause, resume, terminate or
+//     force terminate leaves the task awaiting the worker's confirmation of that command;
+//     any other change (a worker event, a scheduled start, delete) leaves it awaiting
+//     nothing; a command that changes nothing leaves the wait as it was. A worker's
+//     `confirmed` (op_kind::confirm), naming the command it carried out or not, is refused
+//     (M00304) unless the task awaits a command, and the one named when it names one; taken,
+//     it ends the wait and is a change (the version grows, the state stays). A parent
+//     refuses it (M00307), a deleted task too (M05004).
 // The worker events' transitions follow docs/behaviour.md#worker-events: start succeeded/
 // failed from STARTJOBING; full transfer done from FULL_TRANSFER_STARTED; incremental
 // started from FULL_TRANSFER_COMPLETE; transfer failed from a transfer phase that is running
@@ -87,8 +95,9 @@ enum class op_kind : std::uint8_t {
   report,
   status,
   get,
-  start,   ///< batch-starting
-  remove,  ///< batch-jobs: terminate, force terminate or delete
+  start,    ///< batch-starting
+  remove,   ///< batch-jobs: terminate, force terminate or delete
+  confirm,  ///< a worker's confirmation of the command the task awaits
 };
 
 /// One task's state as the model keeps it. `mode` and `paused_from` are meaningful only
@@ -100,6 +109,7 @@ struct task_fields {
   task_state paused_from = task_state::paused;
   wall_time start_time{};
   std::uint64_t version = 0;
+  std::optional<task_event> awaiting;  ///< the command a worker has yet to confirm
   friend bool operator==(const task_fields&, const task_fields&) = default;
 };
 
@@ -112,6 +122,7 @@ struct model_input {
   task_event event = task_event::start_succeeded;  ///< for report
   std::optional<wall_time> start_time;             ///< for start
   delete_type type = delete_type::terminate;       ///< for remove
+  std::optional<task_event> confirms;              ///< for confirm: the command named
   /// For register_tasks: the initial task ([0]), or the forward and backward children.
   std::array<task_fields, 2> initial{};
 };
@@ -124,6 +135,7 @@ struct model_output {
   std::optional<wall_time> start_time;           ///< get, when ok
   std::uint64_t version = 0;                     ///< get, when ok
   task_role role = task_role::standalone;        ///< get, when ok
+  std::optional<task_event> awaiting;            ///< get, when ok
 };
 
 /// The state of one history: a standalone task, or a family's two children.
@@ -169,6 +181,11 @@ class task_model {
   /// Applies terminate, force terminate or delete to one task (a standalone one, or a child
   /// through its parent) likewise.
   static outcome remove(task_fields& t, delete_type type);
+  /// Applies a worker's confirmation of `command` (nullopt: whichever the task awaits)
+  /// likewise.
+  static outcome confirm(task_fields& t, std::optional<task_event> command);
+  /// True for the commands a worker carries out and confirms.
+  static bool awaits_a_worker(task_event e);
   /// The aggregate status of a dual-active parent.
   static task_state aggregate(task_state forward, task_state backward);
 
@@ -187,9 +204,10 @@ class task_model {
   static std::string describe(const state& s);
 };
 
-/// Returns the model fields of a registered task in `state` with `pause`, `version` and
-/// `start_time`.
+/// Returns the model fields of a registered task in `state` with `pause`, `version`,
+/// `start_time` and what it awaits.
 task_fields fields_of(task_state state, const std::optional<pause_info>& pause,
-                      std::uint64_t version, const std::optional<wall_time>& start_time = {});
+                      std::uint64_t version, const std::optional<wall_time>& start_time = {},
+                      const std::optional<task_event>& awaiting = {});
 
 }  // namespace taskorch::test

@@ -143,19 +143,31 @@ model_input delete_in(delete_type t, member who = member::task) {
   i.type = t;
   return i;
 }
+model_input confirm_in(std::optional<task_event> command = {}, member who = member::task) {
+  model_input i = in(op_kind::confirm, who);
+  i.confirms = command;
+  return i;
+}
 /// Far start times: the engine's schedule never reaches them during a test.
 const wall_time far_start{std::chrono::milliseconds(4'102'444'800'000)};
 model_output result(outcome o) { return {.result = o}; }
+/// `out`, showing the task awaiting a worker's confirmation of `command`.
+model_output awaiting(model_output out, task_event command) {
+  out.awaiting = command;
+  return out;
+}
 model_output status_out(S s) { return {.result = outcome::ok, .state = s}; }
 model_output get_out(S s, std::uint64_t version, std::optional<pause_info> p = {},
                      task_role role = task_role::standalone,
-                     std::optional<wall_time> start_time = {}) {
+                     std::optional<wall_time> start_time = {},
+                     std::optional<task_event> awaiting = {}) {
   return {.result = outcome::ok,
           .state = s,
           .pause = p,
           .start_time = start_time,
           .version = version,
-          .role = role};
+          .role = role,
+          .awaiting = awaiting};
 }
 
 /// A history on one task or family; the registration comes first, at stamps 1-2.
@@ -196,7 +208,9 @@ TEST(TaskModelHistory, SecondSequentialPauseReportingInvalidStateIsIllegal) {
   good.add(pause_in(pause_mode::target), result(outcome::ok), 10, 11)
       .add(pause_in(pause_mode::all), result(outcome::ok), 12, 13)
       .add(in(op_kind::get),
-           get_out(S::paused, 2, pause_info{pause_mode::all, S::incremental_transfer}), 14, 15);
+           awaiting(get_out(S::paused, 2, pause_info{pause_mode::all, S::incremental_transfer}),
+                    task_event::pause),
+           14, 15);
   EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
 }
 
@@ -250,26 +264,30 @@ TEST(TaskModelHistory, LostUpdateIsIllegal) {
   history bad(fields(S::full_transfer, 5));
   bad.add(pause_in(pause_mode::target), result(outcome::ok), 10, 13)
       .add(in(op_kind::resume), result(outcome::ok), 11, 12)
-      .add(in(op_kind::get), get_out(S::full_transfer, 6), 14, 15);
+      .add(in(op_kind::get), awaiting(get_out(S::full_transfer, 6), task_event::resume), 14, 15);
   EXPECT_EQ(bad.check(lin::verdict::illegal), lin::verdict::illegal);
 
   history good(fields(S::full_transfer, 5));
   good.add(pause_in(pause_mode::target), result(outcome::ok), 10, 13)
       .add(in(op_kind::resume), result(outcome::ok), 11, 12)
-      .add(in(op_kind::get), get_out(S::full_transfer, 7), 14, 15);
+      .add(in(op_kind::get), awaiting(get_out(S::full_transfer, 7), task_event::resume), 14, 15);
   EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
 }
 
 TEST(TaskModelHistory, NoOpChangingTheVersionIsIllegal) {
   history bad(paused_fields(pause_mode::all, S::full_transfer, 3));
   bad.add(pause_in(pause_mode::target), result(outcome::ok), 10, 11)
-      .add(in(op_kind::get), get_out(S::paused, 4, pause_info{pause_mode::all, S::full_transfer}),
+      .add(in(op_kind::get),
+           awaiting(get_out(S::paused, 4, pause_info{pause_mode::all, S::full_transfer}),
+                    task_event::pause),
            12, 13);
   EXPECT_EQ(bad.check(lin::verdict::illegal), lin::verdict::illegal);
 
   history good(paused_fields(pause_mode::target, S::full_transfer, 3));
   good.add(pause_in(pause_mode::all), result(outcome::ok), 10, 11)
-      .add(in(op_kind::get), get_out(S::paused, 4, pause_info{pause_mode::all, S::full_transfer}),
+      .add(in(op_kind::get),
+           awaiting(get_out(S::paused, 4, pause_info{pause_mode::all, S::full_transfer}),
+                    task_event::pause),
            12, 13);
   EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
 }
@@ -377,7 +395,7 @@ TEST(TaskModelHistory, AScheduledStartWaitsAndARescheduleChangesOnlyTheTime) {
                    far_start + std::chrono::seconds(1)),
            16, 17)
       .add(start_in(), result(outcome::ok), 18, 19)
-      .add(in(op_kind::get), get_out(S::starting, 3), 20, 21)
+      .add(in(op_kind::get), awaiting(get_out(S::starting, 3), task_event::start), 20, 21)
       .add(start_in(far_start), result(outcome::invalid_state), 22, 23);
   EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
 }
@@ -402,7 +420,8 @@ TEST(TaskModelHistory, AFamilyCommandChangesBothChildrenAtOnce) {
       .add(in(op_kind::status, member::backward), status_out(S::incremental_transfer), 11, 12)
       .add(in(op_kind::status, member::forward), status_out(S::stopping), 13, 14)
       .add(in(op_kind::get, member::backward),
-           get_out(S::stopping, 1, {}, task_role::backward_child), 21, 22);
+           awaiting(get_out(S::stopping, 1, {}, task_role::backward_child), task_event::stop), 21,
+           22);
   EXPECT_EQ(good.check(lin::verdict::ok), lin::verdict::ok);
 }
 
@@ -463,6 +482,80 @@ TEST(TaskModelHistory, ParentStatusIsTheAggregateOfItsChildren) {
   EXPECT_EQ(failed_ok.check(lin::verdict::ok), lin::verdict::ok);
 }
 
+TEST(TaskModelHistory, AConfirmationIsTakenOnceAndOnlyForTheAwaitedCommand) {
+  // Two confirmations one after the other: the second finds nothing awaited.
+  history twice(fields(S::full_transfer));
+  twice.add(pause_in(pause_mode::target), result(outcome::ok), 10, 11)
+      .add(confirm_in(), result(outcome::ok), 12, 13)
+      .add(confirm_in(task_event::pause), result(outcome::ok), 14, 15);
+  EXPECT_EQ(twice.check(lin::verdict::illegal), lin::verdict::illegal);
+
+  // Overlapping, either may be taken: one succeeds, the other is refused.
+  history overlapping(fields(S::full_transfer));
+  overlapping.add(pause_in(pause_mode::target), result(outcome::ok), 10, 11)
+      .add(confirm_in(), result(outcome::invalid_state), 12, 15)
+      .add(confirm_in(task_event::pause), result(outcome::ok), 13, 16)
+      .add(in(op_kind::get),
+           get_out(S::paused, 2, pause_info{pause_mode::target, S::full_transfer}), 17, 18);
+  EXPECT_EQ(overlapping.check(lin::verdict::ok), lin::verdict::ok);
+
+  // Naming another command than the awaited one is refused, and leaves the wait.
+  history other(fields(S::incremental_transfer_failed));
+  other.add(in(op_kind::resume), result(outcome::ok), 10, 11)
+      .add(confirm_in(task_event::pause), result(outcome::ok), 12, 13);
+  EXPECT_EQ(other.check(lin::verdict::illegal), lin::verdict::illegal);
+  history refused(fields(S::incremental_transfer_failed));
+  refused.add(in(op_kind::resume), result(outcome::ok), 10, 11)
+      .add(confirm_in(task_event::pause), result(outcome::invalid_state), 12, 13)
+      .add(in(op_kind::get),
+           get_out(S::incremental_transfer, 1, {}, task_role::standalone, {}, task_event::resume),
+           14, 15);
+  EXPECT_EQ(refused.check(lin::verdict::ok), lin::verdict::ok);
+
+  // A worker event ends the wait unconfirmed; a no-op command keeps it.
+  const task_fields starting = fields_of(S::starting, {}, 3, {}, task_event::start);
+  history confirmed(starting);
+  confirmed.add(confirm_in(task_event::start), result(outcome::ok), 10, 11);
+  EXPECT_EQ(confirmed.check(lin::verdict::ok), lin::verdict::ok);
+  history moved(starting);
+  moved.add(report_in(task_event::start_succeeded), result(outcome::ok), 10, 11)
+      .add(confirm_in(), result(outcome::ok), 12, 13);
+  EXPECT_EQ(moved.check(lin::verdict::illegal), lin::verdict::illegal);
+  history kept(fields(S::full_transfer_failed));
+  kept.add(in(op_kind::resume), result(outcome::ok), 10, 11)
+      .add(in(op_kind::resume), result(outcome::ok), 12, 13)  // running: no change
+      .add(confirm_in(task_event::resume), result(outcome::ok), 14, 15)
+      .add(in(op_kind::get), get_out(S::full_transfer, 2), 16, 17);
+  EXPECT_EQ(kept.check(lin::verdict::ok), lin::verdict::ok);
+
+  // A read after a confirmation shows the version it made and nothing awaited.
+  history read(fields(S::configuration));
+  read.add(start_in(), result(outcome::ok), 10, 11)
+      .add(confirm_in(task_event::start), result(outcome::ok), 12, 13)
+      .add(in(op_kind::get),
+           get_out(S::starting, 2, {}, task_role::standalone, {}, task_event::start), 14, 15);
+  EXPECT_EQ(read.check(lin::verdict::illegal), lin::verdict::illegal);
+  history read_ok(fields(S::configuration));
+  read_ok.add(start_in(), result(outcome::ok), 10, 11)
+      .add(confirm_in(task_event::start), result(outcome::ok), 12, 13)
+      .add(in(op_kind::get), get_out(S::starting, 2), 14, 15);
+  EXPECT_EQ(read_ok.check(lin::verdict::ok), lin::verdict::ok);
+
+  // A scheduled start awaits nothing; a parent refuses confirmations, its children take
+  // their own.
+  history scheduled(fields(S::configuration));
+  scheduled.add(start_in(far_start), result(outcome::ok), 10, 11)
+      .add(confirm_in(), result(outcome::ok), 12, 13);
+  EXPECT_EQ(scheduled.check(lin::verdict::illegal), lin::verdict::illegal);
+  history family(fields(S::full_transfer), fields(S::full_transfer));
+  family.add(delete_in(delete_type::terminate, member::parent), result(outcome::ok), 10, 11)
+      .add(confirm_in({}, member::parent), result(outcome::parent_forbidden), 12, 13)
+      .add(confirm_in(task_event::stop, member::forward), result(outcome::ok), 14, 15)
+      .add(confirm_in(task_event::stop, member::backward), result(outcome::ok), 16, 17)
+      .add(confirm_in({}, member::backward), result(outcome::invalid_state), 18, 19);
+  EXPECT_EQ(family.check(lin::verdict::ok), lin::verdict::ok);
+}
+
 TEST(TaskModelHistory, ChildrenOfAFamilyAreOneHistory) {
   // A parent read that saw both children paused cannot be followed by a child read
   // showing a child that was never resumed as running.
@@ -478,9 +571,9 @@ TEST(TaskModelHistory, ChildrenOfAFamilyAreOneHistory) {
 
 /// A random operation on a standalone task or a family.
 model_input random_input(std::mt19937_64& rng, bool family) {
-  static constexpr std::array<op_kind, 7> kinds{op_kind::pause, op_kind::resume, op_kind::report,
+  static constexpr std::array<op_kind, 8> kinds{op_kind::pause, op_kind::resume, op_kind::report,
                                                 op_kind::start, op_kind::remove, op_kind::status,
-                                                op_kind::get};
+                                                op_kind::get,   op_kind::confirm};
   model_input i;
   i.kind = kinds[std::uniform_int_distribution<std::size_t>(0, kinds.size() - 1)(rng)];
   i.target =
@@ -490,6 +583,7 @@ model_input random_input(std::mt19937_64& rng, bool family) {
   i.event = random_event(rng);
   i.start_time = random_start_item_time(rng);
   i.type = random_delete_type(rng);
+  i.confirms = random_confirms(rng);
   i.foreign = std::uniform_int_distribution<int>(0, 19)(rng) == 0;
   return i;
 }
@@ -500,7 +594,8 @@ task_fields random_fields(std::mt19937_64& rng) {
   if (s == task_state::paused) p = random_pause(rng);
   std::optional<wall_time> at;
   if (s == task_state::waiting_for_start) at = random_far_start(rng);
-  return fields_of(s, p, std::uniform_int_distribution<std::uint64_t>(0, 3)(rng), at);
+  return fields_of(s, p, std::uniform_int_distribution<std::uint64_t>(0, 3)(rng), at,
+                   random_awaiting(rng));
 }
 
 /// A history produced by a linearizable system: each operation takes effect at a distinct
@@ -546,6 +641,8 @@ bool mutate(std::mt19937_64& rng, std::vector<task_op>& h, std::size_t& which) {
           (static_cast<int>(m.state) + 1 + static_cast<int>(rng() % (n - 1))) % n);
     } else if (m.result == outcome::ok && op.input.kind == op_kind::get && rng() % 2 == 0) {
       m.version += 1 + rng() % 2;
+    } else if (m.result == outcome::ok && op.input.kind == op_kind::get && rng() % 3 == 0) {
+      m.awaiting = m.awaiting ? std::nullopt : std::optional(random_awaitable(rng));
     } else {
       m.result = outcomes[rng() % outcomes.size()];
     }

@@ -1,5 +1,6 @@
 // Linearizability of commands on shared tasks: client threads issue overlapping batches
-// (pause with random modes, resume, worker events, status, get; sometimes for another
+// (pause with random modes, resume, worker events, workers' confirmations of the command a
+// task awaits, start, terminate / force terminate / delete, status, get; sometimes for another
 // project) on a handful of tasks and one dual-active family, and every per-task and
 // per-family history of every round must be linearizable against the model of
 // docs/behaviour.md (task_model.hpp).
@@ -141,6 +142,7 @@ TEST(LinearizableCommandsPipeline, StaleReadsInjectedIntoRealHistoriesAreFlagged
       stale.output.state = initial->second.state;
       stale.output.version = initial->second.version;
       stale.output.role = now.role;
+      stale.output.awaiting = initial->second.awaiting;
       if (initial->second.state == task_state::paused) {
         stale.output.pause = pause_info{initial->second.mode, initial->second.paused_from};
       }

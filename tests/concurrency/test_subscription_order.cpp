@@ -1,7 +1,9 @@
 // Subscriptions under concurrent commands: every subscriber sees each task's changes in the
 // task's order, with sequence numbers rising by exactly one from the registered version;
 // every change is a legal step of the model (from the previous change's state, by its
-// cause); the last sequence of each task equals the version get() reports at the end.
+// cause: a worker's confirmation only while the task awaits a command); the last sequence of
+// each task equals the version get() reports at the end, and what the changes leave the task
+// awaiting is what get() shows.
 //
 // Environment: TASKORCH_SUBSCRIPTION_ROUNDS.
 #include "stress_driver.hpp"
@@ -88,6 +90,11 @@ std::string replay(task_fields& t, const std::vector<state_change>& changes,
       case task_event::remove:
         o = task_model::remove(next, delete_type::remove);
         break;
+      case task_event::confirm:
+        // A confirmation is a change from a state to itself: it ends the wait.
+        if (c.from != c.to) return "a confirmation that moves the task: " + show(c);
+        o = task_model::confirm(next, std::nullopt);
+        break;
       default:
         o = task_model::report(next, c.cause);
         break;
@@ -140,6 +147,8 @@ TEST(SubscriptionOrder, EveryTaskChangeArrivesInOrderWithSequenceStepOne) {
         EXPECT_EQ(t.version, last.version)
             << "task " << id.to_string() << ": last sequence vs get()";
         EXPECT_EQ(t.state, last.state) << "task " << id.to_string() << ": last change vs get()";
+        EXPECT_EQ(t.awaiting, last.awaiting)
+            << "task " << id.to_string() << ": what the changes leave awaited vs get()";
       }
       ASSERT_EQ(heard[0].size(), heard[1].size()) << "task " << id.to_string();
       for (std::size_t k = 0; k < heard[0].size(); ++k) {

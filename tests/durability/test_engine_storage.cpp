@@ -18,6 +18,8 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <sstream>
+#include <string>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -27,6 +29,7 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using test::kOtherProject;
 using test::kProject;
 using test::make_family;
 using test::make_task;
@@ -825,6 +828,289 @@ TEST(EngineStorage, AFamilyCommandWhoseSyncFailsIsRolledBackForBothChildren) {
   EXPECT_EQ(state_of(eng, waiting.id), task_state::configuration)
       << "a start that was never stored does not fire";
   EXPECT_FALSE(eng.get(kProject, waiting.id).start_time);
+}
+
+// -- the event feed -------------------------------------------------------------------------
+
+/// Every event of `project` the feed holds after `after`, read in pages of `page` events.
+std::vector<feed_event> read_all(const engine& eng, const project_id& project,
+                                 std::uint64_t after = 0, std::size_t page = 1000) {
+  std::vector<feed_event> out;
+  for (;;) {
+    const feed_page p = eng.read_feed(project, after, page);
+    EXPECT_FALSE(p.gone) << "after " << after << ", oldest " << p.oldest;
+    if (p.gone) break;
+    out.insert(out.end(), p.events.begin(), p.events.end());
+    if (p.next == after) break;
+    after = p.next;
+  }
+  return out;
+}
+
+/// One event on one line, every field: what a process that is killed leaves for the next.
+std::string describe(const feed_event& e) {
+  std::ostringstream out;
+  out << e.position << ' ' << e.id.to_string() << ' ' << e.project.to_string() << ' '
+      << to_string(e.from) << ' ' << to_string(e.to) << ' ' << to_string(e.cause) << ' '
+      << (e.mode ? to_string(*e.mode) : "-") << ' ' << (e.awaiting ? to_string(*e.awaiting) : "-")
+      << ' ' << e.at.time_since_epoch().count() << ' ' << e.version << '\n';
+  return out.str();
+}
+
+std::string describe(const std::vector<feed_event>& events) {
+  std::string out;
+  for (const feed_event& e : events) out += describe(e);
+  return out;
+}
+
+/// A task's lifecycle fields, times and awaited command, on one line.
+std::string describe(const task_snapshot& s) {
+  std::ostringstream out;
+  out << s.id.to_string() << ' ' << to_string(s.state) << ' '
+      << (s.pause ? to_string(s.pause->mode) : "-") << ' ' << s.version << ' '
+      << s.created_at.time_since_epoch().count() << ' ' << s.changed_at.time_since_epoch().count()
+      << ' ' << (s.awaiting ? to_string(*s.awaiting) : "-") << '\n';
+  return out.str();
+}
+
+std::string describe_tasks(engine& eng, const std::vector<std::pair<project_id, job_id>>& ids) {
+  std::string out;
+  for (const auto& [project, id] : ids) out += describe(eng.get(project, id));
+  return out;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::uint64_t last_position(const std::vector<feed_event>& events) {
+  return events.empty() ? 0 : events.back().position;
+}
+
+/// Tasks in two projects and the changes the feed tests make to them: pauses, resumes, a
+/// worker's confirmations, a family's terminate.
+struct feed_scenario {
+  task_spec first = make_task(task_state::incremental_transfer);
+  task_spec second = make_task(task_state::full_transfer);
+  task_spec elsewhere =
+      make_task(task_state::incremental_transfer, task_kind::migration, kOtherProject);
+  family_spec family = make_family();
+
+  std::vector<std::pair<project_id, job_id>> ids() const {
+    return {{kProject, first.id},  {kProject, second.id},         {kOtherProject, elsewhere.id},
+            {kProject, family.id}, {kProject, family.forward.id}, {kProject, family.backward.id}};
+  }
+
+  bool ok(const batch_result& r) const {
+    return std::all_of(r.begin(), r.end(), [](const item_result& i) { return !i.error; });
+  }
+
+  bool confirm(engine& eng, const job_id& id) const {
+    return ok(eng.worker_report(kProject, {report_item{.id = id, .event = task_event::confirm}}));
+  }
+
+  /// Registers, pauses the first task and confirms it, pauses the second (mode all).
+  bool begin(engine& eng) const {
+    return ok(eng.register_tasks({first, second, elsewhere, family})) &&
+           ok(eng.pause(kProject, {{first.id, pause_mode::target}})) && confirm(eng, first.id) &&
+           ok(eng.pause(kProject, {{second.id, pause_mode::all}}));
+  }
+
+  /// Resumes the second task (left awaiting), pauses elsewhere and the forward child,
+  /// terminates the family (both children), confirms the backward child's stop.
+  bool go_on(engine& eng) const {
+    return ok(eng.resume(kProject, {second.id})) &&
+           ok(eng.pause(kOtherProject, {{elsewhere.id, pause_mode::all}})) &&
+           ok(eng.pause(kProject, {{family.forward.id, pause_mode::target}})) &&
+           ok(eng.delete_tasks(kProject, {delete_item{family.id, delete_type::terminate}})) &&
+           confirm(eng, family.backward.id);
+  }
+};
+
+TEST(EngineFeed, TheFeedSurvivesAStopAndARestart) {
+  temp_directory dir;
+  const feed_scenario s;
+  std::vector<feed_event> before;
+  std::vector<feed_event> elsewhere_before;
+  std::string tasks_before;
+  std::vector<feed_event> seen;  // what a reader read before the stop
+  std::uint64_t reader_at = 0;
+  {
+    engine eng(durable(dir.path()));
+    ASSERT_TRUE(s.begin(eng));
+    ASSERT_TRUE(s.go_on(eng));
+    before = read_all(eng, kProject);
+    elsewhere_before = read_all(eng, kOtherProject);
+    // first: pause, confirm; second: pause, resume; forward: pause, stop; backward: stop,
+    // confirm.
+    ASSERT_EQ(before.size(), 8U) << describe(before);
+    ASSERT_EQ(elsewhere_before.size(), 1U);
+    for (std::size_t i = 1; i < before.size(); ++i) {
+      EXPECT_LT(before[i - 1].position, before[i].position);
+    }
+    const feed_event& paused = before[0];
+    EXPECT_EQ(paused.id, s.first.id);
+    EXPECT_EQ(paused.from, task_state::incremental_transfer);
+    EXPECT_EQ(paused.to, task_state::paused);
+    EXPECT_EQ(paused.cause, task_event::pause);
+    EXPECT_EQ(paused.mode, pause_mode::target);
+    EXPECT_EQ(paused.awaiting, task_event::pause);
+    EXPECT_EQ(paused.version, 1U);
+    EXPECT_GT(paused.at.time_since_epoch().count(), 0);
+    const feed_event& confirmed = before[1];
+    EXPECT_EQ(confirmed.id, s.first.id);
+    EXPECT_EQ(confirmed.cause, task_event::confirm);
+    EXPECT_EQ(confirmed.from, task_state::paused);
+    EXPECT_EQ(confirmed.to, task_state::paused);
+    EXPECT_FALSE(confirmed.awaiting);
+    EXPECT_EQ(confirmed.version, 2U);
+    const task_snapshot first = eng.get(kProject, s.first.id);
+    EXPECT_FALSE(first.awaiting);
+    EXPECT_EQ(first.changed_at, confirmed.at);
+    EXPECT_EQ(eng.get(kProject, s.second.id).awaiting, task_event::resume);
+    EXPECT_EQ(eng.get(kProject, s.family.forward.id).awaiting, task_event::stop);
+    EXPECT_FALSE(eng.get(kProject, s.family.backward.id).awaiting);
+    tasks_before = describe_tasks(eng, s.ids());
+    // A reader has read three events.
+    const feed_page page = eng.read_feed(kProject, 0, 3);
+    ASSERT_EQ(page.events.size(), 3U);
+    seen = page.events;
+    reader_at = page.next;
+  }
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(read_all(eng, kProject), before) << "the same events, positions and fields";
+  EXPECT_EQ(read_all(eng, kOtherProject), elsewhere_before);
+  EXPECT_EQ(describe_tasks(eng, s.ids()), tasks_before) << "times and awaited commands";
+  // The reader goes on where it stopped: no gap, no duplicate.
+  std::vector<feed_event> resumed = seen;
+  const std::vector<feed_event> rest = read_all(eng, kProject, reader_at);
+  resumed.insert(resumed.end(), rest.begin(), rest.end());
+  EXPECT_EQ(resumed, before);
+  // A change after the restart takes a position past every one before it.
+  const std::uint64_t last = std::max(last_position(before), last_position(elsewhere_before));
+  ASSERT_TRUE(s.ok(eng.resume(kProject, {s.first.id})));
+  const std::vector<feed_event> after = read_all(eng, kProject, last_position(before));
+  ASSERT_EQ(after.size(), 1U);
+  EXPECT_GT(after[0].position, last);
+  EXPECT_EQ(after[0].cause, task_event::resume);
+  EXPECT_EQ(after[0].awaiting, task_event::resume);
+  EXPECT_EQ(read_all(eng, kProject, rest.empty() ? reader_at : last_position(rest)), after);
+  EXPECT_GE(eng.feed_position(), after[0].position);
+}
+
+TEST(EngineFeed, TheFeedSurvivesACheckpointAndAKilledProcess) {
+  temp_directory dir;
+  const std::filesystem::path data = dir.path() / "data";
+  const feed_scenario s;
+  // The killed process leaves what it read and what it saw; the next one must see the same.
+  ASSERT_TRUE(acknowledged_then_killed(durable(data), [&](engine& eng) {
+    if (!s.begin(eng) || eng.checkpoint() || !s.go_on(eng)) return false;
+    const feed_page page = eng.read_feed(kProject, 0, 4);
+    std::ofstream(dir.path() / "feed") << describe(read_all(eng, kProject));
+    std::ofstream(dir.path() / "elsewhere") << describe(read_all(eng, kOtherProject));
+    std::ofstream(dir.path() / "tasks") << describe_tasks(eng, s.ids());
+    std::ofstream(dir.path() / "reader") << page.next << ' ' << page.events.size();
+    return page.events.size() == 4;
+  }));
+  engine eng(durable(data));
+  EXPECT_GT(eng.storage().recovered_records, 0U) << "the changes after the checkpoint";
+  const std::string before = read_text(dir.path() / "feed");
+  const std::vector<feed_event> after = read_all(eng, kProject);
+  EXPECT_EQ(after.size(), 8U);
+  EXPECT_EQ(describe(after), before);
+  EXPECT_EQ(describe(read_all(eng, kOtherProject)), read_text(dir.path() / "elsewhere"));
+  EXPECT_EQ(describe_tasks(eng, s.ids()), read_text(dir.path() / "tasks"));
+  // The reader resumes from where it stopped.
+  std::uint64_t reader_at = 0;
+  std::size_t read = 0;
+  std::istringstream(read_text(dir.path() / "reader")) >> reader_at >> read;
+  ASSERT_EQ(read, 4U);
+  ASSERT_LE(read, after.size());
+  const std::vector<feed_event> rest = read_all(eng, kProject, reader_at);
+  EXPECT_EQ(rest, std::vector<feed_event>(after.begin() + static_cast<std::ptrdiff_t>(read),
+                                          after.end()));
+  // New changes take larger positions than any before.
+  const std::uint64_t last =
+      std::max(last_position(after), last_position(read_all(eng, kOtherProject)));
+  ASSERT_TRUE(s.ok(eng.resume(kProject, {s.first.id})));
+  ASSERT_TRUE(s.ok(eng.resume(kOtherProject, {s.elsewhere.id})));
+  const std::vector<feed_event> newer = read_all(eng, kProject, last_position(after));
+  ASSERT_EQ(newer.size(), 1U);
+  EXPECT_GT(newer[0].position, last);
+  const std::vector<feed_event> newer_elsewhere = read_all(eng, kOtherProject, last);
+  ASSERT_EQ(newer_elsewhere.size(), 1U);
+  EXPECT_GT(newer_elsewhere[0].position, newer[0].position);
+}
+
+TEST(EngineFeed, AnEventStoredWhileACheckpointIsTakenSurvives) {
+  // A change whose sync is still running when a checkpoint takes its copy: the checkpoint
+  // covers its record, so its event must be in the checkpoint too.
+  temp_directory dir;
+  auto files = std::make_shared<held_syncs>();
+  const task_spec task = make_task(task_state::incremental_transfer);
+  std::vector<feed_event> before;
+  {
+    engine eng(durable(dir.path(), durability::always, files));
+    ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+    files->hold();
+    auto paused = eng.async_pause(kProject, {{task.id, pause_mode::target}}, asio::use_future);
+    files->await_waiting_sync();
+    std::thread checkpointer([&] { EXPECT_FALSE(eng.checkpoint()); });
+    std::this_thread::sleep_for(200ms);  // it has taken its copy, and waits for the sync
+    files->release();
+    EXPECT_FALSE(paused.get().at(0).error);
+    checkpointer.join();
+    before = read_all(eng, kProject);
+    ASSERT_EQ(before.size(), 1U);
+  }
+  engine eng(durable(dir.path()));
+  EXPECT_EQ(eng.get(kProject, task.id).state, task_state::paused);
+  EXPECT_EQ(read_all(eng, kProject), before);
+}
+
+TEST(EngineFeed, AReaderPastARolledBackChangeMissesNothingAfterARestart) {
+  // A change whose sync fails is rolled back, and a reader reads the feed after it. After a
+  // restart, the next change must not take a position the reader has passed.
+  temp_directory dir;
+  auto files = std::make_shared<faulty_files>();
+  const task_spec first = make_task(task_state::incremental_transfer);
+  const task_spec second = make_task(task_state::incremental_transfer);
+  std::uint64_t reader_at = 0;
+  {
+    engine eng(durable(dir.path(), durability::always, files));
+    ASSERT_FALSE(eng.register_tasks({first, second}).at(0).error);
+    ASSERT_FALSE(eng.pause(kProject, {{first.id, pause_mode::target}}).at(0).error);
+    files->fail(file_op::sync_data, files->calls(file_op::sync_data) + 1, EIO);
+    error_code ec;
+    eng.pause(kProject, {{second.id, pause_mode::target}}, ec);
+    ASSERT_EQ(ec, errc::journal_failed);
+    const feed_page page = eng.read_feed(kProject, 0, 100);
+    ASSERT_EQ(page.events.size(), 1U);
+    reader_at = page.next;
+  }
+  files->heal();
+  engine eng(durable(dir.path(), durability::always, files));
+  ASSERT_FALSE(eng.resume(kProject, {first.id}).at(0).error);
+  const feed_page page = eng.read_feed(kProject, reader_at, 100);
+  EXPECT_FALSE(page.gone);
+  ASSERT_EQ(page.events.size(), 1U) << "the reader at " << reader_at << " missed the resume";
+  EXPECT_EQ(page.events[0].cause, task_event::resume);
+}
+
+TEST(EngineFeed, WithoutJournalTheFeedIsKeptAtStop) {
+  temp_directory dir;
+  const task_spec task = make_task(task_state::incremental_transfer);
+  std::vector<feed_event> before;
+  {
+    engine eng(durable(dir.path(), durability::none));
+    ASSERT_FALSE(eng.register_tasks({task}).at(0).error);
+    ASSERT_FALSE(eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error);
+    before = read_all(eng, kProject);
+    ASSERT_EQ(before.size(), 1U);
+  }
+  engine eng(durable(dir.path(), durability::none));
+  EXPECT_EQ(read_all(eng, kProject), before);
 }
 
 }  // namespace

@@ -115,7 +115,8 @@ class LifecycleCase(E2ECase):
         """`job_action` offers exactly `available`; the other actions are listed unavailable;
         no action twice, none unknown."""
         ja = item["job_action"]
-        self.assertEqual(set(ja), {"available_actions", "unavailable_actions"}, str(item))
+        self.assertEqual(set(ja), {"available_actions", "unavailable_actions", "current_action"}, str(item))
+        self.assertIn(ja["current_action"], ACTIONS | {""}, str(item))
         got_a, got_u = ja["available_actions"], ja["unavailable_actions"]
         self.assertEqual(len(got_a), len(set(got_a)), f"{what}: an action twice in {got_a}")
         self.assertEqual(len(got_u), len(set(got_u)), f"{what}: an action twice in {got_u}")
@@ -166,8 +167,13 @@ class DetailTests(LifecycleCase):
         results = r.json["results"]
         self.assertEqual([x["id"] for x in results], ids, "one item per id, in request order")
 
+        created = results[0].get("create_time", "")
+        self.assertRegex(created, r"^[1-9][0-9]*$", results[0])
+
         def drop_actions(item: dict) -> dict:
-            return {k: v for k, v in item.items() if k != "job_action"}
+            # The fleet's tasks were created when the server loaded it, and have not changed.
+            self.assertEqual((item.get("create_time"), item.get("update_time")), (created, created), item)
+            return {k: v for k, v in item.items() if k not in ("job_action", "create_time", "update_time")}
 
         self.assertEqual(drop_actions(results[0]), {"id": config, "name": "alpha", "status": "CONFIGURATION",
                                                     "db_use_type": "sync", "multi_write": False, "version": 0})

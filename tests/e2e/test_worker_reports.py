@@ -102,6 +102,7 @@ class ReportCase(E2ECase):
         item = srv.progress_of([jid], token=token, project=project)[jid]
         got = dict(item)
         process_time = got.pop("process_time", None)
+        got.pop("awaiting_confirmation", None)  # the commands' waits: test_command_confirmation.py
         want = {"transfer_status": status}
         want.update(shown or {})
         self.assertEqual(got, want, f"{jid}: {item}")
@@ -172,18 +173,24 @@ class WorkerLifecycleTests(ReportCase):
         self.assertEqual(srv.statuses([task]), {task: "INCRE_TRANSFER_STARTED"})
         reported = srv.progress_of([task])[task]
 
+        def paused_progress() -> dict:
+            item = srv.progress_of([task])[task]
+            wait = item.pop("awaiting_confirmation", None)
+            self.assertEqual((wait or {}).get("command"), "pause", "the pause awaits its worker")
+            return item
+
         # The operator pauses it.
         self.assertBatch(srv.pause([(task, "target")]), [(task, None)])
         self.assertEqual(srv.versions([task])[task], version + 1)
         version += 1
-        self.assertEqual(srv.progress_of([task])[task], dict(reported, transfer_status="PAUSING"))
+        self.assertEqual(paused_progress(), dict(reported, transfer_status="PAUSING"))
 
         # Every worker event on the paused task is refused, with its figures: nothing changes.
         for event in WORKER_EVENTS:
             with self.subTest(event=event):
                 r = srv.report([(task, event, 12, 300)], WORKER)
                 self.assertItemMessage(self.assertBatch(r, [(task, "DRS.M00304")])[0], "DRS.M00304")
-                self.assertEqual(srv.progress_of([task])[task], dict(reported, transfer_status="PAUSING"))
+                self.assertEqual(paused_progress(), dict(reported, transfer_status="PAUSING"))
                 self.assertEqual(srv.versions([task])[task], version)
 
         # The operator terminates it; the worker reports it stopped.
@@ -307,7 +314,7 @@ class ReportRefusalTests(ReportCase):
         cases = [("job_id", {"job_id": BAD_ID, "event": "stopped"}),
                  ("job_id", {"job_id": 123, "event": "stopped"})]
         # Not a worker event: commands, the schedule's event, other spellings, unknown words.
-        for event in ("pause", "confirmed", "PAUSE", "start", "resume", "stop", "force_stop", "remove",
+        for event in ("pause", "confirm", "Confirmed", "PAUSE", "start", "resume", "stop", "force_stop", "remove",
                       "start_due", "schedule_start", "Start_Succeeded", "STOPPED", " stopped", "progress ",
                       "full_transfer_failed", "nonsense", 5, True, ["stopped"], {"name": "stopped"}):
             cases.append(("event", {"job_id": u, "event": event}))

@@ -584,9 +584,9 @@ TEST(BodyParserReport, AcceptsEveryWorkerEvent) {
     EXPECT_EQ(item.event, e) << value;
     EXPECT_FALSE(item.figures.has_value()) << value;
   }
-  EXPECT_EQ(worker_events, 6U);
+  EXPECT_EQ(worker_events, 7U);
   for (std::string_view name : {"start_succeeded", "start_failed", "full_transfer_done",
-                                "incremental_started", "transfer_failed", "stopped"}) {
+                                "incremental_started", "transfer_failed", "stopped", "confirmed"}) {
     EXPECT_EQ(report_error(report_body(std::string(R"("event":")") + std::string(name) + "\"")),
               "accepted")
         << name;
@@ -602,7 +602,7 @@ TEST(BodyParserReport, RefusesEveryOtherEvent) {
         << value;
   }
   for (std::string_view value :
-       {R"("pause")", R"("resume")", R"("start")", R"("start_due")", R"("confirmed")", R"("PAUSE")",
+       {R"("pause")", R"("resume")", R"("start")", R"("start_due")", R"("confirm")", R"("PAUSE")",
         R"("Stopped")", R"("stopped ")", R"("PROGRESS")", R"("unknown")", "1", "true", "[]",
         R"(["stopped"])", "{}"}) {
     EXPECT_EQ(report_error(report_body(std::string(R"("event":)") + std::string(value))),
@@ -613,6 +613,48 @@ TEST(BodyParserReport, RefusesEveryOtherEvent) {
         report_error(report_body(std::string(R"("progress":50,"event":)") + std::string(value))),
         "DRS.M00202|The value of parameter event is invalid.")
         << value;
+  }
+}
+
+TEST(BodyParserReport, AConfirmationMayNameTheCommandItCarriedOut) {
+  const taskorch::report_item named =
+      parsed_report(report_body(R"("event":"confirmed","command":"pause")"));
+  EXPECT_EQ(named.event, taskorch::task_event::confirm);
+  EXPECT_EQ(named.confirms, taskorch::task_event::pause);
+  const taskorch::report_item unnamed =
+      parsed_report(report_body(R"("event":"confirmed","command":null)"));
+  EXPECT_FALSE(unnamed.confirms.has_value());
+  for (std::string_view command : {"start", "start_due", "resume", "stop", "force_stop"}) {
+    EXPECT_EQ(report_error(report_body(std::string(R"("event":"confirmed","command":")") +
+                                       std::string(command) + "\"")),
+              "accepted")
+        << command;
+  }
+  // Only a command that awaits a worker, and only with "confirmed".
+  for (std::string_view body :
+       {R"("event":"confirmed","command":"remove")", R"("event":"confirmed","command":"stopped")",
+        R"("event":"confirmed","command":"PAUSE")", R"("event":"confirmed","command":1)",
+        R"("event":"confirmed","command":"")", R"("event":"stopped","command":"stop")",
+        R"("event":"progress","progress":5,"command":"pause")"}) {
+    EXPECT_EQ(report_error(report_body(std::string(body))),
+              "DRS.M00202|The value of parameter command is invalid.")
+        << body;
+  }
+}
+
+TEST(BodyParserReport, AConfirmationMayNameTheVersionOfTheChangeThatAskedForIt) {
+  EXPECT_EQ(parsed_report(report_body(R"("event":"confirmed","version":7)")).confirms_version, 7U);
+  EXPECT_EQ(parsed_report(report_body(R"("event":"confirmed","version":"12")")).confirms_version,
+            12U);
+  EXPECT_FALSE(
+      parsed_report(report_body(R"("event":"confirmed","version":null)")).confirms_version);
+  for (std::string_view body :
+       {R"("event":"confirmed","version":-1)", R"("event":"confirmed","version":1.5)",
+        R"("event":"confirmed","version":"x")", R"("event":"confirmed","version":true)",
+        R"("event":"stopped","version":3)"}) {
+    EXPECT_EQ(report_error(report_body(std::string(body))),
+              "DRS.M00202|The value of parameter version is invalid.")
+        << body;
   }
 }
 

@@ -214,6 +214,43 @@ async function exchange(port, bytes, head = false) {
   return response;
 }
 
+/// Sends an event stream's request and reads until `until(body)` holds (a 200) or its whole
+/// answer (any other status), then closes the connection. A 200's body is cut after its last
+/// whole frame.
+async function streamExchange(port, bytes, until, timeoutMs = 10000) {
+  const conn = await connect(port);
+  conn.socket.write(bytes);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const headEnd = conn.buffer.indexOf('\r\n\r\n');
+      if (headEnd >= 0) {
+        const ok = /^HTTP\/1\.[01] 200 /.test(conn.buffer.subarray(0, headEnd).toString('latin1'));
+        if (!ok) {
+          const parsed = parseResponse(conn.buffer, conn.ended, false);
+          if (parsed) return parsed.response;
+        } else if (until(conn.buffer.subarray(headEnd + 4).toString('utf8')) || conn.ended) {
+          const { response } = parseResponse(conn.buffer, true, false);
+          response.body = response.body.slice(0, response.body.lastIndexOf('\n\n') + 2);
+          return response;
+        }
+      }
+      if (conn.ended) throw new Error('the server closed the connection without a response');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timed out waiting for the event stream');
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, left);
+        conn.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  } finally {
+    conn.socket.destroy();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Servers
 
@@ -512,6 +549,7 @@ const D = (project = A) => `/v3/${project}/jobs/batch-detail`;
 const L = (project = A) => `/v3/${project}/jobs`;
 const RP = (project = A) => `/v3/${project}/jobs/batch-report`;
 const PG = (project = A) => `/v3/${project}/jobs/batch-progress`;
+const E = (project = A) => `/v3/${project}/events`;
 const auth = (token = tokenA) => [['X-Auth-Token', token]];
 const json = [['Content-Type', 'application/json']];
 const zh = [['X-Language', 'zh-cn']];
@@ -537,18 +575,58 @@ const worker = [...auth(tokenWorker), ...json];
 /// A batch-report of the main server, with the worker's token by default.
 const reportCase = (name, body, expect, extra) => post(`report: ${name}`, RP(), body, expect, { batch: true, headers: worker, ...extra });
 const progressCase = (name, body, expect, extra) => post(`progress: ${name}`, PG(), body, expect, extra);
+/// A GET of the event stream of the main server; a 200 is read up to its third change.
+const eventsCase = (name, target, headers, expect) =>
+  ({ name: `events: ${name}`, method: 'GET', target, headers, expect, stream: (body) => (body.match(/\nevent: change\ndata: [^\n]*\n\n/g) ?? []).length >= 3 });
+/// Problems of an event stream's frames: `retry: 1000` first, then changes whose id is their
+/// sequence, in increasing order, each valid against the ChangeEvent schema.
+function streamProblems(res) {
+  const problems = [];
+  const frames = res.body.split('\n\n').slice(0, -1);
+  if (frames[0] !== 'retry: 1000') problems.push(`the first frame is ${JSON.stringify(frames[0])}, not "retry: 1000"`);
+  let last = 0;
+  let changes = 0;
+  for (const frame of frames.slice(1)) {
+    if (frame.startsWith(':')) continue; // a keep-alive
+    const m = /^id: (\d+)\nevent: change\ndata: (.*)$/.exec(frame);
+    if (!m) {
+      problems.push(`not a change frame: ${JSON.stringify(frame)}`);
+      continue;
+    }
+    changes++;
+    let data;
+    try {
+      data = JSON.parse(m[2]);
+    } catch {
+      problems.push(`data is not JSON: ${m[2]}`);
+      continue;
+    }
+    const problem = schemaErrors(spec.components.schemas.ChangeEvent, data);
+    if (problem) problems.push(`change ${m[1]}: ${problem}`);
+    if (String(data.sequence) !== m[1]) problems.push(`id ${m[1]} is not the sequence ${data.sequence}`);
+    if (Number(m[1]) <= last) problems.push(`id ${m[1]} after ${last}`);
+    last = Number(m[1]);
+  }
+  if (changes < 3) problems.push(`${changes} changes, expected 3 at least`);
+  return problems;
+}
 /// Problems of a batch-progress answer: `want` lists, per item of the page, the item expected
 /// without its process_time, and whether it has one; `count` the number of requested ids.
 function progressProblems(json, want, count) {
   const problems = [];
   const got = (json?.results ?? []).map((item) => {
-    const { process_time: time, ...rest } = item;
-    return [rest, time !== undefined];
+    const { process_time: time, awaiting_confirmation: wait, ...rest } = item;
+    // The command awaited is compared; its time is checked below.
+    return [wait === undefined ? rest : { ...rest, awaiting: wait.command }, time !== undefined];
   });
   if (!isDeepStrictEqual(got, want)) problems.push(`results differ:\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
   for (const item of json?.results ?? []) {
     if (item.process_time !== undefined && !(Number(item.process_time) >= reportsFrom && Number(item.process_time) <= Date.now())) {
       problems.push(`${item.job_id}: process_time ${item.process_time} is not the time of a report of this run`);
+    }
+    const since = Number(item.awaiting_confirmation?.since);
+    if (item.awaiting_confirmation !== undefined && !(since >= runFrom && since <= Date.now())) {
+      problems.push(`${item.job_id}: awaiting since ${item.awaiting_confirmation.since}, not a time of this run`);
     }
   }
   if (json?.count !== count) problems.push(`count ${json?.count}, expected ${count}`);
@@ -556,6 +634,7 @@ function progressProblems(json, want, count) {
 }
 const figures = (progress, seconds) => ({ progress: String(progress), incre_trans_delay: String(seconds), incre_trans_delay_millis: seconds * 1000 });
 const reportsFrom = Date.now(); // before any report of this run
+const runFrom = Date.now() - 60_000; // before any command of this run (the server started since)
 const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
 /// Problems of a batch-detail or list object's job_action against the actions expected.
 function actionProblems(job, available) {
@@ -761,7 +840,7 @@ const mainCases = [
   // ---- 413 (Content-Length over --max-body; the body is never sent)
   ...[['pause', 'POST', P()], ['retry', 'POST', R()], ['status', 'POST', S()], ['starting', 'POST', ST()],
     ['batch-jobs', 'DELETE', BJ()], ['detail', 'POST', D()], ['list', 'POST', L()], ['report', 'POST', RP()],
-    ['progress', 'POST', PG()]].map(([op, method, target]) => ({
+    ['progress', 'POST', PG()], ['events', 'GET', E()]].map(([op, method, target]) => ({
     name: `${op}: Content-Length over --max-body`,
     raw: (port) => `${method} ${target} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nX-Auth-Token: ${op === 'report' ? tokenWorker : tokenA}\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`,
     method, target, expect: { status: 413, error_code: 'DRS.M00202', messageIncludes: String(MAX_BODY), language: 'en' },
@@ -771,7 +850,7 @@ const mainCases = [
   // ---- 431 (request line and headers over 8 KiB)
   ...[['pause', 'POST', P()], ['retry', 'POST', R()], ['status', 'POST', S()], ['metrics', 'GET', '/metrics'],
     ['starting', 'POST', ST()], ['batch-jobs', 'DELETE', BJ()], ['detail', 'POST', D()], ['list', 'POST', L()],
-    ['report', 'POST', RP()], ['progress', 'POST', PG()]].map(([op, method, target]) => ({
+    ['report', 'POST', RP()], ['progress', 'POST', PG()], ['events', 'GET', E()]].map(([op, method, target]) => ({
     name: `${op}: a header over 8 KiB`, method, target,
     headers: [...auth(), ['X-Padding', 'p'.repeat(9000)]], body: method !== 'GET' ? '{}' : undefined,
     expect: { status: 431, error_code: 'TASKORCH.0431', language: 'en', messageIncludes: '8192' },
@@ -979,9 +1058,10 @@ const mainCases = [
     status: 200,
     language: 'en',
     custom: (res, body) => progressProblems(body, [
-      [{ job_id: J.startNow, transfer_status: 'STARTJOBING' }, false],
-      [{ job_id: J.forward, transfer_status: 'INCRE_TRANSFER_STARTED' }, false],
-      [{ job_id: J.parent, transfer_status: 'INCRE_TRANSFER_STARTED' }, false],
+      // The commands of the cases above await their worker's confirmation.
+      [{ job_id: J.startNow, transfer_status: 'STARTJOBING', awaiting: 'start' }, false],
+      [{ job_id: J.forward, transfer_status: 'INCRE_TRANSFER_STARTED', awaiting: 'resume' }, false],
+      [{ job_id: J.parent, transfer_status: 'INCRE_TRANSFER_STARTED', awaiting: 'resume' }, false], // its child's
       [{ job_id: J.unknown, error_code: 'DRS.M05003', error_msg: 'Task information not found.' }, false],
     ], 4),
   }, { requestValid: true }),
@@ -1019,9 +1099,9 @@ const mainCases = [
     status: 200,
     language: 'en',
     custom: (res, body) => progressProblems(body, [
-      [{ job_id: J.startNow, transfer_status: 'FULL_TRANSFER_STARTED', ...figures(5, 0) }, true],
-      [{ job_id: J.forward, transfer_status: 'INCRE_TRANSFER_STARTED', ...figures(50, 3) }, true],
-      [{ job_id: J.parent, transfer_status: 'INCRE_TRANSFER_STARTED' }, false], // the aggregate only
+      [{ job_id: J.startNow, transfer_status: 'FULL_TRANSFER_STARTED', ...figures(5, 0) }, true], // started: no wait
+      [{ job_id: J.forward, transfer_status: 'INCRE_TRANSFER_STARTED', ...figures(50, 3), awaiting: 'resume' }, true],
+      [{ job_id: J.parent, transfer_status: 'INCRE_TRANSFER_STARTED', awaiting: 'resume' }, false], // no figures of its own
       [{ job_id: J.waiting, transfer_status: 'RELEASE_RESOURCE_COMPLETE', ...figures(0, 0) }, true],
       [{ job_id: J.config, transfer_status: 'CONFIGURATION' }, false], // its report was refused
       [{ job_id: J.neighbour, error_code: 'DRS.M05003', error_msg: 'Task information not found.' }, false],
@@ -1046,7 +1126,12 @@ const mainCases = [
   // ---- 400 (batch-report): nothing applied
   reportCase('event a command', { jobs: [{ job_id: J.startNow, event: 'full_transfer_done' }, { job_id: J.config, event: 'pause' }] },
     bad('DRS.M00202', { messageIncludes: 'event' }), { requestValid: false }),
-  reportCase('event confirmed', { jobs: [{ job_id: J.config, event: 'confirmed' }] }, bad('DRS.M00202', { messageIncludes: 'event' }), { requestValid: false }),
+  reportCase('a confirmation of nothing awaited', { jobs: [{ job_id: J.config, event: 'confirmed', command: 'start', version: 0 }] },
+    { status: 200, items: [[J.config, 'DRS.M00304']] }, { requestValid: true, headers: worker }),
+  reportCase('command not awaited by a worker', { jobs: [{ job_id: J.config, event: 'confirmed', command: 'remove' }] },
+    bad('DRS.M00202', { messageIncludes: 'command' }), { requestValid: false }),
+  reportCase('version with another event', { jobs: [{ job_id: J.config, event: 'stopped', version: 1 }] },
+    bad('DRS.M00202', { messageIncludes: 'version' }), { requestValid: true }),
   reportCase('progress 101', { jobs: [{ job_id: J.startNow, event: 'progress', progress: 101 }] },
     bad('DRS.M00202', { messageIncludes: 'progress' }), { requestValid: false }),
   reportCase('progress "5%"', { jobs: [{ job_id: J.startNow, event: 'full_transfer_done', progress: '5%' }] },
@@ -1088,6 +1173,23 @@ const mainCases = [
   post('progress: a token of another project', PG(A), { jobs: [J.config] }, { status: 403, error_code: 'DRS.M00261' }, { headers: [...auth(tokenB), ...json] }),
   post('progress: an empty project_id segment', '/v3//jobs/batch-progress', { jobs: [J.config] }, { status: 404, error_code: 'TASKORCH.0404' }),
   { name: 'DELETE on batch-progress', method: 'DELETE', target: PG(), headers: auth(), expect: { status: 405, error_code: 'TASKORCH.0405' } },
+  // ---- the event stream: 200 (every change of this run kept so far, read up to the third)
+  eventsCase('every change kept (since=0)', `${E()}?since=0`, auth(), { status: 200, custom: streamProblems }),
+  eventsCase('a reader may stream, Last-Event-ID 1', E(), [...auth(tokenReader), ['Last-Event-ID', '1']], {
+    status: 200, custom: (res) => [...streamProblems(res), ...(Number(/^retry: 1000\n\nid: (\d+)\n/.exec(res.body)?.[1]) > 1 ? [] : ['the first change is not after 1'])],
+  }),
+  // ---- the event stream: its refusals
+  eventsCase('Last-Event-ID not a number', E(), [...auth(), ['Last-Event-ID', 'abc']], bad('TASKORCH.0400', { messageIncludes: 'Last-Event-ID' })),
+  eventsCase('since negative, zh-cn', `${E()}?since=-1`, [...auth(), ...zh], { status: 400, error_code: 'TASKORCH.0400', language: 'zh' }),
+  eventsCase('no X-Auth-Token', E(), [], { status: 401, error_code: 'APIGW.0301' }),
+  eventsCase('a token of another project', E(), auth(tokenB), { status: 403, error_code: 'DRS.M00261' }),
+  eventsCase('an empty project_id segment', '/v3//events', auth(), { status: 404, error_code: 'TASKORCH.0404' }),
+  eventsCase('a position never given out', E(), [...auth(), ['Last-Event-ID', '999999999999']], {
+    status: 410, error_code: 'TASKORCH.0410', language: 'en',
+    custom: (res, body) => (body?.oldest === 0 ? [] : [`oldest ${body?.oldest}, expected 0 (nothing dropped)`]),
+  }),
+  eventsCase('a position never given out, zh-cn', `${E()}?since=999999999999`, [...auth(), ...zh], { status: 410, error_code: 'TASKORCH.0410', language: 'zh' }),
+  { name: 'POST on events', method: 'POST', target: E(), headers: [...auth(), ...json], body: '{}', expect: { status: 405, error_code: 'TASKORCH.0405' } },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1116,7 +1218,7 @@ try {
     }
     let res;
     try {
-      res = await exchange(main.port, bytes, c.method === 'HEAD');
+      res = c.stream ? await streamExchange(main.port, bytes, c.stream) : await exchange(main.port, bytes, c.method === 'HEAD');
     } catch (e) {
       fail(`[${c.name}] ${e.message}`);
       continue;
@@ -1149,7 +1251,7 @@ try {
   // is checked against each (one response, counted once).
   else {
     const asked = [['POST', P()], ['POST', R()], ['POST', S()], ['GET', '/metrics'], ['POST', ST()], ['DELETE', BJ()],
-      ['POST', D()], ['POST', L()], ['POST', RP()], ['POST', PG()]];
+      ['POST', D()], ['POST', L()], ['POST', RP()], ['POST', PG()], ['GET', E()]];
     for (const [method, target] of asked) {
       check({ ...busyCase, name: `${busyCase.name} (as ${method} ${target})` }, busyRes, method, target);
     }

@@ -3,7 +3,9 @@
 // generated from the model (so it mostly names known ids), runs once against the engine and
 // once against a copy of the model, and asserts that the engine answered item by item as the
 // model did, that subscribers heard exactly the model's changes, and that the engine's
-// exported registry equals the model's.
+// exported registry equals the model's (what each task awaits and when it last changed
+// included: a command's changes are stamped with its batch's time, stamp_batch()). `observe`
+// also checks the event feed of both projects against the model's changes (check_feed()).
 //
 //   harness sut;
 //   rc::state::check(test_model::registry{}, sut, generate_command(command_mix{}));
@@ -181,6 +183,31 @@ inline std::string gen_name() {
 
 inline std::uint64_t gen_version() { return pick<std::uint64_t>(0, 4); }
 
+/// The six commands a worker carries out and confirms (written out, as the model's rule).
+inline const std::vector<task_event>& awaitable_commands() {
+  static const std::vector<task_event> events{task_event::start, task_event::start_due,
+                                              task_event::pause, task_event::resume,
+                                              task_event::stop,  task_event::force_stop};
+  return events;
+}
+
+inline task_event gen_awaitable() {
+  return awaitable_commands()[pick<std::size_t>(0, awaitable_commands().size())];
+}
+
+/// What a registered task awaits: nothing mostly, else any command that awaits a worker
+/// (the engine takes any of them in any state: a restored registry says what it says).
+inline std::optional<task_event> gen_awaiting() {
+  if (pick(0, 3) != 0) return std::nullopt;
+  return gen_awaitable();
+}
+
+/// A registered creation or change time: none (0) or one of a few instants of 2023.
+inline wall_time gen_registered_time() {
+  const int k = pick(0, 3);
+  return k == 0 ? wall_time{} : wall_time{std::chrono::milliseconds(1'700'000'000'000 + k)};
+}
+
 inline task_spec gen_task_spec(job_id id) {
   task_spec t;
   t.id = id;
@@ -191,6 +218,9 @@ inline task_spec gen_task_spec(job_id id) {
   t.start_time = gen_start_time_for(t.state);
   t.name = gen_name();
   t.version = gen_version();
+  t.created_at = gen_registered_time();
+  t.changed_at = gen_registered_time();
+  t.awaiting = gen_awaiting();
   return t;
 }
 
@@ -201,6 +231,8 @@ inline child_spec gen_child(job_id id, std::optional<task_state> like) {
   c.pause = gen_pause_for(c.state);
   c.start_time = gen_start_time_for(c.state);
   c.version = gen_version();
+  c.changed_at = gen_registered_time();
+  c.awaiting = gen_awaiting();
   return c;
 }
 
@@ -209,6 +241,7 @@ inline family_spec gen_family_spec(job_id parent, job_id forward, job_id backwar
   f.id = parent;
   f.project = pick(0, 4) == 0 ? project_b() : project_a();
   f.name = gen_name();
+  f.created_at = gen_registered_time();
   if (pick(0, 8) == 0) {
     // Both children DELETED, so that purging families is exercised often enough.
     f.forward = child_spec{forward, task_state::deleted, std::nullopt, std::nullopt, gen_version()};
@@ -264,6 +297,44 @@ inline std::vector<registration> gen_registrations(const model& m, std::size_t m
 
 // -- Running a command against both ----------------------------------------------------
 
+/// The model a command runs from: the harness's, whose changes carry the engine's batch
+/// times. rapidcheck's own state (`generated`, which its apply() makes, without the engine)
+/// has the same tasks, states and changes, only not their times.
+inline const model& current(const model& generated, const harness& sut) {
+  RC_ASSERT(generated.changes().size() == sut.model.changes().size());
+  RC_ASSERT(generated.all_ids() == sut.model.all_ids());
+  return sut.model;
+}
+
+/// The engine's clock around one call: the batch it made took its time in [before, after].
+struct clock_bracket {
+  wall_time before = wall_now();
+  wall_time after{};
+  void close() { after = wall_now(); }
+};
+
+/// Stamps the changes `m` made for one engine batch with the batch's time: the engine took
+/// it inside `when` (milliseconds: usually one instant); otherwise it is read back from a
+/// task the batch changed, and must lie inside (the registry's comparison then checks that
+/// every change of the batch has it).
+inline void stamp_batch(model& m, harness& sut, const clock_bracket& when) {
+  wall_time at = when.before;
+  if (m.unstamped() > 0 && when.after != when.before) {
+    const test_model::change& first = m.changes()[m.changes().size() - m.unstamped()];
+    error_code ec;
+    const task_snapshot s = sut.eng.get(first.project, first.id, ec);
+    if (ec) RC_FAIL("get " + show_id(first.id) + " after its change: " + show_error(ec));
+    if (s.changed_at < when.before || s.changed_at > when.after) {
+      RC_FAIL(fmt::format("{} changed at {}, outside the batch's [{}, {}]", show_id(first.id),
+                          s.changed_at.time_since_epoch().count(),
+                          when.before.time_since_epoch().count(),
+                          when.after.time_since_epoch().count()));
+    }
+    at = s.changed_at;
+  }
+  m.stamp(at);
+}
+
 /// After a command: subscribers heard exactly the model's new changes, the engine's registry
 /// equals the model's, and the harness remembers the model.
 inline void check_after(const model& before, const model& after, harness& sut) {
@@ -295,7 +366,8 @@ struct register_batch : command {
   void apply(model& m) const override {
     for (const auto& r : items) m.add(r);
   }
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     model m = s0;
     std::vector<job_id> ids;
     std::vector<error_code> want;
@@ -331,7 +403,8 @@ struct pause_batch : command {
   void apply(model& m) const override {
     for (const auto& it : items) m.pause(project, it.id, it.mode);
   }
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     model m = s0;
     std::vector<job_id> ids;
     std::vector<error_code> want;
@@ -341,10 +414,13 @@ struct pause_batch : command {
       want.push_back(m.pause(project, it.id, it.mode));
     }
     error_code ec;
+    clock_bracket when;
     const batch_result got = sut.eng.pause(project, items, ec);
+    when.close();
     if (ec) RC_FAIL("pause refused as a whole: " + show_error(ec));
     const std::string diff = diff_items(ids, want, got);
     if (!diff.empty()) RC_FAIL("pause: " + diff);
+    stamp_batch(m, sut, when);
     check_after(s0, m, sut);
   }
   void note_pause(const model& m, const pause_item& it) const {
@@ -376,7 +452,8 @@ struct resume_batch : command {
   void apply(model& m) const override {
     for (const auto& id : ids) m.resume(project, id);
   }
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     model m = s0;
     std::vector<error_code> want;
     for (const auto& id : ids) {
@@ -388,10 +465,13 @@ struct resume_batch : command {
       want.push_back(m.resume(project, id));
     }
     error_code ec;
+    clock_bracket when;
     const batch_result got = sut.eng.resume(project, ids, ec);
+    when.close();
     if (ec) RC_FAIL("resume refused as a whole: " + show_error(ec));
     const std::string diff = diff_items(ids, want, got);
     if (!diff.empty()) RC_FAIL("resume: " + diff);
+    stamp_batch(m, sut, when);
     check_after(s0, m, sut);
   }
   void show(std::ostream& os) const override {
@@ -415,7 +495,8 @@ struct start_batch : command {
     const wall_time now = wall_now();
     for (const auto& it : items) m.start(project, it.id, it.start_time, now);
   }
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     model m = s0;
     const wall_time now = wall_now();
     std::vector<job_id> ids;
@@ -434,10 +515,13 @@ struct start_batch : command {
       want.push_back(m.start(project, it.id, it.start_time, now));
     }
     error_code ec;
+    clock_bracket when;
     const batch_result got = sut.eng.start_tasks(project, items, ec);
+    when.close();
     if (ec) RC_FAIL("start refused as a whole: " + show_error(ec));
     const std::string diff = diff_items(ids, want, got);
     if (!diff.empty()) RC_FAIL("start: " + diff);
+    stamp_batch(m, sut, when);
     check_after(s0, m, sut);
   }
   void show(std::ostream& os) const override {
@@ -464,7 +548,8 @@ struct delete_batch : command {
   void apply(model& m) const override {
     for (const auto& it : items) m.delete_task(project, it.id, it.type);
   }
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     model m = s0;
     std::vector<job_id> ids;
     std::vector<error_code> want;
@@ -479,10 +564,13 @@ struct delete_batch : command {
       }
     }
     error_code ec;
+    clock_bracket when;
     const batch_result got = sut.eng.delete_tasks(project, items, ec);
+    when.close();
     if (ec) RC_FAIL("delete refused as a whole: " + show_error(ec));
     const std::string diff = diff_items(ids, want, got);
     if (!diff.empty()) RC_FAIL("delete: " + diff);
+    stamp_batch(m, sut, when);
     check_after(s0, m, sut);
   }
   void show(std::ostream& os) const override {
@@ -494,6 +582,21 @@ struct delete_batch : command {
   }
 };
 
+/// Notes which case of a confirmation an item meets, for the coverage report.
+inline void note_confirm(const model& m, const project_id& project, const job_id& id,
+                         std::optional<task_event> named) {
+  const test_model::task* t = m.find_task(project, id);
+  if (t == nullptr || t->state == task_state::deleted) return;
+  const char* naming = named ? "named" : "unnamed";
+  if (!t->awaiting) {
+    coverage().note(fmt::format("confirm ({}) awaiting nothing", naming));
+  } else if (!named || *named == *t->awaiting) {
+    coverage().note(fmt::format("confirm ({}) {}", naming, to_string(*t->awaiting)));
+  } else {
+    coverage().note("confirm named another command");
+  }
+}
+
 /// Worker events.
 struct report_batch : command {
   project_id project;
@@ -501,32 +604,108 @@ struct report_batch : command {
 
   explicit report_batch(const model& m) : project(gen_project()) {
     for (const job_id& id : gen_distinct_ids(m, project, 1, 8)) {
-      items.push_back({id, worker_events()[pick<std::size_t>(0, worker_events().size())]});
+      // Now and then the worker's confirmation, of whichever command the task awaits.
+      items.push_back({id, pick(0, 8) == 0
+                               ? task_event::confirm
+                               : worker_events()[pick<std::size_t>(0, worker_events().size())]});
     }
   }
   void apply(model& m) const override {
     for (const auto& it : items) m.report(project, it.id, it.event);
   }
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     model m = s0;
     std::vector<job_id> ids;
     std::vector<error_code> want;
     for (const auto& it : items) {
       coverage().hit(m, project, it.id, column_of(it.event));
+      if (it.event == task_event::confirm) note_confirm(m, project, it.id, std::nullopt);
       ids.push_back(it.id);
       want.push_back(m.report(project, it.id, it.event));
     }
     error_code ec;
+    clock_bracket when;
     const batch_result got = sut.eng.report(project, items, ec);
+    when.close();
     if (ec) RC_FAIL("report refused as a whole: " + show_error(ec));
     const std::string diff = diff_items(ids, want, got);
     if (!diff.empty()) RC_FAIL("report: " + diff);
+    stamp_batch(m, sut, when);
     check_after(s0, m, sut);
   }
   void show(std::ostream& os) const override {
     os << "report " << show_project(project) << " [";
     for (std::size_t i = 0; i < items.size(); ++i) {
       os << (i ? " " : "") << show_id(items[i].id) << ":" << to_string(items[i].event);
+    }
+    os << "]";
+  }
+};
+
+/// Workers' reports (engine::worker_report): confirmations of the command a task awaits,
+/// unnamed or naming it, naming another one, or for a task awaiting nothing; now and then
+/// another worker event, or figures alone, with or without figures alongside.
+struct worker_report_batch : command {
+  project_id project;
+  std::vector<report_item> items;
+
+  explicit worker_report_batch(const model& m) : project(gen_project()) {
+    for (const job_id& id : gen_distinct_ids(m, project, 1, 8)) {
+      report_item item{id, task_event::confirm, std::nullopt, std::nullopt};
+      const test_model::task* t = m.find_task(project, id);
+      const int roll = pick(0, 20);
+      if (roll < 8) {
+        // the command the task awaits, when it awaits one
+        if (t != nullptr && t->awaiting) item.confirms = t->awaiting;
+      } else if (roll < 12) {
+        item.confirms = gen_awaitable();  // often another command than the awaited one
+      } else if (roll < 15) {
+        // unnamed: whichever the task awaits
+      } else if (roll < 18) {
+        item.event = worker_events()[pick<std::size_t>(0, worker_events().size())];
+      } else {
+        item.event.reset();  // figures alone
+      }
+      if (!item.event || pick(0, 4) == 0) {
+        item.figures = transfer_figures{static_cast<std::uint8_t>(pick(0, 101)),
+                                        std::chrono::milliseconds(pick(0, 5000))};
+      }
+      items.push_back(item);
+    }
+  }
+  void apply(model& m) const override {
+    for (const auto& it : items) m.worker_report(project, it);
+  }
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
+    model m = s0;
+    std::vector<job_id> ids;
+    std::vector<error_code> want;
+    for (const auto& it : items) {
+      if (it.event) coverage().hit(m, project, it.id, column_of(*it.event));
+      if (it.event == task_event::confirm) note_confirm(m, project, it.id, it.confirms);
+      if (!it.event) coverage().note("report figures alone");
+      ids.push_back(it.id);
+      want.push_back(m.worker_report(project, it));
+    }
+    error_code ec;
+    clock_bracket when;
+    const batch_result got = sut.eng.worker_report(project, items, ec);
+    when.close();
+    if (ec) RC_FAIL("worker report refused as a whole: " + show_error(ec));
+    const std::string diff = diff_items(ids, want, got);
+    if (!diff.empty()) RC_FAIL("worker report: " + diff);
+    stamp_batch(m, sut, when);
+    check_after(s0, m, sut);
+  }
+  void show(std::ostream& os) const override {
+    os << "worker report " << show_project(project) << " [";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const report_item& it = items[i];
+      os << (i ? " " : "") << show_id(it.id) << ":" << (it.event ? to_string(*it.event) : "-");
+      if (it.confirms) os << "(" << to_string(*it.confirms) << ")";
+      if (it.figures) os << "+" << static_cast<int>(it.figures->progress) << "%";
     }
     os << "]";
   }
@@ -543,7 +722,8 @@ struct purge_batch : command {
   void apply(model& m) const override {
     for (const auto& id : ids) m.purge(project, id);
   }
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     model m = s0;
     std::vector<error_code> want;
     for (const auto& id : ids) {
@@ -588,7 +768,8 @@ struct status_batch : command {
   explicit status_batch(const model& m)
       : project(gen_project()), ids(gen_distinct_ids(m, project, 1, 8)) {}
 
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     std::string diff;
     error_code ec;
     const std::vector<status_result> got = sut.eng.status(project, ids, ec);
@@ -622,7 +803,8 @@ struct get_one : command {
   explicit get_one(const model& m)
       : project(gen_project()), ids(gen_distinct_ids(m, project, 1, 3)) {}
 
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     for (const job_id& id : ids) {
       coverage().hit(s0, project, id, op_column::get);
       error_code ec;
@@ -647,28 +829,36 @@ struct get_one : command {
   }
 };
 
-/// list(A), list(B) and count() against the model.
+/// list(A), list(B), count() and the event feed of both projects against the model.
 struct observe : command {
   explicit observe(const model&) {}
 
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     for (const project_id& p : {project_a(), project_b()}) {
       const std::string diff = diff_snapshots(s0.list(p), sut.eng.list(p));
       if (!diff.empty()) RC_FAIL("list " + show_project(p) + ": " + diff);
     }
     const state_counts got = sut.eng.count();
     const state_counts want = s0.count();
-    if (got.tasks != want.tasks || got.families != want.families) {
+    if (got.tasks != want.tasks || got.families != want.families || got.awaiting != want.awaiting ||
+        got.awaiting_since != want.awaiting_since) {
       std::string out = "count differs (state: engine/model):";
       for (task_state s : all_task_states) {
         out += fmt::format(" {}={}/{}", to_string(s), got[s], want[s]);
       }
-      out += fmt::format(" families={}/{}", got.families, want.families);
+      const auto since = [](const std::optional<wall_time>& t) {
+        return t ? fmt::format("{}", t->time_since_epoch().count()) : std::string("-");
+      };
+      out += fmt::format(" families={}/{} awaiting={}/{} since {}/{}", got.families, want.families,
+                         got.awaiting, want.awaiting, since(got.awaiting_since),
+                         since(want.awaiting_since));
       RC_FAIL(out);
     }
+    if (const std::string feed = check_feed(s0, sut.eng); !feed.empty()) RC_FAIL(feed);
     check_after(s0, s0, sut);
   }
-  void show(std::ostream& os) const override { os << "observe (list A, list B, count)"; }
+  void show(std::ostream& os) const override { os << "observe (list A, list B, count, feed)"; }
 };
 
 /// A batch the engine must refuse as a whole, changing nothing.
@@ -681,7 +871,8 @@ struct rejected_batch : command {
     status,
     start,
     remove,  ///< batch-jobs
-    registration
+    registration,
+    worker_report,
   };
   enum class fault : std::uint8_t {
     empty,                    ///< no items
@@ -692,6 +883,8 @@ struct rejected_batch : command {
     inconsistent_spec,        ///< pause info or a start time that does not match the state
     family_reuses_own_id,     ///< a family naming one id twice
     invalid_item,             ///< a pause mode or a delete type outside its enum
+    bad_confirmation,         ///< naming a command not awaited by a worker, or not confirming
+    bad_figures,              ///< a report of neither event nor figures, or progress over 100
   };
 
   target on = target::pause;
@@ -703,10 +896,11 @@ struct rejected_batch : command {
   std::vector<std::optional<wall_time>> starts;  // start
   std::vector<delete_type> types;                // batch-jobs
   std::vector<registration> specs;               // registration
+  std::vector<report_item> reports;              // worker report
   std::vector<error_code> acceptable;
 
   explicit rejected_batch(const model& m) : project(gen_project()) {
-    on = static_cast<target>(pick(0, 8));
+    on = static_cast<target>(pick(0, 9));
     if (on == target::registration) {
       make_registration(m);
     } else {
@@ -718,8 +912,14 @@ struct rejected_batch : command {
     const std::size_t max = test_options().max_batch_items;
     std::vector<fault> faults{fault::empty, fault::duplicate, fault::too_large,
                               fault::too_large_and_duplicate};
-    if (on == target::report) faults.push_back(fault::not_worker_event);
+    if (on == target::report || on == target::worker_report) {
+      faults.push_back(fault::not_worker_event);
+    }
     if (on == target::pause || on == target::remove) faults.push_back(fault::invalid_item);
+    if (on == target::worker_report) {
+      faults.push_back(fault::bad_confirmation);
+      faults.push_back(fault::bad_figures);
+    }
     why = faults[pick<std::size_t>(0, faults.size())];
     switch (why) {
       case fault::empty:
@@ -740,6 +940,8 @@ struct rejected_batch : command {
         acceptable = {errc::batch_too_large};
         break;
       case fault::invalid_item:
+      case fault::bad_confirmation:
+      case fault::bad_figures:
         ids = gen_distinct_ids(m, project, 1, max);
         acceptable = {errc::invalid_item};
         break;
@@ -763,6 +965,50 @@ struct rejected_batch : command {
       const int bad = pick(0, 2) == 0 ? 0xff : (on == target::pause ? 2 : 3);
       modes[k] = static_cast<pause_mode>(bad);
       types[k] = static_cast<delete_type>(bad);
+    }
+    // A worker report's items: confirmations, named or not, or the events above.
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      report_item r{ids[i], events[i], std::nullopt, std::nullopt};
+      if (pick(0, 2) == 0) {
+        r.event = task_event::confirm;
+        if (pick(0, 2) == 0) r.confirms = gen_awaitable();
+      }
+      if (pick(0, 3) == 0) r.figures = transfer_figures{100, std::chrono::milliseconds(1)};
+      reports.push_back(r);
+    }
+    if (why == fault::not_worker_event) {
+      const auto k = pick<std::size_t>(0, reports.size());
+      reports[k].event = not_worker_events()[pick<std::size_t>(0, not_worker_events().size())];
+      reports[k].confirms.reset();
+    }
+    if (why == fault::bad_confirmation) {
+      // Only a confirmation names a command, and only one a worker carries out.
+      static const std::vector<task_event> not_awaited{
+          task_event::remove,           task_event::schedule_start,
+          task_event::confirm,          task_event::stopped,
+          task_event::start_succeeded,  static_cast<task_event>(task_event_count),
+          static_cast<task_event>(0xff)};
+      report_item& r = reports[pick<std::size_t>(0, reports.size())];
+      if (pick(0, 2) == 0) {
+        r.event = task_event::confirm;
+        r.confirms = not_awaited[pick<std::size_t>(0, not_awaited.size())];
+      } else {
+        r.event = pick(0, 2) == 0 ? std::optional<task_event>()
+                                  : worker_events()[pick<std::size_t>(0, worker_events().size())];
+        r.confirms = gen_awaitable();
+        if (!r.event) r.figures = transfer_figures{1, std::chrono::milliseconds(1)};
+      }
+    }
+    if (why == fault::bad_figures) {
+      report_item& r = reports[pick<std::size_t>(0, reports.size())];
+      r.confirms.reset();
+      if (pick(0, 2) == 0) {
+        r.event.reset();  // nothing reported at all
+        r.figures.reset();
+      } else {
+        r.figures = transfer_figures{static_cast<std::uint8_t>(pick(101, 256)),
+                                     std::chrono::milliseconds(0)};
+      }
     }
   }
 
@@ -815,8 +1061,8 @@ struct rejected_batch : command {
     } else if (why == fault::inconsistent_spec) {
       auto& r = specs[pick<std::size_t>(0, specs.size())];
       auto spoil = [](task_state& state, std::optional<pause_info>& pause,
-                      std::optional<wall_time>& start_time) {
-        switch (pick(0, 6)) {
+                      std::optional<wall_time>& start_time, std::optional<task_event>& awaiting) {
+        switch (pick(0, 7)) {
           case 0:  // paused without pause info
             state = task_state::paused;
             pause.reset();
@@ -843,6 +1089,14 @@ struct rejected_batch : command {
             pause = gen_pause_for(state);
             start_time = gen_far_start();
             break;
+          case 5: {  // awaiting an event no worker carries out or confirms
+            static const std::vector<task_event> not_awaited{
+                task_event::remove,          task_event::schedule_start,
+                task_event::confirm,         task_event::stopped,
+                task_event::transfer_failed, static_cast<task_event>(task_event_count)};
+            awaiting = not_awaited[pick<std::size_t>(0, not_awaited.size())];
+            break;
+          }
           default:  // waiting for a start time that is not after the epoch
             state = task_state::waiting_for_start;
             pause.reset();
@@ -851,13 +1105,13 @@ struct rejected_batch : command {
         }
       };
       if (auto* t = std::get_if<task_spec>(&r)) {
-        spoil(t->state, t->pause, t->start_time);
+        spoil(t->state, t->pause, t->start_time, t->awaiting);
       } else {
         auto& f = std::get<family_spec>(r);
         if (pick(0, 2) == 0) {
-          spoil(f.forward.state, f.forward.pause, f.forward.start_time);
+          spoil(f.forward.state, f.forward.pause, f.forward.start_time, f.forward.awaiting);
         } else {
-          spoil(f.backward.state, f.backward.pause, f.backward.start_time);
+          spoil(f.backward.state, f.backward.pause, f.backward.start_time, f.backward.awaiting);
         }
       }
       acceptable = {errc::invalid_task_spec};
@@ -883,19 +1137,22 @@ struct rejected_batch : command {
   }
 
   static const char* name_of(target t) {
-    static constexpr std::array<const char*, 8> names{"pause",  "resume", "report", "purge",
-                                                      "status", "start",  "delete", "register"};
+    static constexpr std::array<const char*, 9> names{"pause",  "resume",   "report",
+                                                      "purge",  "status",   "start",
+                                                      "delete", "register", "worker report"};
     return names[static_cast<std::size_t>(t)];
   }
   static const char* name_of(fault f) {
-    static constexpr std::array<const char*, 8> names{"empty",
-                                                      "duplicate",
-                                                      "too_large",
-                                                      "too_large+duplicate",
-                                                      "not_worker_event",
-                                                      "inconsistent_spec",
-                                                      "family_reuses_own_id",
-                                                      "invalid_item"};
+    static constexpr std::array<const char*, 10> names{"empty",
+                                                       "duplicate",
+                                                       "too_large",
+                                                       "too_large+duplicate",
+                                                       "not_worker_event",
+                                                       "inconsistent_spec",
+                                                       "family_reuses_own_id",
+                                                       "invalid_item",
+                                                       "bad_confirmation",
+                                                       "bad_figures"};
     return names[static_cast<std::size_t>(f)];
   }
 
@@ -938,11 +1195,15 @@ struct rejected_batch : command {
       case target::registration:
         results = sut.eng.register_tasks(specs, ec).size();
         break;
+      case target::worker_report:
+        results = sut.eng.worker_report(project, reports, ec).size();
+        break;
     }
     return ec;
   }
 
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     coverage().note(fmt::format("rejected {} {}", name_of(on), name_of(why)));
     const std::vector<registration> before = sut.eng.export_snapshot();
     std::size_t results = 0;
@@ -971,6 +1232,15 @@ struct rejected_batch : command {
         os << (i ? " " : "") << show_id(ids[i]) << ":" << to_string(events[i]);
       }
       os << "]";
+    } else if (on == target::worker_report) {
+      os << "[";
+      for (std::size_t i = 0; i < reports.size(); ++i) {
+        const report_item& r = reports[i];
+        os << (i ? " " : "") << show_id(r.id) << ":" << (r.event ? to_string(*r.event) : "-");
+        if (r.confirms) os << "(" << static_cast<int>(*r.confirms) << ")";
+        if (r.figures) os << "+" << static_cast<int>(r.figures->progress) << "%";
+      }
+      os << "]";
     } else if (on == target::pause) {
       os << "[";
       for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -993,7 +1263,8 @@ struct rejected_batch : command {
 struct subscribe_late : command {
   explicit subscribe_late(const model&) {}
 
-  void run(const model& s0, harness& sut) const override {
+  void run(const model& generated, harness& sut) const override {
+    const model s0 = current(generated, sut);
     auto late = std::make_unique<late_subscriber>();
     late->model_changes_before = s0.changes().size();
     late->sub = sut.eng.subscribe(late->recorder.callback());
@@ -1008,7 +1279,8 @@ struct subscribe_late : command {
 /// Relative weights of the commands in generated sequences.
 struct command_mix {
   std::size_t registration = 4, pause = 4, resume = 3, report = 6, purge = 2, status = 2, get = 2,
-              observe = 1, rejected = 2, late_subscriber = 0, start = 3, remove = 3;
+              observe = 1, rejected = 2, late_subscriber = 0, start = 3, remove = 3,
+              worker_report = 3;
 };
 
 /// The generation function of rc::state::check for a given mix: picks a kind of command by
@@ -1016,9 +1288,10 @@ struct command_mix {
 inline auto generate_command(command_mix mix) {
   return [mix](const model& m) {
     return rc::gen::exec([mix, m]() -> command_ptr {
-      const std::array<std::size_t, 12> weights{
+      const std::array<std::size_t, 13> weights{
           mix.registration, mix.pause,   mix.resume,   mix.report, mix.purge,  mix.status,
-          mix.get,          mix.observe, mix.rejected, mix.start,  mix.remove, mix.late_subscriber};
+          mix.get,          mix.observe, mix.rejected, mix.start,  mix.remove, mix.late_subscriber,
+          mix.worker_report};
       std::size_t total = 0;
       for (std::size_t w : weights) total += w;
       std::size_t roll = pick<std::size_t>(0, total);
@@ -1047,8 +1320,10 @@ inline auto generate_command(command_mix mix) {
           return std::make_shared<const start_batch>(m);
         case 10:
           return std::make_shared<const delete_batch>(m);
-        default:
+        case 11:
           return std::make_shared<const subscribe_late>(m);
+        default:
+          return std::make_shared<const worker_report_batch>(m);
       }
     });
   };

@@ -11,7 +11,9 @@
 #include <taskorch/engine.hpp>
 
 #include <fmt/format.h>
+#include <rapidcheck.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -48,9 +50,17 @@ inline project_id project_a() { return *project_id::parse("054ba152d480d55b2f5dc
 /// Project B: its tasks are "not found" for project A, and the other way round.
 inline project_id project_b() { return *project_id::parse("b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0"); }
 
-/// The options of the engine under test: small, and a small batch limit to reach it.
+/// The options of the engine under test: small, and a small batch limit to reach it. The
+/// feed keeps every change of a sequence (at most max_size commands of 8 items, a family's
+/// command changing two children), and not many more: each engine fills its ring when it
+/// starts, which a Debug build pays for in every sequence.
 inline engine_options test_options() {
-  return engine_options{.threads = 2, .shards = 3, .max_batch_items = 8};
+  constexpr std::size_t max_items = 8;
+  const std::size_t commands = rc::detail::configuration().testParams.maxSize + 1;
+  return engine_options{.threads = 2,
+                        .shards = 3,
+                        .max_batch_items = max_items,
+                        .feed_capacity = std::max<std::size_t>(4096, commands * max_items * 2)};
 }
 
 // -- Printing ---------------------------------------------------------------------------
@@ -105,34 +115,58 @@ inline std::string show_start_time(const std::optional<wall_time>& at) {
   return fmt::format(" (at {})", at->time_since_epoch().count());
 }
 
+/// " awaits pause" for a task awaiting a worker's confirmation.
+inline std::string show_awaiting(const std::optional<task_event>& awaiting) {
+  if (!awaiting) return "";
+  return fmt::format(" awaits {}", to_string(*awaiting));
+}
+
+/// " changed@1700000000001" for a known time (milliseconds since the epoch).
+inline std::string show_time(const char* what, wall_time t) {
+  if (t == wall_time{}) return "";
+  return fmt::format(" {}@{}", what, t.time_since_epoch().count());
+}
+
 inline std::string show_spec(const registration& r) {
   if (const auto* t = std::get_if<task_spec>(&r)) {
-    return fmt::format("task {} {} {} {}{}{} v{} name='{}'", show_id(t->id),
+    return fmt::format("task {} {} {} {}{}{} v{}{}{}{} name='{}'", show_id(t->id),
                        show_project(t->project), to_string(t->kind), to_string(t->state),
-                       show_pause(t->pause), show_start_time(t->start_time), t->version, t->name);
+                       show_pause(t->pause), show_start_time(t->start_time), t->version,
+                       show_awaiting(t->awaiting), show_time("created", t->created_at),
+                       show_time("changed", t->changed_at), t->name);
   }
   const auto& f = std::get<family_spec>(r);
-  return fmt::format(
-      "family {} {} name='{}' fwd {} {}{}{} v{} / bwd {} {}{}{} v{}", show_id(f.id),
-      show_project(f.project), f.name, show_id(f.forward.id), to_string(f.forward.state),
-      show_pause(f.forward.pause), show_start_time(f.forward.start_time), f.forward.version,
-      show_id(f.backward.id), to_string(f.backward.state), show_pause(f.backward.pause),
-      show_start_time(f.backward.start_time), f.backward.version);
+  const auto child = [](const child_spec& c) {
+    return fmt::format("{} {}{}{} v{}{}{}", show_id(c.id), to_string(c.state), show_pause(c.pause),
+                       show_start_time(c.start_time), c.version, show_awaiting(c.awaiting),
+                       show_time("changed", c.changed_at));
+  };
+  return fmt::format("family {} {} name='{}'{} fwd {} / bwd {}", show_id(f.id),
+                     show_project(f.project), f.name, show_time("created", f.created_at),
+                     child(f.forward), child(f.backward));
 }
 
 inline std::string show_snapshot(const task_snapshot& s) {
-  return fmt::format("{} {} {} {} {}{}{} v{} name='{}' parent={} fwd={} bwd={}", show_id(s.id),
-                     show_project(s.project), to_string(s.kind), to_string(s.role),
-                     to_string(s.state), show_pause(s.pause), show_start_time(s.start_time),
-                     s.version, s.name, s.parent ? show_id(*s.parent) : "-",
-                     s.forward_child ? show_id(*s.forward_child) : "-",
-                     s.backward_child ? show_id(*s.backward_child) : "-");
+  return fmt::format(
+      "{} {} {} {} {}{}{} v{}{}{}{} name='{}' parent={} fwd={} bwd={}", show_id(s.id),
+      show_project(s.project), to_string(s.kind), to_string(s.role), to_string(s.state),
+      show_pause(s.pause), show_start_time(s.start_time), s.version, show_awaiting(s.awaiting),
+      show_time("created", s.created_at), show_time("changed", s.changed_at), s.name,
+      s.parent ? show_id(*s.parent) : "-", s.forward_child ? show_id(*s.forward_child) : "-",
+      s.backward_child ? show_id(*s.backward_child) : "-");
 }
 
 inline std::string show_change(const test_model::change& c) {
   return fmt::format("{} {} {} -> {} by {}{} seq {}", show_id(c.id), show_project(c.project),
                      to_string(c.from), to_string(c.to), to_string(c.cause),
                      c.mode ? fmt::format(" ({})", to_string(*c.mode)) : "", c.sequence);
+}
+
+inline std::string show_feed_event(const feed_event& e) {
+  return fmt::format("@{} {} {} {} -> {} by {}{} v{}{}{}", e.position, show_id(e.id),
+                     show_project(e.project), to_string(e.from), to_string(e.to),
+                     to_string(e.cause), e.mode ? fmt::format(" ({})", to_string(*e.mode)) : "",
+                     e.version, show_awaiting(e.awaiting), show_time("at", e.at));
 }
 
 // -- Change recording -------------------------------------------------------------------
@@ -268,6 +302,105 @@ inline std::string diff_items(const std::vector<job_id>& ids,
   return out;
 }
 
+// -- The event feed ----------------------------------------------------------------------
+
+/// Every event the feed keeps for `project`, read from the start in small pages (so that a
+/// run reads across many pages); `problem` says what went wrong, if anything.
+inline std::vector<feed_event> read_whole_feed(const engine& eng, const project_id& project,
+                                               std::string& problem) {
+  std::vector<feed_event> out;
+  std::uint64_t after = 0;
+  for (;;) {
+    const feed_page page = eng.read_feed(project, after, 5);
+    if (page.gone) {
+      problem = fmt::format("read after {}: gone (oldest {})", after, page.oldest);
+      return out;
+    }
+    if (page.events.size() > 5)
+      problem = fmt::format("{} events in a page of 5", page.events.size());
+    out.insert(out.end(), page.events.begin(), page.events.end());
+    if (page.next == after) return out;
+    if (page.next < after) {
+      problem = fmt::format("read after {}: next {}", after, page.next);
+      return out;
+    }
+    after = page.next;
+  }
+}
+
+/// Returns a description of the differences between what the feed lists for `project` and
+/// the model's changes of that project, empty when they agree: positions strictly
+/// increasing; per task, exactly the model's changes in their order (from, to, cause, mode,
+/// version, what the task awaits after it, its batch's time); across tasks, a change of a
+/// later batch never before one of an earlier batch (each batch completed before the next
+/// began: the feed orders them so).
+inline std::string diff_feed(const test_model::registry& m, const project_id& project,
+                             const std::vector<feed_event>& feed) {
+  std::string out;
+  for (std::size_t i = 1; i < feed.size(); ++i) {
+    if (feed[i].position <= feed[i - 1].position) {
+      out += fmt::format("positions not increasing: {} then {}\n", show_feed_event(feed[i - 1]),
+                         show_feed_event(feed[i]));
+    }
+  }
+  // The model's changes of the project, per task in order, by index into changes().
+  std::map<job_id, std::vector<std::size_t>> want;
+  std::size_t wanted = 0;
+  for (std::size_t i = 0; i < m.changes().size(); ++i) {
+    if (m.changes()[i].project != project) continue;
+    want[m.changes()[i].id].push_back(i);
+    ++wanted;
+  }
+  if (feed.size() != wanted) {
+    out += fmt::format("{} events in the feed, {} changes in the model\n", feed.size(), wanted);
+  }
+  std::map<job_id, std::size_t> seen;  // per task, how many of its events came so far
+  std::uint64_t last_batch = 0;
+  for (const feed_event& e : feed) {
+    const std::size_t k = seen[e.id]++;
+    const auto it = want.find(e.id);
+    if (it == want.end() || k >= it->second.size()) {
+      out += "an event the model did not make: " + show_feed_event(e) + "\n";
+      continue;
+    }
+    const test_model::change& c = m.changes()[it->second[k]];
+    const test_model::change_detail& d = m.details()[it->second[k]];
+    feed_event expected{e.position, c.id,   c.project,  c.from, c.to,
+                        c.cause,    c.mode, d.awaiting, d.at,   c.sequence};
+    if (!(e == expected)) {
+      out += fmt::format("event {} of {}: feed {}\n{:>24} model {}\n", k, show_id(e.id),
+                         show_feed_event(e), "", show_feed_event(expected));
+    }
+    if (d.batch < last_batch) {
+      out += fmt::format("{} (batch {}) listed after a change of batch {}\n", show_feed_event(e),
+                         d.batch, last_batch);
+    }
+    last_batch = std::max(last_batch, d.batch);
+  }
+  for (const auto& [id, indices] : want) {
+    if (seen[id] < indices.size()) {
+      out += fmt::format("{}: {} of its {} changes missing from the feed, the first: {}\n",
+                         show_id(id), indices.size() - seen[id], indices.size(),
+                         show_change(m.changes()[indices[seen[id]]]));
+    }
+  }
+  return out;
+}
+
+/// Checks the feed of both projects against the model: empty when it agrees.
+inline std::string check_feed(const test_model::registry& m, const engine& eng) {
+  std::string out;
+  for (const project_id& p : {project_a(), project_b()}) {
+    std::string problem;
+    const std::vector<feed_event> feed = read_whole_feed(eng, p, problem);
+    if (!problem.empty()) out += "feed " + show_project(p) + ": " + problem + "\n";
+    if (const std::string d = diff_feed(m, p, feed); !d.empty()) {
+      out += "feed " + show_project(p) + ":\n" + d;
+    }
+  }
+  return out;
+}
+
 // -- Coverage ---------------------------------------------------------------------------
 
 /// The columns of the coverage table: the commands an item can carry.
@@ -289,12 +422,13 @@ enum class op_column : std::uint8_t {
   purge,
   status,
   get,
+  confirm,  ///< a worker's confirmation of the command the task awaits (named or not)
 };
-inline constexpr std::size_t column_count = 17;
+inline constexpr std::size_t column_count = 18;
 inline constexpr std::array<const char*, column_count> column_names{
     "pause(t)",   "pause(a)",  "resume",     "start",     "schedule",  "start_ok",
     "start_fail", "full_done", "incr_start", "xfer_fail", "terminate", "force_term",
-    "stopped",    "delete",    "purge",      "status",    "get"};
+    "stopped",    "delete",    "purge",      "status",    "get",       "confirm"};
 
 /// The rows: the 13 states of a task or child, then a dual-active parent, another project's
 /// task and an unknown id.
@@ -332,6 +466,8 @@ inline op_column column_of(task_event e) {
       return op_column::pause_target;
     case task_event::resume:
       return op_column::resume;
+    case task_event::confirm:
+      return op_column::confirm;
   }
   return op_column::start;
 }

@@ -14,11 +14,21 @@
 //   m.pause(p, id, pause_mode::target);   // success, no change: `all` is kept
 //
 // Which worker event and which command is allowed where follows docs/behaviour.md
-// (#lifecycle, #worker-events), restated next to each rule. The commands of DRS batch-starting
-// (start now, or at a later time) and batch-jobs (terminate, force terminate, delete) are
-// written out here too, with the family rule: terminate, force terminate and delete go to a
-// dual-active parent, which applies them to both children at once or to neither, and a child
-// refuses them.
+// (#lifecycle, #worker-events), restated next to each rule. The commands of DRS
+// batch-starting (start now, or at a later time) and batch-jobs (terminate, force terminate,
+// delete) are written out here too, with the family rule: terminate, force terminate and
+// delete go to a dual-active parent, which applies them to both children at once or to
+// neither, and a child refuses them.
+//
+// Commands awaiting a worker are written out too: a change made by start (now, or the
+// schedule's), pause, resume, terminate or force terminate leaves the task awaiting the
+// worker's confirmation of that command; any other change (a worker event, a scheduled start,
+// delete) leaves it awaiting nothing; a command that changes nothing leaves the wait as it
+// was. The worker's `confirmed` is taken only while the task awaits a command (the one it
+// names, when it names one) and only ends the wait: a change from a state to itself.
+//
+// Every change is made at the time of the batch that made it (the engine's clock, which the
+// model does not have): a command's changes are stamped with it afterwards (stamp()).
 //
 // Thread safety: none; a plain value type.
 
@@ -33,6 +43,7 @@
 #include <taskorch/task_state.hpp>
 #include <taskorch/wall_time.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -117,16 +128,26 @@ inline std::optional<task_state> worker_target(task_state s, task_event e) {
     case task_event::schedule_start:
     case task_event::start_due:
     case task_event::force_stop:
+    case task_event::confirm:
       break;
   }
   return std::nullopt;
 }
 
-/// True for the events a worker reports (engine::async_report takes only these).
+/// True for the events a worker reports (engine::async_report takes only these): the six
+/// that move a task, and its confirmation of a command.
 inline bool reported_by_worker(task_event e) {
   return e == task_event::start_succeeded || e == task_event::start_failed ||
          e == task_event::full_transfer_done || e == task_event::incremental_started ||
-         e == task_event::transfer_failed || e == task_event::stopped;
+         e == task_event::transfer_failed || e == task_event::stopped || e == task_event::confirm;
+}
+
+/// The commands a worker must carry out and confirm: starting a task (the user's start now,
+/// or the schedule's when its time comes), pausing, resuming, terminating and force
+/// terminating it. A scheduled start has nothing to carry out yet, delete nothing at all.
+inline bool awaits_a_worker(task_event e) {
+  return e == task_event::start || e == task_event::start_due || e == task_event::pause ||
+         e == task_event::resume || e == task_event::stop || e == task_event::force_stop;
 }
 
 /// Start (batch-starting), now or at a later time: a configured task, or one already waiting
@@ -197,6 +218,10 @@ inline bool start_time_consistent(task_state state, const std::optional<wall_tim
   if (state != task_state::waiting_for_start) return !start_time.has_value();
   return start_time.has_value() && *start_time > wall_time{};
 }
+/// A registered task may await a worker's confirmation only of a command that awaits one.
+inline bool awaiting_consistent(const std::optional<task_event>& awaiting) {
+  return !awaiting || awaits_a_worker(*awaiting);
+}
 
 // -- The registry ----------------------------------------------------------------------
 
@@ -212,6 +237,14 @@ struct change {
   friend bool operator==(const change&, const change&) = default;
 };
 
+/// What the event feed also says of a change (feed_event), besides what subscribers hear.
+struct change_detail {
+  std::optional<task_event> awaiting;  ///< what the task awaits after the change
+  wall_time at{};                      ///< the time of the batch that made it (stamp())
+  std::uint64_t batch = 0;             ///< which stamped batch made it, counting from 1
+  friend bool operator==(const change_detail&, const change_detail&) = default;
+};
+
 /// A standalone task or a family child.
 struct task {
   project_id project;
@@ -223,6 +256,9 @@ struct task {
   std::uint64_t version = 0;
   task_role role = task_role::standalone;
   std::optional<job_id> parent;
+  wall_time created_at{};
+  wall_time changed_at{};
+  std::optional<task_event> awaiting;  ///< the command a worker has yet to confirm
 };
 
 /// A dual-active parent: no state of its own.
@@ -231,6 +267,7 @@ struct family {
   std::string name;
   job_id forward;
   job_id backward;
+  wall_time created_at{};
 };
 
 /// One registration of an id: the task's change count and version at that moment. An id that
@@ -254,21 +291,25 @@ class registry {
   error_code add(const registration& r) {
     if (const auto* t = std::get_if<task_spec>(&r)) {
       if (taken(t->id)) return errc::task_exists;
-      tasks_[t->id] = task{t->project,    t->kind, t->state,   t->pause,
-                           t->start_time, t->name, t->version, task_role::standalone,
-                           std::nullopt};
+      tasks_[t->id] = task{t->project,    t->kind,       t->state,      t->pause,
+                           t->start_time, t->name,       t->version,    task_role::standalone,
+                           std::nullopt,  t->created_at, t->changed_at, t->awaiting};
       born(t->id, t->version);
       return {};
     }
     const auto& f = std::get<family_spec>(r);
     if (taken(f.id) || taken(f.forward.id) || taken(f.backward.id)) return errc::task_exists;
-    families_[f.id] = family{f.project, f.name, f.forward.id, f.backward.id};
+    families_[f.id] = family{f.project, f.name, f.forward.id, f.backward.id, f.created_at};
+    // The children were created with their family.
     tasks_[f.forward.id] = task{f.project,         task_kind::cloud_data_guard, f.forward.state,
                                 f.forward.pause,   f.forward.start_time,        "",
-                                f.forward.version, task_role::forward_child,    f.id};
-    tasks_[f.backward.id] = task{f.project,          task_kind::cloud_data_guard, f.backward.state,
-                                 f.backward.pause,   f.backward.start_time,       "",
-                                 f.backward.version, task_role::backward_child,   f.id};
+                                f.forward.version, task_role::forward_child,    f.id,
+                                f.created_at,      f.forward.changed_at,        f.forward.awaiting};
+    tasks_[f.backward.id] =
+        task{f.project,          task_kind::cloud_data_guard, f.backward.state,
+             f.backward.pause,   f.backward.start_time,       "",
+             f.backward.version, task_role::backward_child,   f.id,
+             f.created_at,       f.backward.changed_at,       f.backward.awaiting};
     born(f.forward.id, f.forward.version);
     born(f.backward.id, f.backward.version);
     return {};
@@ -332,14 +373,40 @@ class registry {
     return {};
   }
 
-  /// One worker event (one of the six a worker reports: the batch refuses any other).
+  /// One worker event (one a worker reports: the batch refuses any other). `confirmed`
+  /// (task_event::confirm) confirms whichever command the task awaits.
   error_code report(const project_id& project, const job_id& id, task_event e) {
+    if (e == task_event::confirm) return confirm(project, id, std::nullopt);
     task* t = nullptr;
     if (error_code ec = lookup(project, id, t)) return ec;
     const std::optional<task_state> to = worker_target(t->state, e);
     if (!to) return errc::invalid_state;
     move(id, *t, *to, e);
     return {};
+  }
+
+  /// A worker's confirmation that it carried out `command` (nullopt: whichever the task
+  /// awaits). A parent refuses it (its children confirm their own), a DELETED task too;
+  /// a task awaiting nothing, or another command than the one named, refuses it (M00304).
+  /// Taken, it ends the wait and is a change that leaves the state as it is.
+  error_code confirm(const project_id& project, const job_id& id,
+                     std::optional<task_event> command) {
+    task* t = nullptr;
+    if (error_code ec = lookup(project, id, t)) return ec;
+    if (!t->awaiting) return errc::invalid_state;
+    if (command && *command != *t->awaiting) return errc::invalid_state;
+    record(id, *t, t->state, task_event::confirm);
+    return {};
+  }
+
+  /// One item of a worker's report (engine::worker_report): its event as report(), naming
+  /// the command it confirms; figures alone change no state but meet a worker event's
+  /// guards (unknown: M05003, a parent: M00307, DELETED: M05004).
+  error_code worker_report(const project_id& project, const report_item& item) {
+    if (item.event == task_event::confirm) return confirm(project, item.id, item.confirms);
+    if (item.event) return report(project, item.id, *item.event);
+    task* t = nullptr;
+    return lookup(project, item.id, t);
   }
 
   /// batch-starting, one item: without a start time, or with one not after `now`, the task
@@ -463,10 +530,17 @@ class registry {
     return out;
   }
 
-  /// Counts by state: every task and child by its state, every parent by its aggregate.
+  /// Counts by state: every task and child by its state, every parent by its aggregate; the
+  /// tasks and children awaiting a worker's confirmation, and the earliest of their last
+  /// changes (since when the oldest wait has lasted).
   state_counts count() const {
     state_counts c;
-    for (const auto& [id, t] : tasks_) ++c.tasks[static_cast<std::size_t>(t.state)];
+    for (const auto& [id, t] : tasks_) {
+      ++c.tasks[static_cast<std::size_t>(t.state)];
+      if (!t.awaiting) continue;
+      ++c.awaiting;
+      if (!c.awaiting_since || t.changed_at < *c.awaiting_since) c.awaiting_since = t.changed_at;
+    }
     for (const auto& [id, f] : families_) {
       ++c.tasks[static_cast<std::size_t>(parent_state_of(id))];
       ++c.families;
@@ -480,12 +554,13 @@ class registry {
     for (const job_id& id : all_ids()) {
       if (auto f = families_.find(id); f != families_.end()) {
         out.emplace_back(family_spec{id, f->second.project, f->second.name,
-                                     child_of(f->second.forward), child_of(f->second.backward)});
+                                     child_of(f->second.forward), child_of(f->second.backward),
+                                     f->second.created_at});
       } else {
         const task& t = tasks_.at(id);
         if (t.role != task_role::standalone) continue;
-        out.emplace_back(
-            task_spec{id, t.project, t.kind, t.state, t.pause, t.start_time, t.name, t.version});
+        out.emplace_back(task_spec{id, t.project, t.kind, t.state, t.pause, t.start_time, t.name,
+                                   t.version, t.created_at, t.changed_at, t.awaiting});
       }
     }
     return out;
@@ -503,6 +578,25 @@ class registry {
 
   /// The changes made so far, in order.
   const std::vector<change>& changes() const { return log_; }
+
+  /// What the feed says of each change besides (changes()[i] has details()[i]).
+  const std::vector<change_detail>& details() const { return details_; }
+
+  /// Gives the changes made since the last stamp the time `at` of the batch that made them
+  /// (one engine batch, one time): each change's feed time, and its task's changed_at.
+  /// Counts a batch even when it made no change.
+  void stamp(wall_time at) {
+    ++batches_;
+    for (std::size_t i = stamped_; i < log_.size(); ++i) {
+      details_[i].at = at;
+      details_[i].batch = batches_;
+      if (auto t = tasks_.find(log_[i].id); t != tasks_.end()) t->second.changed_at = at;
+    }
+    stamped_ = log_.size();
+  }
+
+  /// The number of changes not stamped yet.
+  std::size_t unstamped() const { return log_.size() - stamped_; }
 
   bool empty() const { return tasks_.empty() && families_.empty(); }
 
@@ -546,12 +640,17 @@ class registry {
     record(id, t, from, cause);
   }
 
-  /// Records a real change: the version grows by one.
+  /// Records a real change: the version grows by one; the task awaits a worker's
+  /// confirmation of `cause` when it is a command that awaits one, and nothing otherwise
+  /// (a confirmation, a worker event, a scheduled start, delete).
   void record(const job_id& id, task& t, task_state from, task_event cause) {
     ++t.version;
+    t.awaiting.reset();
+    if (awaits_a_worker(cause)) t.awaiting = cause;
     std::optional<pause_mode> mode;
     if (t.state == task_state::paused) mode = t.pause->mode;
     log_.push_back(change{id, t.project, from, t.state, cause, mode, t.version});
+    details_.push_back(change_detail{t.awaiting, {}, 0});
     ++change_count_[id];
   }
 
@@ -566,7 +665,7 @@ class registry {
 
   child_spec child_of(const job_id& id) const {
     const task& t = tasks_.at(id);
-    return child_spec{id, t.state, t.pause, t.start_time, t.version};
+    return child_spec{id, t.state, t.pause, t.start_time, t.version, t.changed_at, t.awaiting};
   }
 
   task_snapshot snapshot(const job_id& id) const {
@@ -581,6 +680,11 @@ class registry {
       s.forward_child = f->second.forward;
       s.backward_child = f->second.backward;
       s.version = 0;
+      s.created_at = f->second.created_at;
+      // A family changes when a child does: its last change is the later of theirs. It
+      // awaits nothing itself (its children do).
+      s.changed_at = std::max(tasks_.at(f->second.forward).changed_at,
+                              tasks_.at(f->second.backward).changed_at);
       return s;
     }
     const task& t = tasks_.at(id);
@@ -593,12 +697,18 @@ class registry {
     s.start_time = t.start_time;
     s.parent = t.parent;
     s.version = t.version;
+    s.created_at = t.created_at;
+    s.changed_at = t.changed_at;
+    s.awaiting = t.awaiting;
     return s;
   }
 
   std::map<job_id, task> tasks_;       ///< standalone tasks and family children
   std::map<job_id, family> families_;  ///< dual-active parents
   std::vector<change> log_;
+  std::vector<change_detail> details_;  ///< parallel to log_
+  std::size_t stamped_ = 0;             ///< log_[0, stamped_) have their time
+  std::uint64_t batches_ = 0;           ///< stamps so far
   std::map<job_id, std::size_t> change_count_;
   std::map<job_id, std::vector<incarnation>> incarnations_;
 };

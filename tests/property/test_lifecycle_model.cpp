@@ -4,8 +4,9 @@
 // reference model (reference_model.hpp, written from docs/behaviour.md); every command must give
 // the same per-item results, the same subscriber notifications and the same registry. After
 // each sequence: the export equals the model, registering the export in a fresh engine gives
-// the same registry (round trip), and a pause batch applied twice leaves the same registry as
-// applied once (idempotence).
+// the same registry (round trip), a pause batch applied twice leaves the same registry as
+// applied once (idempotence), and the event feed lists every change the model made, per task
+// in order, batch after batch (property_support.hpp, diff_feed()).
 //
 // Replaying a failure. rapidcheck prints, at start, the configuration it uses
 // ("Using configuration: max_success=334 max_size=99 seed=1234...") and, on failure, the
@@ -39,7 +40,7 @@ void check_registry(const model& m, engine& eng) {
 /// gives the same registrations again.
 void check_round_trip(const model& m, engine& eng) {
   const std::vector<registration> first = eng.export_snapshot();
-  engine fresh(engine_options{.threads = 2, .shards = 3});
+  engine fresh(engine_options{.threads = 2, .shards = 3, .feed_capacity = 16});
   if (!first.empty()) {
     // A registration batch is not held to max_batch_items here: the fresh engine has the
     // default limit. An empty registry has nothing to register.
@@ -79,9 +80,12 @@ void check_pause_idempotence(harness& sut) {
     want.push_back(m.pause(p, it.id, it.mode));
   }
   (void)sut.recorder.take_new();
+  clock_bracket when;
   const batch_result once = sut.eng.pause(p, items);
+  when.close();
   const std::string diff = diff_items(ids, want, once);
   if (!diff.empty()) RC_FAIL("idempotence, first application: " + diff);
+  stamp_batch(m, sut, when);
   const std::vector<registration> after_once = sut.eng.export_snapshot();
   if (const std::string d = diff_registrations(m.export_all(), after_once); !d.empty()) {
     RC_FAIL("idempotence, first application: " + d);
@@ -99,6 +103,7 @@ void check_pause_idempotence(harness& sut) {
   std::size_t paused = 0;
   for (const auto& e : want) paused += e ? 0 : 1;
   RC_CLASSIFY(paused > 0, "idempotence batch with a successful item");
+  sut.model = m;
 }
 
 }  // namespace
@@ -111,6 +116,9 @@ RC_GTEST_PROP(LifecycleModel, EngineAgreesWithModel, ()) {
   check_registry(sut.model, sut.eng);
   check_round_trip(sut.model, sut.eng);
   check_pause_idempotence(sut);
+  if (const std::string feed = check_feed(sut.model, sut.eng); !feed.empty()) {
+    RC_FAIL("after the sequence: " + feed);
+  }
 }
 
 }  // namespace taskorch::property

@@ -58,6 +58,9 @@ RC_GTEST_PROP(LifecycleModel, SubscribersSeeEveryChangeInOrder, ()) {
       RC_FAIL(fmt::format("late subscriber (after {} changes): {}", late->model_changes_before, d));
     }
   }
+  if (const std::string feed = check_feed(sut.model, sut.eng); !feed.empty()) {
+    RC_FAIL("after the sequence: " + feed);
+  }
   RC_CLASSIFY(want.size() >= 20, "20 or more changes");
   RC_CLASSIFY(!sut.late.empty(), "with a late subscriber");
 }

@@ -234,6 +234,7 @@ inline error_code send_one(engine& eng, const job_id& id, task_event event,
     case task_event::transfer_failed:
     case task_event::stopped:
     case task_event::start_due:
+    case task_event::confirm:
       break;
   }
   return report_one(eng, id, event, project);

@@ -21,6 +21,17 @@ using taskorch::testing::faulty_files;
 using taskorch::testing::file_op;
 using taskorch::testing::temp_directory;
 
+/// Makes `target` what a set_state record says.
+template <class Spec>
+void apply_change(Spec& target, const set_state_record& set) {
+  target.state = set.state;
+  target.pause = set.pause;
+  target.start_time = set.start_time;
+  target.version = set.version;
+  target.changed_at = set.changed_at;
+  target.awaiting = set.awaiting;
+}
+
 /// The registry after `records`, by a plain reference model (the records must fit).
 std::vector<registration> replayed(const std::vector<record>& records) {
   std::vector<registration> tasks;
@@ -28,26 +39,27 @@ std::vector<registration> replayed(const std::vector<record>& records) {
     return std::find_if(tasks.begin(), tasks.end(),
                         [&id](const registration& r) { return id_of(r) == id; });
   };
+  const auto set_state = [&tasks](const set_state_record& set) {
+    for (registration& reg : tasks) {
+      if (auto* task = std::get_if<task_spec>(&reg); task != nullptr && task->id == set.id) {
+        apply_change(*task, set);
+      }
+      if (auto* family = std::get_if<family_spec>(&reg)) {
+        for (child_spec* child : {&family->forward, &family->backward}) {
+          if (child->id == set.id) apply_change(*child, set);
+        }
+      }
+    }
+  };
   for (const record& r : records) {
     if (const auto* task = std::get_if<task_spec>(&r)) tasks.emplace_back(*task);
     if (const auto* family = std::get_if<family_spec>(&r)) tasks.emplace_back(*family);
     if (const auto* erase = std::get_if<erase_task_record>(&r)) tasks.erase(find(erase->id));
     if (const auto* erase = std::get_if<erase_family_record>(&r)) tasks.erase(find(erase->parent));
-    if (const auto* set = std::get_if<set_state_record>(&r)) {
-      for (registration& reg : tasks) {
-        if (auto* task = std::get_if<task_spec>(&reg); task != nullptr && task->id == set->id) {
-          std::tie(task->state, task->pause, task->version) =
-              std::tie(set->state, set->pause, set->version);
-        }
-        if (auto* family = std::get_if<family_spec>(&reg)) {
-          for (child_spec* child : {&family->forward, &family->backward}) {
-            if (child->id == set->id) {
-              std::tie(child->state, child->pause, child->version) =
-                  std::tie(set->state, set->pause, set->version);
-            }
-          }
-        }
-      }
+    if (const auto* set = std::get_if<set_state_record>(&r)) set_state(*set);
+    if (const auto* both = std::get_if<set_family_state_record>(&r)) {
+      set_state(both->forward);
+      set_state(both->backward);
     }
   }
   std::sort(tasks.begin(), tasks.end(),
@@ -66,16 +78,20 @@ std::vector<record> sample_history() {
       a,
       b,
       f,
-      set_state_record{.id = a.id,
-                       .state = task_state::paused,
-                       .pause = pause_info{pause_mode::target, task_state::incremental_transfer},
-                       .version = 8},
-      set_state_record{.id = f.forward.id, .state = task_state::incremental_transfer, .version = 9},
+      set_state_record{{.id = a.id,
+                        .state = task_state::paused,
+                        .pause = pause_info{pause_mode::target, task_state::incremental_transfer},
+                        .version = 8,
+                        .changed_at = test_start_time,
+                        .awaiting = task_event::pause},
+                       {}},
+      set_state_record{
+          {.id = f.forward.id, .state = task_state::incremental_transfer, .version = 9}, {}},
       c,
       erase_task_record{b.id},
-      set_state_record{.id = c.id, .state = task_state::stopping, .version = 10},
+      set_state_record{{.id = c.id, .state = task_state::stopping, .version = 10}, {}},
       g,
-      set_state_record{.id = f.backward.id, .state = task_state::stopped, .version = 11},
+      set_state_record{{.id = f.backward.id, .state = task_state::stopped, .version = 11}, {}},
       erase_family_record{g.id},
       make_task("last one")};
 }
@@ -99,7 +115,7 @@ class Recovery : public ::testing::Test {
   }
 
   void write_checkpoint_of(std::uint64_t lsn, const std::vector<record>& records) {
-    ASSERT_FALSE(write_checkpoint(*files_, dir_.path(), lsn, replayed(first(records, lsn))));
+    ASSERT_FALSE(write_checkpoint(*files_, dir_.path(), lsn, replayed(first(records, lsn)), {}));
   }
 
   recovered_registry recover_dir(repair mode = repair::no) {
@@ -309,12 +325,16 @@ TEST_F(Recovery, RecordsThatDoNotFitTheRegistryAreRefused) {
   const std::vector<std::pair<record, std::string>> cases = {
       {t, "registers " + t.id.to_string() + ", which exists"},
       {clash, "registers " + f.backward.id.to_string() + ", which exists"},
-      {set_state_record{.id = job_id::mint()}, "which does not exist"},
-      {set_state_record{.id = f.id}, "family parent"},
+      {set_state_record{{.id = job_id::mint()}, {}}, "which does not exist"},
+      {set_state_record{{.id = f.id}, {}}, "family parent"},
+      {set_family_state_record{{{.id = f.forward.id}, {}}, {{.id = t.id}, {}}},
+       "which are not one family's children"},
       {erase_task_record{f.id}, "not a registered standalone task"},
       {erase_task_record{f.forward.id}, "not a registered standalone task"},
       {erase_family_record{t.id}, "not a registered family"},
       {end_record{2}, "an end record"},
+      {feed_event{.position = 1, .id = t.id, .project = t.project, .version = 1},
+       "a feed event, which only checkpoints hold"},
   };
   for (const auto& [bad, text] : cases) {
     std::vector<std::size_t> offsets;

@@ -228,6 +228,7 @@ TEST(TaskEvent, NamesRoundTrip) {
       {task_event::schedule_start, "schedule_start"},
       {task_event::start_due, "start_due"},
       {task_event::force_stop, "force_stop"},
+      {task_event::confirm, "confirmed"},  // the worker's word for it
   };
   ASSERT_EQ(names.size(), task_event_count);
   for (const auto& [event, name] : names) {
@@ -238,6 +239,8 @@ TEST(TaskEvent, NamesRoundTrip) {
   EXPECT_FALSE(parse_task_event(""));
   EXPECT_FALSE(parse_task_event("PAUSE"));
   EXPECT_FALSE(parse_task_event("delete"));
+  EXPECT_FALSE(parse_task_event("confirm"));  // the wire name is "confirmed"
+  EXPECT_FALSE(parse_task_event("CONFIRMED"));
 }
 
 TEST(TaskEvent, AllEventsListsEachEventOnce) {
@@ -248,10 +251,15 @@ TEST(TaskEvent, AllEventsListsEachEventOnce) {
 }
 
 TEST(TaskEvent, WorkerEventsAreTheSixReports) {
-  // Written out independently of event_rules: what a worker may report.
-  const std::set<task_event> worker{task_event::start_succeeded,    task_event::start_failed,
-                                    task_event::full_transfer_done, task_event::incremental_started,
-                                    task_event::transfer_failed,    task_event::stopped};
+  // Written out independently of event_rules: what a worker may report: the six events that
+  // move a task, and its confirmation of a command it has carried out.
+  const std::set<task_event> worker{task_event::start_succeeded,
+                                    task_event::start_failed,
+                                    task_event::full_transfer_done,
+                                    task_event::incremental_started,
+                                    task_event::transfer_failed,
+                                    task_event::stopped,
+                                    task_event::confirm};
   for (task_event e : all_task_events) {
     EXPECT_EQ(is_worker_event(e), worker.contains(e)) << to_string(e);
   }
@@ -265,24 +273,26 @@ TEST(TaskEvent, EveryEventHasItsOriginScopeAndAction) {
     event_origin origin;
     family_scope scope;
     std::string_view action;
+    bool awaits_worker;  ///< a worker must carry it out and confirm it
   };
   using O = event_origin;
   using F = family_scope;
   const std::vector<expected> rules{
-      {task_event::start, O::command, F::child, "START"},
-      {task_event::start_succeeded, O::worker, F::child, ""},
-      {task_event::start_failed, O::worker, F::child, ""},
-      {task_event::full_transfer_done, O::worker, F::child, ""},
-      {task_event::incremental_started, O::worker, F::child, ""},
-      {task_event::transfer_failed, O::worker, F::child, ""},
-      {task_event::pause, O::command, F::child, "PAUSE"},
-      {task_event::resume, O::command, F::child, "RETRY"},
-      {task_event::stop, O::command, F::family, "TERMINATE"},
-      {task_event::stopped, O::worker, F::child, ""},
-      {task_event::remove, O::command, F::family, "DELETE"},
-      {task_event::schedule_start, O::command, F::child, "START"},
-      {task_event::start_due, O::schedule, F::child, ""},
-      {task_event::force_stop, O::command, F::family, "FORCE_TERMINATE"},
+      {task_event::start, O::command, F::child, "START", true},
+      {task_event::start_succeeded, O::worker, F::child, "", false},
+      {task_event::start_failed, O::worker, F::child, "", false},
+      {task_event::full_transfer_done, O::worker, F::child, "", false},
+      {task_event::incremental_started, O::worker, F::child, "", false},
+      {task_event::transfer_failed, O::worker, F::child, "", false},
+      {task_event::pause, O::command, F::child, "PAUSE", true},
+      {task_event::resume, O::command, F::child, "RETRY", true},
+      {task_event::stop, O::command, F::family, "TERMINATE", true},
+      {task_event::stopped, O::worker, F::child, "", false},
+      {task_event::remove, O::command, F::family, "DELETE", false},
+      {task_event::schedule_start, O::command, F::child, "START", false},  // nothing to do yet
+      {task_event::start_due, O::schedule, F::child, "", true},
+      {task_event::force_stop, O::command, F::family, "FORCE_TERMINATE", true},
+      {task_event::confirm, O::worker, F::child, "", false},
   };
   ASSERT_EQ(rules.size(), task_event_count);
   ASSERT_EQ(event_rules.size(), task_event_count);
@@ -295,9 +305,27 @@ TEST(TaskEvent, EveryEventHasItsOriginScopeAndAction) {
     EXPECT_EQ(r.action, e.action) << to_string(e.event);
     EXPECT_EQ(is_command(e.event), e.origin == O::command) << to_string(e.event);
     EXPECT_EQ(is_worker_event(e.event), e.origin == O::worker) << to_string(e.event);
+    EXPECT_EQ(r.awaits_worker, e.awaits_worker) << to_string(e.event);
+    EXPECT_EQ(awaits_worker(e.event), e.awaits_worker) << to_string(e.event);
   }
   EXPECT_FALSE(is_command(static_cast<task_event>(200)));
   EXPECT_FALSE(is_worker_event(static_cast<task_event>(200)));
+  EXPECT_FALSE(awaits_worker(static_cast<task_event>(200)));
+  EXPECT_FALSE(awaits_worker(static_cast<task_event>(task_event_count)));
+}
+
+TEST(TaskEvent, AnAwaitedCommandShowsTheDrsActionAWorkerCarriesOut) {
+  // While a task awaits a worker, it shows the DRS action the worker is carrying out; the
+  // schedule's own start is the START the user asked for earlier.
+  const std::vector<std::pair<task_event, std::string_view>> shown{
+      {task_event::start, "START"},    {task_event::start_due, "START"},
+      {task_event::pause, "PAUSE"},    {task_event::resume, "RETRY"},
+      {task_event::stop, "TERMINATE"}, {task_event::force_stop, "FORCE_TERMINATE"},
+  };
+  for (const auto& [event, action] : shown) {
+    EXPECT_TRUE(awaits_worker(event)) << to_string(event);
+    EXPECT_EQ(awaited_action(event), action) << to_string(event);
+  }
 }
 
 TEST(TaskEvent, DrsActionsAreDistinctInTableOrder) {

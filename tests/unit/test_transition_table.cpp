@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -236,8 +237,21 @@ struct cell {
   pause_mode mode = pause_mode::target;
   task_state paused_from = S::paused;
   wall_time start_time{};
+  std::optional<task_event> awaiting;
   friend bool operator==(const cell&, const cell&) = default;
+  friend void PrintTo(const cell& c, std::ostream* os) {
+    *os << to_string(c.state) << " (" << to_string(c.mode) << " from " << to_string(c.paused_from)
+        << ", at " << c.start_time.time_since_epoch().count() << ", awaiting "
+        << (c.awaiting ? to_string(*c.awaiting) : std::string_view("nothing")) << ")";
+  }
 };
+
+/// The commands a worker must carry out and confirm, written out here rather than read from
+/// event_rules.
+bool awaits_a_worker(task_event e) {
+  return e == E::start || e == E::start_due || e == E::pause || e == E::resume || e == E::stop ||
+         e == E::force_stop;
+}
 
 /// The start time of the waiting tasks below, and the times events carry around it.
 constexpr wall_time scheduled_at{std::chrono::milliseconds(1'700'000'000'000)};
@@ -274,6 +288,12 @@ TEST(ApplyEvent, FollowsTheRulesForEveryStateEventArgumentAndRole) {
         tasks.push_back({S::paused, m, from});
     }
   }
+  // Each of them again, awaiting a worker's confirmation of a command.
+  for (std::size_t i = 0, n = tasks.size(); i < n; ++i) {
+    cell awaiting = tasks[i];
+    awaiting.awaiting = i % 2 == 0 ? E::pause : E::resume;
+    tasks.push_back(awaiting);
+  }
   std::size_t applied = 0;
   for (const cell& start : tasks) {
     for (task_event e : all_task_events) {
@@ -293,6 +313,8 @@ TEST(ApplyEvent, FollowsTheRulesForEveryStateEventArgumentAndRole) {
               expected_refusal = errc::child_task_forbidden;
             } else if (start.state == S::deleted) {
               expected_refusal = errc::task_deleted;
+            } else if (e == E::confirm) {
+              if (!start.awaiting) expected_refusal = errc::invalid_state;  // nothing awaits
             } else if (row == expected_table().end()) {
               expected_refusal = errc::invalid_state;
             } else if (e == E::start_due && start.start_time > at) {
@@ -305,8 +327,14 @@ TEST(ApplyEvent, FollowsTheRulesForEveryStateEventArgumentAndRole) {
               continue;
             }
             ++applied;
-            ASSERT_NE(row, expected_table().end()) << what;
             cell expected = start;
+            if (e == E::confirm) {
+              expected.awaiting.reset();  // the wait ends; nothing else changes
+              EXPECT_EQ(t, expected) << what;
+              EXPECT_TRUE(o.changed) << what;
+              continue;
+            }
+            ASSERT_NE(row, expected_table().end()) << what;
             if (e == E::pause && start.state == S::paused) {
               if (requested == pause_mode::all) expected.mode = pause_mode::all;  // target < all
             } else if (e == E::pause) {
@@ -322,8 +350,13 @@ TEST(ApplyEvent, FollowsTheRulesForEveryStateEventArgumentAndRole) {
             } else {
               expected.state = row->second.state;
             }
+            expected.awaiting = start.awaiting;
+            const bool moved = !(expected == start);
+            // A change awaits the worker's confirmation of a command that needs one, and
+            // ends any earlier wait; no change leaves the wait as it was.
+            if (moved) expected.awaiting = awaits_a_worker(e) ? std::optional(e) : std::nullopt;
             EXPECT_EQ(t, expected) << what;
-            EXPECT_EQ(o.changed, !(expected == start)) << what;
+            EXPECT_EQ(o.changed, moved) << what;
           }
         }
       }
@@ -357,7 +390,126 @@ TEST(ApplyEvent, ARescheduleChangesTheTaskOnlyWhenTheTimeDiffers) {
   o = apply_event(t, task_role::standalone, E::start_due, {.at = later});
   EXPECT_EQ(o.refusal, errc{});
   EXPECT_TRUE(o.changed);
-  EXPECT_EQ(t, cell{S::starting});
+  // A scheduled start awaits nothing; the schedule's start awaits the worker that starts it.
+  EXPECT_EQ(t, (cell{S::starting, pause_mode::target, S::paused, {}, E::start_due}));
+}
+
+TEST(ApplyEvent, ACommandAwaitsAWorkerUntilItConfirms) {
+  // Every command that awaits a worker, from a state that takes it: the task awaits that
+  // command; the worker's confirmation, unnamed or naming it, ends the wait and is a change;
+  // one naming another command, or a second one, is refused and changes nothing.
+  const std::vector<std::pair<cell, task_event>> commands{
+      {cell{S::configuration}, E::start},
+      {cell{S::waiting_for_start, pause_mode::target, S::paused, scheduled_at}, E::start_due},
+      {cell{S::incremental_transfer}, E::pause},
+      {cell{S::full_transfer_failed}, E::resume},
+      {cell{S::full_transfer}, E::stop},
+      {cell{S::starting}, E::force_stop},
+  };
+  const std::vector<task_event> awaitable{E::start,  E::start_due, E::pause,
+                                          E::resume, E::stop,      E::force_stop};
+  for (const auto& [start, command] : commands) {
+    for (bool named : {false, true}) {
+      const std::string what = pair_name(start.state, command) + (named ? " (named)" : "");
+      cell t = start;
+      const task_role role = is_family_event(command) ? task_role::parent : task_role::standalone;
+      step_outcome o = apply_event(t, role, command, {.at = scheduled_at});
+      ASSERT_EQ(o.refusal, errc{}) << what;
+      ASSERT_TRUE(o.changed) << what;
+      EXPECT_EQ(t.awaiting, command) << what;
+      for (task_event other : awaitable) {
+        if (other == command) continue;
+        const cell before = t;
+        o = apply_event(t, task_role::standalone, E::confirm, {.confirms = other});
+        EXPECT_EQ(o.refusal, errc::invalid_state) << what << ": confirms " << to_string(other);
+        EXPECT_FALSE(o.changed) << what;
+        EXPECT_EQ(t, before) << what;
+      }
+      cell expected = t;
+      expected.awaiting.reset();
+      o = apply_event(t, task_role::forward_child, E::confirm,
+                      {.confirms = named ? std::optional(command) : std::nullopt});
+      EXPECT_EQ(o.refusal, errc{}) << what;
+      EXPECT_TRUE(o.changed) << what;
+      EXPECT_EQ(t, expected) << what << ": only the wait ends";
+      o = apply_event(t, task_role::standalone, E::confirm, {});
+      EXPECT_EQ(o.refusal, errc::invalid_state) << what << ": confirmed twice";
+      EXPECT_FALSE(o.changed) << what;
+      EXPECT_EQ(t, expected) << what;
+    }
+  }
+}
+
+TEST(ApplyEvent, TheWaitFollowsTheLastChange) {
+  cell t{S::full_transfer};
+  // Pausing awaits the worker; re-pausing with the same mode changes nothing and keeps the
+  // wait; raising the mode is a change and awaits the pause again.
+  ASSERT_TRUE(apply_event(t, task_role::standalone, E::pause, {}).changed);
+  EXPECT_EQ(t.awaiting, E::pause);
+  ASSERT_TRUE(apply_event(t, task_role::standalone, E::confirm, {}).changed);
+  EXPECT_FALSE(t.awaiting);
+  EXPECT_FALSE(apply_event(t, task_role::standalone, E::pause, {}).changed);
+  EXPECT_FALSE(t.awaiting) << "a pause that changes nothing awaits nothing";
+  ASSERT_TRUE(apply_event(t, task_role::standalone, E::pause, {.mode = pause_mode::all}).changed);
+  EXPECT_EQ(t.awaiting, E::pause);
+  // Resuming replaces the wait for the pause with one for the resume.
+  ASSERT_TRUE(apply_event(t, task_role::standalone, E::resume, {}).changed);
+  EXPECT_EQ(t.state, S::full_transfer);
+  EXPECT_EQ(t.awaiting, E::resume);
+  // Resuming a running task changes nothing: the wait stays the resume's.
+  EXPECT_FALSE(apply_event(t, task_role::standalone, E::resume, {}).changed);
+  EXPECT_EQ(t.awaiting, E::resume);
+  // A worker event is a change that awaits nothing: it ends the wait unconfirmed.
+  ASSERT_TRUE(apply_event(t, task_role::standalone, E::full_transfer_done, {}).changed);
+  EXPECT_EQ(t.state, S::full_transfer_complete);
+  EXPECT_FALSE(t.awaiting);
+  // Terminate awaits the worker's release; force terminate replaces that wait.
+  ASSERT_TRUE(apply_event(t, task_role::parent, E::stop, {}).changed);
+  EXPECT_EQ(t.awaiting, E::stop);
+  ASSERT_TRUE(apply_event(t, task_role::parent, E::force_stop, {}).changed);
+  EXPECT_EQ(t.state, S::stopped);
+  EXPECT_EQ(t.awaiting, E::force_stop);
+  // Delete awaits nothing, and ends the wait.
+  ASSERT_TRUE(apply_event(t, task_role::parent, E::remove, {}).changed);
+  EXPECT_EQ(t.state, S::deleted);
+  EXPECT_FALSE(t.awaiting);
+  // A scheduled start awaits nothing and ends the wait; a reschedule too.
+  cell w{S::configuration, pause_mode::target, S::paused, {}, E::force_stop};
+  ASSERT_TRUE(
+      apply_event(w, task_role::standalone, E::schedule_start, {.at = scheduled_at}).changed);
+  EXPECT_FALSE(w.awaiting);
+  w.awaiting = E::stop;
+  EXPECT_FALSE(
+      apply_event(w, task_role::standalone, E::schedule_start, {.at = scheduled_at}).changed);
+  EXPECT_EQ(w.awaiting, E::stop) << "the same time again changes nothing";
+}
+
+TEST(ApplyEvent, AConfirmationMeetsTheGuardsFirst) {
+  const cell paused{S::paused, pause_mode::target, S::full_transfer, {}, E::pause};
+  cell t = paused;
+  EXPECT_EQ(apply_event(t, task_role::parent, E::confirm, {}).refusal, errc::parent_task_forbidden);
+  EXPECT_EQ(t, paused);
+  for (task_role child : {task_role::forward_child, task_role::backward_child}) {
+    t = paused;
+    EXPECT_EQ(apply_event(t, child, E::confirm, {.confirms = E::pause}).refusal, errc{});
+    EXPECT_FALSE(t.awaiting);
+  }
+  const cell deleted{S::deleted, pause_mode::target, S::paused, {}, E::force_stop};
+  t = deleted;
+  EXPECT_EQ(apply_event(t, task_role::standalone, E::confirm, {}).refusal, errc::task_deleted);
+  EXPECT_EQ(apply_event(t, task_role::standalone, E::confirm, {.confirms = E::force_stop}).refusal,
+            errc::task_deleted);
+  EXPECT_EQ(t, deleted);
+  // Nothing awaited: refused in every state, named or not.
+  for (task_state s : all_task_states) {
+    if (s == S::deleted) continue;
+    cell idle{s};
+    EXPECT_EQ(apply_event(idle, task_role::standalone, E::confirm, {}).refusal, errc::invalid_state)
+        << to_string(s);
+    EXPECT_EQ(apply_event(idle, task_role::standalone, E::confirm, {.confirms = E::start}).refusal,
+              errc::invalid_state)
+        << to_string(s);
+  }
 }
 
 TEST(ApplyEvent, FamilyEventsReachTheChildrenOnlyThroughTheirParent) {

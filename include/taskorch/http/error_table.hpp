@@ -90,6 +90,9 @@ enum class request_errc : std::uint8_t {
   invalid_parameter,      ///< a parameter of the wrong value or type
   duplicate_parameter,    ///< the same job id twice
   service_abnormal,       ///< an error of the service itself
+  bad_event_position,     ///< an event stream's Last-Event-ID or since is not a position
+  event_position_gone,    ///< an event stream's position is no longer kept (410)
+  too_many_streams,       ///< more event streams than the cap
 };
 
 /// One row of the request-error table.
@@ -165,6 +168,15 @@ inline constexpr std::array request_error_table{
   request_error_row{request_errc::service_abnormal, "service_abnormal",
     {500, "DRS.M00004", "Service is abnormal. Check logs.", "服务异常，请检查日志。"}, 0, "",
     "the engine is stopping and did not run the request, or the service failed while answering it"},
+  request_error_row{request_errc::bad_event_position, "bad_event_position",
+    {400, "TASKORCH.0400", "The event position is invalid: Last-Event-ID and since take a whole number, a position in the event stream.", "事件位置无效：Last-Event-ID和since须为整数，即事件流中的位置。"}, 0, "",
+    "GET events: the Last-Event-ID header, or else the since query parameter, is not a whole number of 1 to 20 digits below 2^64 (empty, signed, not decimal), or is given more than once"},
+  request_error_row{request_errc::event_position_gone, "event_position_gone",
+    {410, "TASKORCH.0410", "The events after this position are no longer kept: list the tasks again, then resume after the position in oldest.", "该位置之后的事件已不再保留：请重新查询任务列表，然后从oldest所示的位置之后继续。"}, 0, "",
+    "GET events: Last-Event-ID or since names a position the event feed no longer keeps (more than --feed-capacity changes ago) or never gave out (a server started afresh); the body adds oldest, the position to resume after"},
+  request_error_row{request_errc::too_many_streams, "too_many_streams",
+    {503, "TASKORCH.0503", "Too many event streams are open; try again later.", "打开的事件流过多，请稍后重试。"}, 0, "",
+    "GET events: --max-event-streams event streams are open already"},
 };
 // clang-format on
 

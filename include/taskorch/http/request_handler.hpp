@@ -16,6 +16,7 @@
 #include <boost/asio/async_result.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 namespace taskorch::http {
 
 class metrics;
+class event_source;
 
 /// What the API needs of a request before its body.
 struct request_head {
@@ -42,6 +44,9 @@ struct response {
   std::string body;
   std::string_view content_type = "application/json";
   std::string_view allow;  ///< the Allow header of a 405
+  /// Set by the event stream's endpoint: the server streams these events (Server-Sent
+  /// Events) instead of sending this response (service/event_stream.hpp, event_source.hpp).
+  std::shared_ptr<const event_source> stream;
 };
 
 /// A request that passed check(): its body may be read.

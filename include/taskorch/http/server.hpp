@@ -10,7 +10,10 @@
 //   srv.run();  // until shutdown() has drained every connection
 //
 // Each connection runs one session (service/session.cpp) in steps: wait for a request, read its
-// head, check it, read its body, handle it, write the response; then wait again or close.
+// head, check it, read its body, handle it, write the response; then wait again or close. A
+// request the handler answers with an event stream (response::stream) keeps the connection:
+// the session writes its events as Server-Sent Events (service/event_stream.cpp) until the
+// client goes, the server shuts down or the client is cut off for not taking them in time.
 // When no file descriptor is left, the accept loop backs off (and sheds one waiting connection
 // with a 503 through a descriptor it keeps in reserve) instead of spinning.
 //
@@ -61,6 +64,16 @@ struct server_options {
   /// long and `linger_bytes`, so that closing does not reset the answer away.
   std::chrono::milliseconds linger_timeout{2'000};
   std::size_t linger_bytes = std::size_t{16} << 20;
+  /// Event streams (GET /v3/{project_id}/events) open at once; 503 above. Each holds at most
+  /// one read of the feed's frames (a few hundred KiB) while its client takes them.
+  std::size_t max_event_streams = 256;
+  /// How long an event stream with nothing new to send waits before it reads the feed again.
+  std::chrono::milliseconds event_poll_interval{25};
+  /// An event stream that wrote nothing for this long writes a keep-alive comment.
+  std::chrono::milliseconds event_heartbeat{15'000};
+  /// The most one write to an event stream may take: a client that does not take the events
+  /// that fast is cut off (the connection is closed).
+  std::chrono::milliseconds event_write_timeout{10'000};
 };
 
 class server {
@@ -78,9 +91,9 @@ class server {
   /// Serves until shutdown() has completed; runs `threads` threads, this one included.
   void run();
 
-  /// Stops accepting; closes connections waiting for or reading a request at once; lets
-  /// requests being handled finish, and gives responses being written `drain_timeout`.
-  /// Idempotent.
+  /// Stops accepting; closes connections waiting for or reading a request, and event
+  /// streams, at once; lets requests being handled finish, and gives responses being written
+  /// `drain_timeout`. Idempotent.
   void shutdown();
 
   /// The number of connections being served (those refused with 503 not included).
@@ -106,6 +119,7 @@ class server {
   // Declared before io_: sessions destroyed with the io_context leave the registry.
   std::unique_ptr<detail::connection_registry> registry_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> event_streams_{0};  ///< event streams open now (max_event_streams)
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
