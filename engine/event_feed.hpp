@@ -89,6 +89,8 @@ class event_feed {
     }  // NOLINT(*-no-malloc, *-owning-memory)
   };
   static std::unique_ptr<slot[], free_memory> allocate_ring(std::size_t n);
+  /// Takes mutex_, spinning a little before it sleeps.
+  void lock_briefly() const noexcept;
   void place(const feed_event& e, std::uint64_t lsn, bool is_void) noexcept;
   /// Moves readable_ over the published and stored positions after it. Holding mutex_.
   void advance() const noexcept;
@@ -154,6 +156,9 @@ class feed_staging {
   }
   /// Stages `e` (room reserved).
   void add(const feed_event& e) noexcept { events_.push_back(e); }
+  /// Stages a new event (room reserved) and returns it to fill in place: the hot path, where
+  /// building it on the stack and copying it costs a stalled store-to-load forward.
+  feed_event& add() noexcept { return events_.emplace_back(); }
   /// Stages `position` as void: its change was not made (room reserved). A void event has
   /// version 0, which no change gives a task.
   void add_void(std::uint64_t position) noexcept {

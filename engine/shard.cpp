@@ -170,8 +170,17 @@ void shard::commit(const project_id& project, const job_id& id, task_record& rec
   std::optional<pause_mode> shown_mode;
   if (rec.state == task_state::paused) shown_mode = rec.mode;
   if (position != 0) {
-    feed_staging::current()->add({position, id, project, from, rec.state, cause, shown_mode,
-                                  rec.awaiting, now, rec.version});
+    feed_event& e = feed_staging::current()->add();
+    e.position = position;
+    e.id = id;
+    e.project = project;
+    e.from = from;
+    e.to = rec.state;
+    e.cause = cause;
+    e.mode = shown_mode;
+    e.awaiting = rec.awaiting;
+    e.at = now;
+    e.version = rec.version;
   }
   if (!subscribers_.empty()) {
     notify({id, project, from, rec.state, cause, shown_mode, rec.version});
