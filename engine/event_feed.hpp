@@ -15,7 +15,7 @@
 // The ring keeps `capacity` positions; publishing position p drops p - capacity. A reader
 // whose position was dropped is told so (feed_page::gone) instead of missing events.
 //
-// Thread safety: take_position() is lock-free; the rest take the ring's mutex, only to copy.
+// Thread safety: take_positions() is lock-free; the rest take the ring's mutex, only to copy.
 
 #include <taskorch/feed_event.hpp>
 
@@ -46,7 +46,6 @@ class event_feed {
   std::uint64_t take_positions(std::uint64_t n) noexcept {
     return next_.fetch_add(n, std::memory_order_relaxed);
   }
-  std::uint64_t take_position() noexcept { return take_positions(1); }
 
   /// Publishes events whose change is stored once the journal stores `lsn` (0: now).
   void publish(std::span<const feed_event> events, std::uint64_t lsn) noexcept;
@@ -85,9 +84,11 @@ class event_feed {
 
   struct free_memory {
     void operator()(slot* p) const noexcept {
+      // NOLINTNEXTLINE(*-no-malloc, *-owning-memory): the ring comes from calloc (below)
       std::free(p);
-    }  // NOLINT(*-no-malloc, *-owning-memory)
+    }
   };
+  // NOLINTNEXTLINE(*-avoid-c-arrays): an array of unknown size, from calloc
   static std::unique_ptr<slot[], free_memory> allocate_ring(std::size_t n);
   /// Takes mutex_, spinning a little before it sleeps.
   void lock_briefly() const noexcept;
@@ -97,7 +98,7 @@ class event_feed {
 
   // All-zero bytes are an empty slot (an unpublished position 0), so the ring comes from
   // calloc: its pages are taken as positions reach them, and an engine starts at once.
-  std::unique_ptr<slot[], free_memory> ring_;
+  std::unique_ptr<slot[], free_memory> ring_;  // NOLINT(*-avoid-c-arrays)
   std::uint64_t mask_;
   std::atomic<std::uint64_t> next_;
   std::function<std::uint64_t()> stored_lsn_;
@@ -154,8 +155,6 @@ class feed_staging {
     next_ = end_ = 0;
     return unused;
   }
-  /// Stages `e` (room reserved).
-  void add(const feed_event& e) noexcept { events_.push_back(e); }
   /// Stages a new event (room reserved) and returns it to fill in place: the hot path, where
   /// building it on the stack and copying it costs a stalled store-to-load forward.
   feed_event& add() noexcept { return events_.emplace_back(); }

@@ -210,24 +210,10 @@ std::optional<task_event> awaited_command_of(dom::element value) {
   return command;
 }
 
-/// batch-report: `{"job_id","event","progress"?,"incre_trans_delay"?,"command"?,"version"?}`.
-/// An event of "progress" needs one figure at least; a report with one figure has the other
-/// at 0; `command` and `version` go only with "confirmed".
-std::optional<request_error> read_item(dom::object obj, report_item& out) {
-  const std::optional<dom::element> id = field(obj, "job_id");
-  const std::optional<dom::element> event = field(obj, "event");
-  const std::optional<dom::element> progress = field(obj, "progress");
-  const std::optional<dom::element> delay = field(obj, "incre_trans_delay");
-  const std::optional<dom::element> command = field(obj, "command");
-  const std::optional<dom::element> version = field(obj, "version");
-  if (is_empty(id)) return request_error::empty("job_id");
-  if (is_empty(event)) return request_error::empty("event");
-  if (!progress && !delay && is_figures_only(*event)) return request_error::empty("progress");
-  if (auto error = read_job_id(*id, out.id)) return error;
-  if (!is_figures_only(*event)) {
-    out.event = worker_event_of(*event);
-    if (!out.event) return request_error::invalid("event");
-  }
+/// A "confirmed" report's optional `command` and `version` (refused with any other event).
+std::optional<request_error> read_confirmation(const std::optional<dom::element>& command,
+                                               const std::optional<dom::element>& version,
+                                               report_item& out) {
   if (command && !command->is_null()) {
     out.confirms = awaited_command_of(*command);
     if (!out.confirms || out.event != task_event::confirm) return request_error::invalid("command");
@@ -237,6 +223,13 @@ std::optional<request_error> read_item(dom::object obj, report_item& out) {
     if (!v || out.event != task_event::confirm) return request_error::invalid("version");
     out.confirms_version = static_cast<std::uint64_t>(*v);
   }
+  return std::nullopt;
+}
+
+/// A report's transfer figures, when it has one at least (the other is then 0).
+std::optional<request_error> read_figures(const std::optional<dom::element>& progress,
+                                          const std::optional<dom::element>& delay,
+                                          report_item& out) {
   if (!progress && !delay) return std::nullopt;
   transfer_figures figures;
   if (progress) {
@@ -251,6 +244,28 @@ std::optional<request_error> read_item(dom::object obj, report_item& out) {
   }
   out.figures = figures;
   return std::nullopt;
+}
+
+/// batch-report: `{"job_id","event","progress"?,"incre_trans_delay"?,"command"?,"version"?}`.
+/// An event of "progress" needs one figure at least; a report with one figure has the other
+/// at 0; `command` and `version` go only with "confirmed".
+std::optional<request_error> read_item(dom::object obj, report_item& out) {
+  const std::optional<dom::element> id = field(obj, "job_id");
+  const std::optional<dom::element> event = field(obj, "event");
+  const std::optional<dom::element> progress = field(obj, "progress");
+  const std::optional<dom::element> delay = field(obj, "incre_trans_delay");
+  if (is_empty(id)) return request_error::empty("job_id");
+  if (is_empty(event)) return request_error::empty("event");
+  if (!progress && !delay && is_figures_only(*event)) return request_error::empty("progress");
+  if (auto error = read_job_id(*id, out.id)) return error;
+  if (!is_figures_only(*event)) {
+    out.event = worker_event_of(*event);
+    if (!out.event) return request_error::invalid("event");
+  }
+  if (auto error = read_confirmation(field(obj, "command"), field(obj, "version"), out)) {
+    return error;
+  }
+  return read_figures(progress, delay, out);
 }
 
 // The task list's `name`: a list of ids or a name to search for.

@@ -34,7 +34,7 @@ std::vector<std::uint64_t> positions(const feed_page& page) {
 
 TEST(EventFeed, AReaderStopsAtThePositionNotYetPublished) {
   event_feed feed(16, 1);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(feed.take_position(), std::uint64_t(i + 1));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(feed.take_positions(1), std::uint64_t(i + 1));
   const std::vector<feed_event> later{event_at(2), event_at(3)};
   feed.publish(later, 0);  // position 1's part has not published yet
   EXPECT_TRUE(feed.read(kProject, 0, 10).events.empty());
@@ -48,8 +48,8 @@ TEST(EventFeed, AnEventIsReadableOnlyOnceItsChangeIsStored) {
   std::atomic<std::uint64_t> stored{0};
   event_feed feed(16, 1);
   feed.set_stored_lsn([&stored] { return stored.load(); });
-  (void)feed.take_position();
-  (void)feed.take_position();
+  (void)feed.take_positions(1);
+  (void)feed.take_positions(1);
   const std::vector<feed_event> a{event_at(1)};
   const std::vector<feed_event> b{event_at(2)};
   feed.publish(a, 7);
@@ -63,14 +63,14 @@ TEST(EventFeed, AnEventIsReadableOnlyOnceItsChangeIsStored) {
 
 TEST(EventFeed, VoidPositionsAreSkipped) {
   event_feed feed(16, 1);
-  for (int i = 0; i < 3; ++i) (void)feed.take_position();
+  for (int i = 0; i < 3; ++i) (void)feed.take_positions(1);
   feed_event undone;
   undone.position = 2;  // version 0: a change not made
   const std::vector<feed_event> events{event_at(1), undone, event_at(3)};
   feed.publish(events, 0);
   EXPECT_EQ(positions(feed.read(kProject, 0, 10)), (std::vector<std::uint64_t>{1, 3}));
   const std::vector<feed_event> voided{event_at(4)};
-  (void)feed.take_position();
+  (void)feed.take_positions(1);
   feed.publish_void(voided);
   // A reader is never moved past void positions with no event after them: they are not
   // stored, and a restart may give them out again.
@@ -78,7 +78,7 @@ TEST(EventFeed, VoidPositionsAreSkipped) {
   EXPECT_TRUE(page.events.empty());
   EXPECT_EQ(page.next, 3U);
   EXPECT_EQ(feed.readable(), 3U);
-  (void)feed.take_position();
+  (void)feed.take_positions(1);
   const std::vector<feed_event> after{event_at(5)};
   feed.publish(after, 0);
   EXPECT_EQ(positions(feed.read(kProject, 3, 10)), (std::vector<std::uint64_t>{5}));
@@ -88,7 +88,7 @@ TEST(EventFeed, ACheckpointKeepsEventsNotYetStored) {
   std::atomic<std::uint64_t> stored{0};
   event_feed feed(16, 1);
   feed.set_stored_lsn([&stored] { return stored.load(); });
-  (void)feed.take_position();
+  (void)feed.take_positions(1);
   const std::vector<feed_event> pending{event_at(1)};
   feed.publish(pending, 3);
   EXPECT_TRUE(feed.read(kProject, 0, 10).events.empty());
@@ -97,7 +97,7 @@ TEST(EventFeed, ACheckpointKeepsEventsNotYetStored) {
 
 TEST(EventFeed, OtherProjectsEventsAreSkippedButPassed) {
   event_feed feed(16, 1);
-  for (int i = 0; i < 4; ++i) (void)feed.take_position();
+  for (int i = 0; i < 4; ++i) (void)feed.take_positions(1);
   const std::vector<feed_event> events{event_at(1, kOther), event_at(2), event_at(3, kOther),
                                        event_at(4, kOther)};
   feed.publish(events, 0);
@@ -110,7 +110,7 @@ TEST(EventFeed, TheRingDropsTheOldestAndSaysSo) {
   event_feed feed(4, 1);
   std::vector<feed_event> events;
   for (std::uint64_t p = 1; p <= 10; ++p) {
-    (void)feed.take_position();
+    (void)feed.take_positions(1);
     events.push_back(event_at(p));
   }
   feed.publish(events, 0);
@@ -123,7 +123,7 @@ TEST(EventFeed, TheRingDropsTheOldestAndSaysSo) {
 
 TEST(EventFeed, AnEventPublishedAfterItsPositionWasDroppedIsDiscarded) {
   event_feed feed(4, 1);
-  for (int i = 0; i < 6; ++i) (void)feed.take_position();
+  for (int i = 0; i < 6; ++i) (void)feed.take_positions(1);
   const std::vector<feed_event> late{event_at(1)};
   const std::vector<feed_event> newer{event_at(2), event_at(3), event_at(4), event_at(5),
                                       event_at(6)};
@@ -145,7 +145,7 @@ TEST(EventFeed, RestoredEventsAreReadableAndPositionsGoOnAfterThem) {
   EXPECT_EQ(gone.oldest, 2U);
   EXPECT_EQ(positions(feed.read(kProject, 0, 10)), (std::vector<std::uint64_t>{3, 5, 6}));
   EXPECT_EQ(positions(feed.read(kProject, 2, 10)), (std::vector<std::uint64_t>{3, 5, 6}));
-  EXPECT_EQ(feed.take_position(), 7U);
+  EXPECT_EQ(feed.take_positions(1), 7U);
   EXPECT_EQ(feed.readable(), 6U);
 }
 
@@ -163,7 +163,7 @@ TEST(EventFeed, AReadExaminesABoundedStretch) {
   event_feed feed(2 * n, 1);
   std::vector<feed_event> events;
   for (std::uint64_t p = 1; p <= n; ++p) {
-    (void)feed.take_position();
+    (void)feed.take_positions(1);
     events.push_back(event_at(p, kOther));
   }
   feed.publish(events, 0);
