@@ -12,14 +12,17 @@
 #include "workload.hpp"
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/body_parser.hpp>
+#include <taskorch/http/request_signature.hpp>
 
 #include <benchmark/benchmark.h>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <malloc.h>
@@ -27,10 +30,12 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <variant>
+#include <vector>
 
 namespace taskorch::bench {
 
@@ -159,7 +164,7 @@ void bench_handler_engine(benchmark::State& st) {
   const auto b = static_cast<std::size_t>(st.range(1));
   engine_impl& impl = registry_of<engine_impl>(n);
   const std::vector<std::string> bodies = pause_bodies(stream_of(n), b);
-  http::api api(impl.engine(), http::token_table(),
+  http::api api(impl.engine(), http::api_callers(),
                 {.max_jobs = std::max<std::size_t>(b, 10000), .max_body = std::size_t{1} << 30});
   const http::accepted_request request{http::endpoint::batch_pause, fleet_of(n).project,
                                        http::language::en_us};
@@ -173,6 +178,94 @@ void bench_handler_engine(benchmark::State& st) {
     caller.run();
     caller.restart();
     if (answer.status != 200) fail(st, "handler/engine: the answer is not 200");
+    benchmark::DoNotOptimize(answer.body.data());
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
+}
+
+/// One signed request of handler/signed: its headers (Authorization last) and body.
+struct signed_body {
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// The bodies of pause_bodies, each signed with `secret_key` as the official SDKs sign them.
+std::vector<signed_body> signed_pause_bodies(const id_stream& ids, std::size_t b,
+                                             std::string_view target, std::string_view project,
+                                             std::string_view secret_key) {
+  const std::string date = fmt::format(
+      "{:%Y%m%dT%H%M%SZ}",
+      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  const std::vector<std::string> names{"content-type", "host", "x-project-id", "x-sdk-date"};
+  std::vector<signed_body> out;
+  for (std::string& body : pause_bodies(ids, b)) {
+    signed_body s{{{"Content-Type", "application/json"},
+                   {"Host", "127.0.0.1:8080"},
+                   {"X-Project-Id", std::string(project)},
+                   {"X-Sdk-Date", date}},
+                  std::move(body)};
+    std::vector<http::header_field> fields;
+    for (const auto& [name, value] : s.headers) fields.push_back({name, value});
+    const std::string canonical = http::canonical_request(
+        {.method = "POST", .target = target, .headers = fields, .body = s.body}, names,
+        http::sha256_hex(s.body));
+    s.headers.emplace_back(
+        "Authorization",
+        fmt::format("SDK-HMAC-SHA256 Access=bench-ak, "
+                    "SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature={}",
+                    http::sdk_signature_hex(secret_key, date, canonical)));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+/// handler/signed: handler/engine for a request signed with an access key (SDK-HMAC-SHA256):
+/// the head checked (api::check: the Authorization header, the key, the signed headers), the
+/// signature checked against the body (api::check_body: SHA-256 of the body, HMAC-SHA256),
+/// then the same handling.
+void bench_handler_signed(benchmark::State& st) {
+  const auto n = static_cast<std::size_t>(st.range(0));
+  const auto b = static_cast<std::size_t>(st.range(1));
+  engine_impl& impl = registry_of<engine_impl>(n);
+  const std::string project = fleet_of(n).project.to_string();
+  const std::string target = fmt::format("/v3/{}/jobs/batch-pause-task", project);
+  const std::vector<signed_body> bodies =
+      signed_pause_bodies(stream_of(n), b, target, project, "bench-sk");
+  http::api_callers callers;
+  callers.access_keys.add("bench-ak", "bench-sk", fleet_of(n).project);
+  http::api api(impl.engine(), std::move(callers),
+                {.max_jobs = std::max<std::size_t>(b, 10000),
+                 .max_body = std::size_t{1} << 30,
+                 .signature_window = std::chrono::hours(24)});
+  boost::asio::io_context caller(1);
+  std::size_t k = 0;
+  std::vector<http::header_field> fields;
+  for (auto _ : st) {
+    const signed_body& request = bodies[k++ % bodies.size()];
+    fields.clear();
+    for (const auto& [name, value] : request.headers) fields.push_back({name, value});
+    const http::request_head head{.method = "POST",
+                                  .target = target,
+                                  .content_type = fields[0].value,
+                                  .authorization = fields.back().value,
+                                  .project_header = fields[2].value,
+                                  .headers = fields};
+    auto checked = api.check(head);
+    auto* accepted = std::get_if<http::accepted_request>(&checked);
+    if (accepted == nullptr ||
+        api.check_body(
+            *accepted,
+            {.method = "POST", .target = target, .headers = fields, .body = request.body})) {
+      fail(st, "handler/signed: the signature is refused");
+      return;
+    }
+    http::response answer;
+    api.async_handle(
+        *accepted, request.body,
+        boost::asio::bind_executor(caller, [&answer](http::response r) { answer = std::move(r); }));
+    caller.run();
+    caller.restart();
+    if (answer.status != 200) fail(st, "handler/signed: the answer is not 200");
     benchmark::DoNotOptimize(answer.body.data());
   }
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * b));
@@ -409,6 +502,8 @@ void register_cases(const scale& s) {
   }
   for (std::size_t batch : s.handler_batches) {
     sized(benchmark::RegisterBenchmark("handler/engine", bench_handler_engine), s.large_tasks,
+          batch);
+    sized(benchmark::RegisterBenchmark("handler/signed", bench_handler_signed), s.large_tasks,
           batch);
     sized(benchmark::RegisterBenchmark("handler/floor", bench_handler_floor), s.large_tasks, batch);
   }

@@ -6,7 +6,7 @@ packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev clang-format clang-tidy
   libboost1.81-dev libboost-json1.81-dev libfmt-dev libsimdjson-dev
   googletest libgtest-dev libgmock-dev librapidcheck-dev
-  libbenchmark-dev libtbb-dev libcuckoo-dev
+  libbenchmark-dev libtbb-dev libcuckoo-dev libssl-dev
   python3 prometheus curl
 )
 

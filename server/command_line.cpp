@@ -48,8 +48,18 @@ Events) and /metrics over a task registry kept in a data directory (or in memory
                            event stream), worker (worker reports, queries and the event
                            stream) or reader (queries and the event stream only); a call
                            outside the role is refused with 403 TASKORCH.0403. Without any
-                           --token, a random operator token is made for the demo project and
-                           a curl command is printed.
+                           --token or --credential, a random operator token is made for the
+                           demo project and a curl command is printed.
+  --credential AK:SK:PROJECT_ID[:ROLE]
+                           an access key (AK) and its secret key (SK) that requests may be
+                           signed with (SDK-HMAC-SHA256, as the official Huawei Cloud SDKs
+                           sign them), bound to a project with a role as for --token
+                           (repeatable, each AK once; AK: letters, digits, '-', '_', '.'; SK:
+                           any text without ':'). A request carries either an X-Auth-Token or
+                           a signature. Secret keys are never logged.
+  --signature-window SECONDS
+                           how far a signed request's X-Sdk-Date may be from this server's
+                           clock, either way, 1..86400 (default 900); 401 beyond
   --threads N              HTTP threads, 1..256 (default 1)
   --engine-threads N       engine threads, 0..1024 (default 0: one per hardware thread)
   --max-jobs N             items per batch request, 1..1000000 (default 10000)
@@ -76,8 +86,9 @@ Events) and /metrics over a task registry kept in a data directory (or in memory
   --help                   print this help
 
 SIGINT or SIGTERM: stop accepting, end event streams, let requests in flight finish, write a
-last checkpoint of the registry, exit 0. Every flag but --token may be given once. A bad flag or value, or a
-data directory that cannot be used, stops the start with one line on stderr and exit code 2.
+last checkpoint of the registry, exit 0. Every flag but --token and --credential may be given
+once. A bad flag or value, or a data directory that cannot be used, stops the start with one
+line on stderr and exit code 2.
 )";
 
 namespace {
@@ -176,6 +187,55 @@ std::optional<std::string> parse_token(std::string_view value, command_line& o) 
   return std::nullopt;
 }
 
+/// AK:SK:PROJECT_ID[:ROLE]. The secret key is never shown in a refusal.
+std::optional<std::string> parse_credential(std::string_view value, command_line& o) {
+  const std::string needs("--credential needs AK:SK:PROJECT_ID[:ROLE]");
+  std::vector<std::string_view> fields;
+  for (std::size_t from = 0;;) {
+    const std::size_t colon = value.find(':', from);
+    fields.push_back(value.substr(from, colon - from));
+    if (colon == std::string_view::npos) break;
+    from = colon + 1;
+  }
+  if (fields.size() < 3 || fields.size() > 4 || fields[0].empty() || fields[1].empty()) {
+    return needs;
+  }
+  const std::string_view access_key = fields[0];
+  const bool plain = std::all_of(access_key.begin(), access_key.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+  if (!plain || access_key.size() > 128) {
+    return std::string(
+        "--credential: AK must be 1 to 128 letters, digits, '-', '_' or '.' "
+        "(AK:SK:PROJECT_ID[:ROLE])");
+  }
+  const std::optional<project_id> project = project_id::parse(fields[2]);
+  if (!project) {
+    return std::string(
+        "--credential: PROJECT_ID must be 32 lowercase hexadecimal characters "
+        "(AK:SK:PROJECT_ID[:ROLE])");
+  }
+  http::role role = http::default_role;
+  if (fields.size() == 4) {
+    const std::optional<http::role> named = http::parse_role(fields[3]);
+    if (!named) {
+      return fmt::format(
+          "--credential: ROLE must be operator, worker or reader (AK:SK:PROJECT_ID[:ROLE]), got {}",
+          shown(fields[3]));
+    }
+    role = *named;
+  }
+  for (const http::access_key& known : o.credentials) {
+    if (known.id == access_key) {
+      return fmt::format("--credential: the access key {} is given twice", access_key);
+    }
+  }
+  o.credentials.push_back(
+      http::access_key{std::string(access_key), std::string(fields[1]), {*project, role}});
+  return std::nullopt;
+}
+
 /// always, interval:MS or none.
 std::optional<std::string> parse_durability(std::string_view value, command_line& o) {
   o.durability_given = true;
@@ -231,6 +291,7 @@ constexpr std::array number_flags{
   number_flag{"--feed-capacity", 0, std::size_t{1} << 26, [](command_line& o, std::size_t n) { o.feed_capacity = n; }},
   number_flag{"--max-event-streams", 1, 1'000'000, [](command_line& o, std::size_t n) { o.server.max_event_streams = n; }},
   number_flag{"--sse-heartbeat-ms", 1, day_ms, [](command_line& o, std::size_t n) { o.server.event_heartbeat = milliseconds(n); }},
+  number_flag{"--signature-window", 1, 86'400, [](command_line& o, std::size_t n) { o.api.signature_window = std::chrono::seconds(static_cast<std::int64_t>(n)); }},
   number_flag{"--sse-write-timeout-ms", 1, day_ms, [](command_line& o, std::size_t n) { o.server.event_write_timeout = milliseconds(n); }},
 };
 // clang-format on
@@ -252,6 +313,7 @@ std::optional<std::string> apply_number(std::string_view flag, std::string_view 
 std::optional<std::string> apply(std::string_view flag, std::string_view value, command_line& o) {
   if (flag == "--listen") return parse_listen(value, o.server);
   if (flag == "--token") return parse_token(value, o);
+  if (flag == "--credential") return parse_credential(value, o);
   if (flag == "--durability") return parse_durability(value, o);
   if (flag == "--fleet") {
     o.fleet_file = value;
@@ -264,13 +326,15 @@ std::optional<std::string> apply(std::string_view flag, std::string_view value, 
   return std::nullopt;
 }
 
-constexpr std::array<std::string_view, 19> flags{"--listen",
+constexpr std::array<std::string_view, 21> flags{"--listen",
                                                  "--fleet",
                                                  "--data-dir",
                                                  "--durability",
                                                  "--in-memory",
                                                  "--check",
                                                  "--token",
+                                                 "--credential",
+                                                 "--signature-window",
                                                  "--threads",
                                                  "--engine-threads",
                                                  "--max-jobs",
@@ -317,7 +381,7 @@ std::variant<command_line, std::string> parse_command_line(int argc, const char*
     if (std::find(flags.begin(), flags.end(), flag) == flags.end()) {
       return fmt::format("unknown option {} (see --help)", shown(flag));
     }
-    if (flag != "--token" && !given.insert(flag).second) {
+    if (flag != "--token" && flag != "--credential" && !given.insert(flag).second) {
       return fmt::format("{} is given twice", flag);
     }
     if (flag == "--in-memory" || flag == "--check") {

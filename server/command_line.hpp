@@ -5,6 +5,7 @@
 //   auto parsed = taskorch::app::parse_command_line(argc, argv);
 //   if (auto* refusal = std::get_if<std::string>(&parsed)) die(*refusal);
 
+#include <taskorch/http/access_key_table.hpp>
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/server.hpp>
 #include <taskorch/http/token_table.hpp>
@@ -37,6 +38,8 @@ struct command_line {
   bool durability_given = false;
   /// --token, in order: each token with its project and role.
   std::vector<std::pair<std::string, http::token_grant>> tokens;
+  /// --credential, in order: each access key with its secret key, project and role.
+  std::vector<http::access_key> credentials;
   std::size_t engine_threads = 0;  ///< 0: one per hardware thread
   std::size_t feed_capacity = 0;   ///< --feed-capacity: the event feed's size; 0: the engine's
   http::api_options api;

@@ -254,15 +254,19 @@ int serve(int argc, char** argv) {
   registry opened = open_registry(o);
   engine& eng = *opened.eng;
 
-  http::token_table tokens;
+  http::api_callers callers;
   std::string demo_token;
-  for (const auto& [token, grant] : o.tokens) tokens.add(token, grant.project, grant.role);
-  if (tokens.empty()) {
+  for (const auto& [token, grant] : o.tokens) callers.tokens.add(token, grant.project, grant.role);
+  for (http::access_key& key : o.credentials) {
+    callers.access_keys.add(std::move(key.id), std::move(key.secret_key), key.grant.project,
+                            key.grant.role);
+  }
+  if (callers.tokens.empty() && callers.access_keys.empty()) {
     demo_token = random_token();
-    tokens.add(demo_token, *project_id::parse(demo_project));
+    callers.tokens.add(demo_token, *project_id::parse(demo_project));
   }
 
-  http::api service(eng, std::move(tokens), o.api);
+  http::api service(eng, std::move(callers), o.api);
   o.server.max_connections = connection_cap(o);
   std::optional<http::server> srv;
   try {

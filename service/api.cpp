@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -39,6 +40,40 @@ constexpr unsigned accepted_status = 202;
 
 response refusal(request_errc kind, language lang) {
   return error_response(request_error::of(kind), lang);
+}
+
+/// The refusal of a signed request `verdict` refuses.
+request_error signature_refusal(const signature_verdict& verdict, std::chrono::seconds window) {
+  switch (*verdict.error) {
+    case signature_errc::host_not_signed:
+      return request_error::required_header_unsigned("host");
+    case signature_errc::date_not_signed:
+      return request_error::required_header_unsigned(sdk_date_header);
+    case signature_errc::date_missing:
+    case signature_errc::date_malformed:
+      return request_error::of(request_errc::sdk_date_malformed);
+    case signature_errc::date_outside_window:
+      return request_error::sdk_date_expired(window.count());
+    case signature_errc::signed_header_missing:
+    case signature_errc::header_repeated:
+      return request_error::signed_header_missing(verdict.header);
+    case signature_errc::unsigned_payload_refused:
+      return request_error::of(request_errc::payload_unsigned);
+    case signature_errc::content_sha256_mismatch:
+    case signature_errc::signature_mismatch:
+      return request_error::of(request_errc::signature_mismatch);
+    case signature_errc::not_sdk_hmac_sha256:
+    case signature_errc::authorization_malformed:
+    case signature_errc::parameter_unknown:
+    case signature_errc::parameter_repeated:
+    case signature_errc::access_missing:
+    case signature_errc::signed_headers_missing:
+    case signature_errc::signed_headers_malformed:
+    case signature_errc::signature_missing:
+    case signature_errc::signature_malformed:
+      break;
+  }
+  return request_error::of(request_errc::authorization_malformed);
 }
 
 response engine_failure(const error_code& ec, language lang) {
@@ -103,9 +138,10 @@ class api::parser_lease {
   std::optional<body_parser> parser_;
 };
 
-api::api(engine& eng, token_table tokens, api_options options)
+api::api(engine& eng, api_callers callers, api_options options)
     : engine_(eng),
-      tokens_(std::move(tokens)),
+      callers_(std::move(callers)),
+      signing_{.date_window = options.signature_window},
       options_(options),
       parse_pool_(std::max<std::size_t>(1, options.parse_threads)) {}
 
@@ -123,23 +159,62 @@ std::variant<accepted_request, response> api::check(const request_head& head) co
   accepted_request accepted{match.found->id, {}, lang};
   if (match.found->kind == call_kind::open) return accepted;
 
-  if (head.repeated_token) return refusal(request_errc::token_repeated, lang);
-  const std::optional<token_grant> bound =
-      head.token ? tokens_.find(*head.token) : std::optional<token_grant>();
-  if (!bound) return refusal(request_errc::token_missing, lang);
+  auto identified = identify(head);
+  if (auto* refused = std::get_if<request_error>(&identified))
+    return error_response(*refused, lang);
+  auto& who = std::get<caller>(identified);
   const std::optional<project_id> path_project = project_id::parse(match.project);
-  if (!path_project || *path_project != bound->project) {
+  if (!path_project || *path_project != who.grant.project || head.repeated_project_header ||
+      (head.project_header && *head.project_header != match.project)) {
     return refusal(request_errc::project_mismatch, lang);
   }
-  if (!may_call(bound->role, match.found->kind)) {
-    return error_response(request_error::role_forbidden(to_string(bound->role)), lang);
+  if (!may_call(who.grant.role, match.found->kind)) {
+    return error_response(request_error::role_forbidden(to_string(who.grant.role)), lang);
   }
   if (head.repeated_content_type ||
       (head.content_type && !is_json_media_type(*head.content_type))) {
     return refusal(request_errc::content_type_invalid, lang);
   }
-  accepted.project = bound->project;
+  accepted.project = who.grant.project;
+  accepted.signature = std::move(who.signature);
   return accepted;
+}
+
+std::variant<api::caller, request_error> api::identify(const request_head& head) const {
+  if (head.token && head.authorization)
+    return request_error::of(request_errc::credentials_ambiguous);
+  if (head.authorization) return identify_signer(head);
+  if (head.repeated_token) return request_error::of(request_errc::token_repeated);
+  const std::optional<token_grant> bound =
+      head.token ? callers_.tokens.find(*head.token) : std::optional<token_grant>();
+  if (!bound) return request_error::of(request_errc::token_missing);
+  return caller{*bound, nullptr};
+}
+
+std::variant<api::caller, request_error> api::identify_signer(const request_head& head) const {
+  if (head.repeated_authorization) return request_error::of(request_errc::authorization_malformed);
+  auto parsed = parse_authorization(*head.authorization);
+  if (std::holds_alternative<signature_errc>(parsed)) {
+    return request_error::of(request_errc::authorization_malformed);
+  }
+  auto& authorization = std::get<sdk_authorization>(parsed);
+  const access_key* key = callers_.access_keys.find(authorization.access_key);
+  if (key == nullptr) return request_error::of(request_errc::access_key_unknown);
+  const signature_verdict verdict =
+      check_signed_head(authorization, head.headers, std::chrono::system_clock::now(), signing_);
+  if (!verdict.ok()) return signature_refusal(verdict, signing_.date_window);
+  return caller{key->grant, std::make_shared<const pending_signature>(
+                                pending_signature{std::move(authorization), key->secret_key})};
+}
+
+std::optional<response> api::check_body(const accepted_request& request,
+                                        const signed_request& received) const {
+  if (!request.signature) return std::nullopt;
+  const signature_verdict verdict =
+      verify_signature(request.signature->authorization, received, request.signature->secret_key,
+                       std::chrono::system_clock::now(), signing_);
+  if (verdict.ok()) return std::nullopt;
+  return error_response(signature_refusal(verdict, signing_.date_window), request.lang);
 }
 
 void api::start_handle(accepted_request request, std::string body, handler h) {

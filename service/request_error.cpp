@@ -61,4 +61,16 @@ request_error request_error::role_forbidden(std::string_view role) {
   return make(request_errc::role_forbidden, {role});
 }
 
+request_error request_error::required_header_unsigned(std::string_view header) {
+  return make(request_errc::required_header_unsigned, {header});
+}
+
+request_error request_error::sdk_date_expired(std::int64_t window_seconds) {
+  return make(request_errc::sdk_date_expired, {fmt::format("{}", window_seconds)});
+}
+
+request_error request_error::signed_header_missing(std::string_view header) {
+  return make(request_errc::signed_header_missing, {header});
+}
+
 }  // namespace taskorch::http

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <exception>
 #include <string_view>
+#include <vector>
 
 namespace taskorch::http::detail {
 
@@ -42,6 +43,13 @@ std::pair<std::optional<std::string_view>, bool> single_header(
   if (first == last) return {std::nullopt, false};
   const std::string_view value = first->value();
   return {value, std::next(first) != last};
+}
+
+/// Every header field of `req`, in order, as the signature check reads them.
+std::vector<header_field> header_fields(const bhttp::request<bhttp::string_body>& req) {
+  std::vector<header_field> fields;
+  for (const auto& field : req) fields.push_back({field.name_string(), field.value()});
+  return fields;
 }
 
 /// True when the Transfer-Encoding fields of `req` are exactly one `chunked`, or absent: the
@@ -206,6 +214,17 @@ asio::awaitable<session::exchange> session::serve_request() {
   done.read_whole = true;
   done.keep_alive = req.keep_alive();
   done.lang = accepted.lang;
+  if (accepted.signature) {
+    const std::vector<header_field> fields = header_fields(req);
+    std::optional<response> refused = handler_.check_body(accepted, {.method = req.method_string(),
+                                                                     .target = req.target(),
+                                                                     .headers = fields,
+                                                                     .body = req.body()});
+    if (refused) {
+      done.answer = std::move(refused);
+      co_return done;
+    }
+  }
   if (accepted.route == endpoint::events) {
     const auto [last_event_id, repeated_id] = single_header(req, "Last-Event-ID");
     auto start = parse_stream_start(last_event_id, repeated_id, req.target());
@@ -259,9 +278,22 @@ std::variant<accepted_request, response> session::check(const parser_type& parse
   const auto& req = parser.get();
   const auto [token, repeated_token] = single_header(req, "X-Auth-Token");
   const auto [content_type, repeated_content_type] = single_header(req, "Content-Type");
-  const request_head head{req.method_string(),  req.target(),      token,
-                          content_type,         req["X-Language"], repeated_token,
-                          repeated_content_type};
+  const auto [authorization, repeated_authorization] = single_header(req, "Authorization");
+  const auto [project_header, repeated_project_header] = single_header(req, "X-Project-Id");
+  const std::vector<header_field> fields =
+      authorization ? header_fields(req) : std::vector<header_field>();
+  const request_head head{.method = req.method_string(),
+                          .target = req.target(),
+                          .token = token,
+                          .content_type = content_type,
+                          .language = req["X-Language"],
+                          .repeated_token = repeated_token,
+                          .repeated_content_type = repeated_content_type,
+                          .authorization = authorization,
+                          .repeated_authorization = repeated_authorization,
+                          .project_header = project_header,
+                          .repeated_project_header = repeated_project_header,
+                          .headers = fields};
   return handler_.check(head);
 }
 

@@ -340,7 +340,7 @@ TEST(handler_floor, answers_the_bytes_of_the_api) {
   engine_impl engine(f, {.threads = 2, .shards = 4});
   http::token_table tokens;
   tokens.add("bench-token", f.project);
-  http::api service(engine.engine(), tokens);
+  http::api service(engine.engine(), {.tokens = tokens});
   const std::string target = fmt::format("/v3/{}/jobs/batch-pause-task", f.project);
   const http::request_head head{"POST", target, "bench-token", "application/json", ""};
   const auto checked = service.check(head);

@@ -438,7 +438,7 @@ class RoleAndTimeTests(ConfirmationCase):
             with self.subTest(role=role):
                 r = srv.report([confirm(task, "pause")], token)
                 body = self.assertError(r, 403, "TASKORCH.0403")
-                self.assertEqual(body["error_msg"], f"The token's role ({role}) may not call this API.")
+                self.assertEqual(body["error_msg"], f"The caller's role ({role}) may not call this API.")
         self.assertError(srv.report([confirm(task, "pause")], TOKEN_B), 403, "DRS.M00261")
         self.assertError(srv.report([confirm(task, "pause")], None), 401, "APIGW.0301")
         self.assertAwaits(srv, task, "pause", "PAUSE")

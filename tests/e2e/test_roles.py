@@ -30,7 +30,7 @@ ROLE_CODE = "TASKORCH.0403"
 
 def role_message(role: str, zh: bool = False) -> str:
     """The refusal's message, written from the issue (not read from the error table)."""
-    return f"该令牌的角色（{role}）无权调用该接口。" if zh else f"The token's role ({role}) may not call this API."
+    return f"调用者的角色（{role}）无权调用该接口。" if zh else f"The caller's role ({role}) may not call this API."
 
 
 def role_fleet() -> tuple[Fleet, dict[str, str]]:

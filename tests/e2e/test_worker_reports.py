@@ -540,8 +540,8 @@ class ReportRoleTests(ReportCase):
         srv = self.server(fleet)
         item = [(starting, "start_succeeded", 30, 1)]
         for token, role in ((OPERATOR, "operator"), (READER, "reader")):
-            for lang, message in ((None, f"The token's role ({role}) may not call this API."),
-                                  ("zh-cn", f"该令牌的角色（{role}）无权调用该接口。")):
+            for lang, message in ((None, f"The caller's role ({role}) may not call this API."),
+                                  ("zh-cn", f"调用者的角色（{role}）无权调用该接口。")):
                 with self.subTest(role=role, lang=lang):
                     r = srv.report(item, token, lang=lang)
                     self.assertEqual(self.assertError(r, 403, "TASKORCH.0403")["error_msg"], message)

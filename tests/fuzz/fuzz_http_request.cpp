@@ -1,7 +1,7 @@
 // libFuzzer target: whole HTTP requests, parsed by Beast and handled by the API over a live
 // engine holding a few tasks of the demo project (the DRS example job among them), as the
-// server does (without the socket). Every request that parses gets a response with a JSON body
-// (or the metrics text) and a known status.
+// server does (without the socket), signed requests (an access key "fuzz-ak") included. Every
+// request that parses gets a response with a JSON body (or the metrics text) and a known status.
 #include <taskorch/engine.hpp>
 #include <taskorch/http/api.hpp>
 
@@ -17,7 +17,10 @@ namespace {
 namespace bhttp = boost::beast::http;
 
 struct fixture {
-  fixture() : eng({.threads = 2}), service(eng, tokens(), {.max_jobs = 64, .max_body = 4096}) {
+  fixture()
+      : eng({.threads = 2}),
+        service(eng, {.tokens = tokens(), .access_keys = access_keys()},
+                {.max_jobs = 64, .max_body = 4096}) {
     const auto project = *taskorch::project_id::parse("054ba152d480d55b2f5dc0069e7ddef0");
     std::vector<taskorch::registration> tasks{
         taskorch::task_spec{.id = *taskorch::job_id::parse("8d0e8e36-a618-490d-8a46-8c61ac9jb502"),
@@ -47,6 +50,11 @@ struct fixture {
     t.add("fuzz-token", *taskorch::project_id::parse("054ba152d480d55b2f5dc0069e7ddef0"));
     return t;
   }
+  static taskorch::http::access_key_table access_keys() {
+    taskorch::http::access_key_table k;
+    k.add("fuzz-ak", "fuzz-sk", *taskorch::project_id::parse("054ba152d480d55b2f5dc0069e7ddef0"));
+    return k;
+  }
   taskorch::engine eng;
   taskorch::http::api service;
 };
@@ -74,13 +82,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parser.put(boost::asio::buffer(data, size), ec);
   if (ec || !parser.is_header_done()) return 0;
   const auto& req = parser.get();
-  const taskorch::http::request_head head{req.method_string(),
-                                          req.target(),
-                                          header(req, "X-Auth-Token"),
-                                          header(req, "Content-Type"),
-                                          header(req, "X-Language").value_or(""),
-                                          repeated(req, "X-Auth-Token"),
-                                          repeated(req, "Content-Type")};
+  std::vector<taskorch::http::header_field> fields;
+  for (const auto& field : req) fields.push_back({field.name_string(), field.value()});
+  const taskorch::http::request_head head{.method = req.method_string(),
+                                          .target = req.target(),
+                                          .token = header(req, "X-Auth-Token"),
+                                          .content_type = header(req, "Content-Type"),
+                                          .language = header(req, "X-Language").value_or(""),
+                                          .repeated_token = repeated(req, "X-Auth-Token"),
+                                          .repeated_content_type = repeated(req, "Content-Type"),
+                                          .authorization = header(req, "Authorization"),
+                                          .repeated_authorization = repeated(req, "Authorization"),
+                                          .project_header = header(req, "X-Project-Id"),
+                                          .repeated_project_header = repeated(req, "X-Project-Id"),
+                                          .headers = fields};
   auto checked = f.service.check(head);
   taskorch::http::response res;
   if (auto* refusal = std::get_if<taskorch::http::response>(&checked)) {
@@ -88,8 +103,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     if (!parser.is_done()) return 0;
     auto accepted = std::get<taskorch::http::accepted_request>(checked);
-    std::string body = req.body();
-    res = f.service.async_handle(accepted, std::move(body), boost::asio::use_future).get();
+    std::optional<taskorch::http::response> refused =
+        f.service.check_body(accepted, {.method = req.method_string(),
+                                        .target = req.target(),
+                                        .headers = fields,
+                                        .body = req.body()});
+    if (refused) {
+      res = std::move(*refused);
+    } else {
+      std::string body = req.body();
+      res = f.service.async_handle(accepted, std::move(body), boost::asio::use_future).get();
+    }
   }
   if (res.status < 200 || res.status > 599 || res.body.empty()) std::abort();
   if (res.content_type == "application/json" && res.body.front() != '{') std::abort();

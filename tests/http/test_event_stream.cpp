@@ -110,6 +110,10 @@ class stream_handler final : public request_handler {
     if (head.language == "zh-cn") a.lang = language::zh_cn;
     return a;
   }
+  std::optional<response> check_body(const accepted_request&,
+                                     const signed_request&) const override {
+    return std::nullopt;
+  }
   std::size_t max_body() const noexcept override { return 1024; }
   metrics& stats() noexcept override { return metrics_; }
 

@@ -135,14 +135,14 @@ class RoleCheck : public ::testing::Test {
   }
 
   engine eng_{engine_options{.threads = 1}};
-  api service_{eng_, tokens()};
+  api service_{eng_, {.tokens = tokens()}};
   std::string target_;
 };
 
 std::string forbidden_body(std::string_view role_name, bool zh = false) {
-  return zh ? std::string(R"({"error_code":"TASKORCH.0403","error_msg":"该令牌的角色（)") +
+  return zh ? std::string(R"({"error_code":"TASKORCH.0403","error_msg":"调用者的角色（)") +
                   std::string(role_name) + "）无权调用该接口。\"}"
-            : std::string(R"({"error_code":"TASKORCH.0403","error_msg":"The token's role ()") +
+            : std::string(R"({"error_code":"TASKORCH.0403","error_msg":"The caller's role ()") +
                   std::string(role_name) + ") may not call this API.\"}";
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 // api: the DRS HTTP API over an engine, independent of the transport. A request is checked in
-// the order docs/behaviour.md fixes: route (404 unknown path, 405 wrong method), token (401),
-// project (403), the token's role (403, role.hpp), Content-Type (400), and only then is its
-// body read and handled.
+// the order docs/behaviour.md fixes: route (404 unknown path, 405 wrong method), the caller
+// (401: an X-Auth-Token, or an AK/SK signature whose head is checked here), project (403), the
+// caller's role (403, role.hpp), Content-Type (400); then its body is read, a signed request's
+// signature checked against it (401, check_body), and only then is the body handled.
 //
-//   taskorch::http::api service(eng, tokens, {.max_jobs = 10000});
+//   taskorch::http::api service(eng, {.tokens = tokens, .access_keys = keys}, {.max_jobs = 10000});
 //   auto checked = service.check(head);            // before reading the body
 //   if (auto* refusal = std::get_if<response>(&checked)) send(*refusal);
 //   else service.async_handle(std::get<accepted_request>(checked), body, on_response);
@@ -16,6 +17,7 @@
 // Thread safety: check() and async_handle() may be called concurrently.
 
 #include <taskorch/engine.hpp>
+#include <taskorch/http/access_key_table.hpp>
 #include <taskorch/http/body_parser.hpp>
 #include <taskorch/http/metrics.hpp>
 #include <taskorch/http/request_handler.hpp>
@@ -23,8 +25,11 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -42,18 +47,29 @@ struct api_options {
   std::size_t max_depth = 8;                ///< JSON nesting levels (400 DRS.M00202 above)
   std::size_t offload_bytes = 64 * 1024UL;  ///< bodies above are parsed on a parse thread
   std::size_t parse_threads = 1;            ///< threads for large bodies (at least 1)
+  /// How far a signed request's X-Sdk-Date may be from the clock, either way (401 beyond).
+  std::chrono::seconds signature_window = std::chrono::minutes(15);
+};
+
+/// Who may call the API: holders of a token (X-Auth-Token), and of an access key (requests
+/// signed with SDK-HMAC-SHA256).
+struct api_callers {
+  token_table tokens;
+  access_key_table access_keys;
 };
 
 /// The DRS API: a request_handler over an engine.
 class api final : public request_handler {
  public:
-  api(engine& eng, token_table tokens, api_options options = {});
+  api(engine& eng, api_callers callers, api_options options = {});
   ~api() override;
 
   api(const api&) = delete;
   api& operator=(const api&) = delete;
 
   std::variant<accepted_request, response> check(const request_head& head) const override;
+  std::optional<response> check_body(const accepted_request& request,
+                                     const signed_request& received) const override;
   std::size_t max_body() const noexcept override { return options_.max_body; }
   http::metrics& stats() noexcept override { return metrics_; }
 
@@ -76,9 +92,18 @@ class api final : public request_handler {
   void run_query(const accepted_request& request, parse_result<Query> parsed, completion done,
                  Start start, Write write);
   batch_handler batch_completion(const accepted_request& request, unsigned status, completion done);
+  /// The caller of a request that names one: its grant, and for a signed request what
+  /// check_body needs; or the refusal.
+  struct caller {
+    token_grant grant;
+    std::shared_ptr<const pending_signature> signature;
+  };
+  std::variant<caller, request_error> identify(const request_head& head) const;
+  std::variant<caller, request_error> identify_signer(const request_head& head) const;
 
   engine& engine_;
-  token_table tokens_;
+  api_callers callers_;
+  signature_policy signing_;
   api_options options_;
   http::metrics metrics_;
   std::mutex parsers_mutex_;

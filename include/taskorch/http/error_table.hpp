@@ -70,29 +70,38 @@ static_assert(
 
 /// The service's own refusals of a request, in the order the service checks them.
 enum class request_errc : std::uint8_t {
-  over_capacity = 1,      ///< more connections than the cap
-  header_too_large,       ///< request line and headers over the limit
-  bad_request,            ///< bytes that are not an HTTP/1.1 request
-  bad_transfer_encoding,  ///< a Transfer-Encoding other than one `chunked`
-  not_found,              ///< unknown path
-  method_not_allowed,     ///< known path, wrong method
-  token_missing,          ///< X-Auth-Token missing or unknown
-  token_repeated,         ///< X-Auth-Token given more than once
-  project_mismatch,       ///< the token's project is not the path's
-  role_forbidden,         ///< the token's role may not call this route
-  content_type_invalid,   ///< Content-Type other than application/json, or given twice
-  body_too_large,         ///< body over the size limit
-  bad_chunked_body,       ///< a chunked body that does not follow the chunked format
-  nested_too_deep,        ///< JSON nested deeper than the limit
-  too_many_jobs,          ///< more items than the limit
-  malformed_body,         ///< not JSON, not an object, or a key repeated
-  empty_parameter,        ///< a required parameter missing, null or empty
-  invalid_parameter,      ///< a parameter of the wrong value or type
-  duplicate_parameter,    ///< the same job id twice
-  service_abnormal,       ///< an error of the service itself
-  bad_event_position,     ///< an event stream's Last-Event-ID or since is not a position
-  event_position_gone,    ///< an event stream's position is no longer kept (410)
-  too_many_streams,       ///< more event streams than the cap
+  over_capacity = 1,         ///< more connections than the cap
+  header_too_large,          ///< request line and headers over the limit
+  bad_request,               ///< bytes that are not an HTTP/1.1 request
+  bad_transfer_encoding,     ///< a Transfer-Encoding other than one `chunked`
+  not_found,                 ///< unknown path
+  method_not_allowed,        ///< known path, wrong method
+  token_missing,             ///< neither X-Auth-Token nor Authorization, or an unknown token
+  token_repeated,            ///< X-Auth-Token given more than once
+  credentials_ambiguous,     ///< both X-Auth-Token and Authorization
+  authorization_malformed,   ///< Authorization twice, or not one SDK-HMAC-SHA256 signature
+  access_key_unknown,        ///< the signature's access key is not known
+  required_header_unsigned,  ///< SignedHeaders lacks host or x-sdk-date
+  sdk_date_malformed,        ///< X-Sdk-Date missing or not YYYYMMDD'T'HHMMSS'Z'
+  sdk_date_expired,          ///< X-Sdk-Date too far from the server's clock
+  signed_header_missing,     ///< a header of SignedHeaders missing or given twice
+  payload_unsigned,          ///< X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD
+  signature_mismatch,        ///< the signature is not the request's
+  project_mismatch,          ///< the caller's project (or X-Project-Id) is not the path's
+  role_forbidden,            ///< the caller's role may not call this route
+  content_type_invalid,      ///< Content-Type other than application/json, or given twice
+  body_too_large,            ///< body over the size limit
+  bad_chunked_body,          ///< a chunked body that does not follow the chunked format
+  nested_too_deep,           ///< JSON nested deeper than the limit
+  too_many_jobs,             ///< more items than the limit
+  malformed_body,            ///< not JSON, not an object, or a key repeated
+  empty_parameter,           ///< a required parameter missing, null or empty
+  invalid_parameter,         ///< a parameter of the wrong value or type
+  duplicate_parameter,       ///< the same job id twice
+  service_abnormal,          ///< an error of the service itself
+  bad_event_position,        ///< an event stream's Last-Event-ID or since is not a position
+  event_position_gone,       ///< an event stream's position is no longer kept (410)
+  too_many_streams,          ///< more event streams than the cap
 };
 
 /// One row of the request-error table.
@@ -128,16 +137,43 @@ inline constexpr std::array request_error_table{
     "the route exists but not for this method; the Allow header lists the methods it takes"},
   request_error_row{request_errc::token_missing, "token_missing",
     {401, "APIGW.0301", "Incorrect IAM authentication information: the X-Auth-Token header is missing or not valid.", "IAM认证信息错误：X-Auth-Token请求头缺失或无效。"}, 0, "",
-    "X-Auth-Token is missing or bound to no project; checked before the body is read"},
+    "neither X-Auth-Token nor Authorization is given, or X-Auth-Token is bound to no project; checked before the body is read"},
   request_error_row{request_errc::token_repeated, "token_repeated",
     {401, "APIGW.0301", "Incorrect IAM authentication information: the X-Auth-Token header appears more than once.", "IAM认证信息错误：X-Auth-Token请求头出现了多次。"}, 0, "",
     "X-Auth-Token is given more than once, whatever the values"},
+  request_error_row{request_errc::credentials_ambiguous, "credentials_ambiguous",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: send either X-Auth-Token or an AK/SK signature (Authorization), not both.", "IAM认证信息错误：X-Auth-Token与AK/SK签名（Authorization）只能使用其一，不能同时使用。"}, 0, "",
+    "the request has both X-Auth-Token and Authorization headers; checked before either is looked at"},
+  request_error_row{request_errc::authorization_malformed, "authorization_malformed",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: the Authorization header is not one SDK-HMAC-SHA256 signature (SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...).", "IAM认证信息错误：Authorization请求头不是一个SDK-HMAC-SHA256签名（SDK-HMAC-SHA256 Access=...，SignedHeaders=...，Signature=...）。"}, 0, "",
+    "Authorization is given more than once, names another scheme, lacks Access, SignedHeaders or Signature, repeats or adds a parameter, lists a header name that is not a lowercase token, or has a Signature other than 64 hexadecimal digits"},
+  request_error_row{request_errc::access_key_unknown, "access_key_unknown",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: the access key (Access) is not known.", "IAM认证信息错误：访问密钥（Access）不存在。"}, 0, "",
+    "the signature's Access names no --credential; checked before the body is read"},
+  request_error_row{request_errc::required_header_unsigned, "required_header_unsigned",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: SignedHeaders must include {}.", "IAM认证信息错误：SignedHeaders必须包含{}。"}, 1, "host or x-sdk-date",
+    "the signature does not cover the Host header or the X-Sdk-Date header (the official SDKs always sign both)"},
+  request_error_row{request_errc::sdk_date_malformed, "sdk_date_malformed",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: the X-Sdk-Date header is missing or not a UTC time of the form YYYYMMDDTHHMMSSZ.", "IAM认证信息错误：X-Sdk-Date请求头缺失，或不是YYYYMMDDTHHMMSSZ格式的UTC时间。"}, 0, "",
+    "a signed request has no X-Sdk-Date, or one that is not a real UTC time written as 20260504T030201Z"},
+  request_error_row{request_errc::sdk_date_expired, "sdk_date_expired",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: the signing time (X-Sdk-Date) is more than {} seconds away from the server's clock.", "IAM认证信息错误：签名时间（X-Sdk-Date）与服务器时间相差超过{}秒。"}, 1, "the window (--signature-window, default 900)",
+    "X-Sdk-Date is earlier or later than the server's clock by more than --signature-window seconds: an old signed request cannot be replayed later"},
+  request_error_row{request_errc::signed_header_missing, "signed_header_missing",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: the header {} of SignedHeaders is missing from the request or given more than once.", "IAM认证信息错误：SignedHeaders中的请求头{}在请求中缺失或出现了多次。"}, 1, "the header's name",
+    "a header the signature covers is not in the request (removed after signing), or is in it twice; X-Sdk-Content-Sha256 twice also"},
+  request_error_row{request_errc::payload_unsigned, "payload_unsigned",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: the request body is not signed (X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD); send it as application/json.", "IAM认证信息错误：请求体未签名（X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD）；请以application/json发送。"}, 0, "",
+    "the request says its body is not signed (the SDKs do so for a Content-Type other than application/json): every body a command carries must be signed"},
+  request_error_row{request_errc::signature_mismatch, "signature_mismatch",
+    {401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail: the signature does not match the request (a wrong secret key, or the request changed after it was signed).", "IAM认证信息错误：AK/SK签名校验失败：签名与请求不符（密钥错误，或请求在签名后被修改）。"}, 0, "",
+    "the Signature is not the HMAC-SHA256 of the request with the access key's secret key, or X-Sdk-Content-Sha256 is not the body's SHA-256; checked once the body is read, before it is parsed or applied"},
   request_error_row{request_errc::project_mismatch, "project_mismatch",
     {403, "DRS.M00261", "Invalid project ID.", "项目ID无效。"}, 0, "",
-    "the token is valid but bound to another project than the path's project_id (malformed or not)"},
+    "the token or access key is valid but bound to another project than the path's project_id (malformed or not), or an X-Project-Id header names another project or is given twice"},
   request_error_row{request_errc::role_forbidden, "role_forbidden",
-    {403, "TASKORCH.0403", "The token's role ({}) may not call this API.", "该令牌的角色（{}）无权调用该接口。"}, 1, "the token's role (operator, worker or reader)",
-    "the token's role may not call this route (a reader: queries and the event stream only; a worker: also reports; an operator: commands, queries and the event stream, not reports); checked after the project, before Content-Type and the body"},
+    {403, "TASKORCH.0403", "The caller's role ({}) may not call this API.", "调用者的角色（{}）无权调用该接口。"}, 1, "the role of the token or access key (operator, worker or reader)",
+    "the role of the token or access key may not call this route (a reader: queries and the event stream only; a worker: also reports; an operator: commands, queries and the event stream, not reports); checked after the project, before Content-Type and the body"},
   request_error_row{request_errc::content_type_invalid, "content_type_invalid",
     {400, "DRS.M00202", "The value of parameter Content-Type is invalid: use application/json.", "参数Content-Type的值无效：请使用application/json。"}, 0, "",
     "Content-Type is not application/json (parameters such as charset are allowed; a missing header counts as application/json), or is given twice"},

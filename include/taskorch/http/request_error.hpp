@@ -11,6 +11,7 @@
 #include <taskorch/http/language.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,12 @@ struct request_error {
   static request_error header_too_large(std::size_t limit);
   /// 403 TASKORCH.0403: a token of role `role` (its name) may not call the route.
   static request_error role_forbidden(std::string_view role);
+  /// 401 APIGW.0301: the signature does not cover `header` (host or x-sdk-date).
+  static request_error required_header_unsigned(std::string_view header);
+  /// 401 APIGW.0301: X-Sdk-Date is more than `window_seconds` from the server's clock.
+  static request_error sdk_date_expired(std::int64_t window_seconds);
+  /// 401 APIGW.0301: `header`, which the signature covers, is missing or repeated.
+  static request_error signed_header_missing(std::string_view header);
 };
 
 }  // namespace taskorch::http

@@ -17,7 +17,7 @@ int main() {
 
   http::token_table tokens;
   tokens.add("consumer-token", project);
-  http::api service(eng, std::move(tokens));
+  http::api service(eng, {.tokens = std::move(tokens)});
   const std::string target = "/v3/054ba152d480d55b2f5dc0069e7ddef0/jobs/batch-pause-task";
   const auto checked = service.check({.method = "POST",
                                       .target = target,
