@@ -8,6 +8,7 @@ packages=(
   googletest libgtest-dev libgmock-dev librapidcheck-dev
   libbenchmark-dev libtbb-dev libcuckoo-dev libssl-dev
   python3 prometheus curl
+  postgresql-15 libpq-dev
 )
 
 missing=()
