@@ -1,23 +1,15 @@
 // pg_connection against a real PostgreSQL: the cluster the ctest fixture started
-// (tests/support/postgres_cluster.py), whose state file TASKORCH_TEST_POSTGRES_STATE names (or
-// a conninfo in TASKORCH_TEST_POSTGRES, as `postgres_cluster.py run -- ...` gives). Every case
-// runs its coroutine on one io_context with a bound, so a hang fails the case instead of the
-// suite.
+// (pg_test_support.hpp). Every case runs its coroutine on one io_context with a bound, so a
+// hang fails the case instead of the suite.
 
 #include "pg_connection.hpp"
+#include "pg_test_support.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_future.hpp>
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
-#include <future>
-#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,47 +19,13 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-/// The test cluster's conninfo, or "" when none was given.
-std::string conninfo() {
-  if (const char* c = std::getenv("TASKORCH_TEST_POSTGRES")) return c;
-  const char* state = std::getenv("TASKORCH_TEST_POSTGRES_STATE");
-  if (state == nullptr) return {};
-  std::ifstream in(state);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  boost::system::error_code ec;
-  const boost::json::value doc = boost::json::parse(text, ec);
-  if (ec || !doc.is_object() || !doc.as_object().contains("conninfo")) return {};
-  return std::string(doc.at("conninfo").as_string());
-}
-
-/// Runs `body` (a coroutine function) to its end on a fresh io_context; fails the test when it
-/// takes more than `bound`. Returns its result.
-template <class Body>
-auto run(Body body, std::chrono::seconds bound = 30s) {
-  asio::io_context io;
-  auto done = asio::co_spawn(io, body(io.get_executor()), asio::use_future);
-  const auto until = std::chrono::steady_clock::now() + bound;
-  while (done.wait_for(0s) != std::future_status::ready) {
-    if (std::chrono::steady_clock::now() > until) {
-      ADD_FAILURE() << "the coroutine did not end in " << bound.count() << " s";
-      io.stop();
-      break;
-    }
-    io.run_for(50ms);
-  }
-  return done.get();
-}
+using pg_testing::conninfo;
+using pg_testing::require_cluster;
+using pg_testing::run;
 
 class PgConnection : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (conninfo().empty()) {
-      GTEST_FAIL() << "no test cluster: run through ctest (its fixture starts PostgreSQL and "
-                      "sets TASKORCH_TEST_POSTGRES_STATE) or tests/support/postgres_cluster.py "
-                      "run -- ... (TASKORCH_TEST_POSTGRES)";
-    }
-  }
+  void SetUp() override { require_cluster(); }
 };
 
 TEST_F(PgConnection, RunsParameterisedStatements) {
