@@ -55,7 +55,8 @@ class pg_error : public std::runtime_error {
   std::string sqlstate_;
 };
 
-/// One parameter of a statement ($1, $2, ...).
+/// One parameter of a statement ($1, $2, ...). It views its value: the text must outlive the
+/// query (a temporary std::string does not compile).
 struct pg_param {
   std::optional<std::string_view> value;  ///< nullopt: SQL NULL
   bool binary = false;                    ///< the bytes as they are (bytea), not text
@@ -63,6 +64,8 @@ struct pg_param {
   static pg_param text(std::string_view v) noexcept { return {v, false}; }
   static pg_param bytes(std::string_view v) noexcept { return {v, true}; }
   static pg_param null() noexcept { return {std::nullopt, false}; }
+  static pg_param text(std::string&&) = delete;
+  static pg_param bytes(std::string&&) = delete;
 };
 
 /// The rows a statement returned, as text.

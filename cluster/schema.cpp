@@ -63,7 +63,8 @@ asio::awaitable<schema_info> create_or_read(pg_connection& db, std::uint32_t par
   const std::array params{pg_param::text(version), pg_param::text(count)};
   co_await db.query("INSERT INTO taskorch_schema (version, partitions) VALUES ($1, $2)", params,
                     statement_timeout);
-  const std::array last{pg_param::text(std::to_string(partitions - 1))};
+  const std::string last_id = std::to_string(partitions - 1);
+  const std::array last{pg_param::text(last_id)};
   co_await db.query("INSERT INTO taskorch_partitions (id) SELECT generate_series(0, $1::integer)",
                     last, statement_timeout);
   co_return schema_info{schema_version, partitions, true};
