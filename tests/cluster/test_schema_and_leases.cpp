@@ -1,8 +1,10 @@
 // The cluster's tables and leases against a real PostgreSQL (pg_test_support.hpp), each test in
 // a schema of its own: ensure_schema() creating and then reading the tables, concurrent
-// creators, a newer version refused; claim, renew, release and the fence; partition_of.
+// creators, a newer version refused; claim, renew, release and the fence; partition_of; the
+// nodes' addresses and the partitions' owners.
 
 #include "leases.hpp"
+#include "nodes.hpp"
 #include "partition_map.hpp"
 #include "pg_test_support.hpp"
 #include "schema.hpp"
@@ -260,6 +262,37 @@ TEST_F(Leases, RenewKeepsOnlyWhatIsStillHeld) {
     std::vector<std::uint32_t> ids;
     for (const lease& l : kept) ids.push_back(l.partition);
     EXPECT_EQ(ids, (std::vector<std::uint32_t>{0, 2}));
+  });
+}
+
+TEST_F(Leases, OwnersAreListedWithTheirAddressesWhileTheirLeasesLast) {
+  run([this](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto db = co_await pg_connection::connect(ex, conninfo_);
+    co_await ensure_schema(db, 3);
+    co_await announce(db, "node-a", "127.0.0.1:1001", 5s);
+    co_await announce(db, "node-b", "127.0.0.1:2002", 5s);
+    co_await announce(db, "node-a", "127.0.0.1:1111", 5s);  // a restart on another port
+    const lease_options longer{.duration = 60s, .margin = 5s, .timeout = 5s};
+    std::optional<lease> a = co_await claim(db, "node-a", 0, longer);
+    std::optional<lease> b = co_await claim(db, "node-b", 2, quick);
+    EXPECT_TRUE(a.has_value() && b.has_value());
+    std::vector<partition_owner> owners = co_await partition_owners(db, 5s);
+    EXPECT_EQ(owners, (std::vector<partition_owner>{{0, "node-a", "127.0.0.1:1111", 1},
+                                                    {1, "", "", 0},
+                                                    {2, "node-b", "127.0.0.1:2002", 1}}));
+    // node-b's lease runs out: nobody serves partition 2 until it is claimed again.
+    asio::steady_timer wait(ex, quick.duration + 200ms);
+    co_await wait.async_wait(asio::use_awaitable);
+    owners = co_await partition_owners(db, 5s);
+    EXPECT_EQ(owners.at(2), (partition_owner{2, "", "", 1}));
+    // A node that stops releases its partitions and is forgotten.
+    if (a) co_await release(db, "node-a", *a, longer);
+    co_await forget(db, "node-a", 5s);
+    owners = co_await partition_owners(db, 5s);
+    EXPECT_EQ(owners.at(0), (partition_owner{0, "", "", 1}));
+    pg_rows left = co_await db.query("SELECT name FROM taskorch_nodes ORDER BY name", {}, 5s);
+    EXPECT_EQ(left.rows(), 1U);
+    EXPECT_EQ(left.value(0, 0), "node-b");
   });
 }
 
