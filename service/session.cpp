@@ -196,7 +196,11 @@ asio::awaitable<session::exchange> session::serve_request() {
     done.answer = refusal(request_errc::bad_transfer_encoding, parse_language(req["X-Language"]));
     co_return done;
   }
-  auto checked = check(parser);
+  // A signed request's header fields, read once: the head's check and the body's read them.
+  const std::vector<header_field> fields = req.count(bhttp::field::authorization) != 0
+                                               ? header_fields(req)
+                                               : std::vector<header_field>();
+  auto checked = check(parser, fields);
   if (auto* refused = std::get_if<response>(&checked)) {
     done.answer = std::move(*refused);
     done.read_whole = parser.is_done();
@@ -215,7 +219,6 @@ asio::awaitable<session::exchange> session::serve_request() {
   done.keep_alive = req.keep_alive();
   done.lang = accepted.lang;
   if (accepted.signature) {
-    const std::vector<header_field> fields = header_fields(req);
     std::optional<response> refused = handler_.check_body(accepted, {.method = req.method_string(),
                                                                      .target = req.target(),
                                                                      .headers = fields,
@@ -274,14 +277,13 @@ asio::awaitable<session::step> session::read_head(parser_type& parser) {
   }
 }
 
-std::variant<accepted_request, response> session::check(const parser_type& parser) const {
+std::variant<accepted_request, response> session::check(
+    const parser_type& parser, std::span<const header_field> fields) const {
   const auto& req = parser.get();
   const auto [token, repeated_token] = single_header(req, "X-Auth-Token");
   const auto [content_type, repeated_content_type] = single_header(req, "Content-Type");
   const auto [authorization, repeated_authorization] = single_header(req, "Authorization");
   const auto [project_header, repeated_project_header] = single_header(req, "X-Project-Id");
-  const std::vector<header_field> fields =
-      authorization ? header_fields(req) : std::vector<header_field>();
   const request_head head{.method = req.method_string(),
                           .target = req.target(),
                           .token = token,

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <variant>
 
 namespace taskorch::http::detail {
@@ -74,7 +75,8 @@ class session {
   boost::asio::awaitable<bool> wait_for_request(bool first);
   boost::asio::awaitable<exchange> serve_request();
   boost::asio::awaitable<step> read_head(parser_type& parser);
-  std::variant<accepted_request, response> check(const parser_type& parser) const;
+  std::variant<accepted_request, response> check(const parser_type& parser,
+                                                 std::span<const header_field> fields) const;
   boost::asio::awaitable<step> read_body(parser_type& parser, const accepted_request& accepted);
   boost::asio::awaitable<bool> write(const exchange& done, response res);
   /// Serves the event stream `done.answer` holds, to the connection's end; or returns the

@@ -229,6 +229,30 @@ outcome task_model::confirm(task_fields& t, std::optional<task_event> command) {
   return outcome::ok;
 }
 
+outcome task_model::replay(task_fields& t, task_event cause, std::optional<pause_mode> mode,
+                           task_state from, task_state to, std::uint64_t version) {
+  switch (cause) {
+    case task_event::pause:
+      return mode ? pause(t, *mode) : outcome::other;
+    case task_event::resume:
+      return resume(t);
+    case task_event::start:
+      return start(t, std::nullopt, wall_now());
+    case task_event::schedule_start:
+      return start(t, wall_time::max() - std::chrono::milliseconds(version), wall_now());
+    case task_event::stop:
+      return remove(t, delete_type::terminate);
+    case task_event::force_stop:
+      return remove(t, delete_type::force_terminate);
+    case task_event::remove:
+      return remove(t, delete_type::remove);
+    case task_event::confirm:
+      return from == to ? confirm(t, std::nullopt) : outcome::other;
+    default:
+      return report(t, cause);
+  }
+}
+
 task_state task_model::aggregate(task_state forward, task_state backward) {
   if (failed(forward)) return forward;
   if (failed(backward)) return backward;

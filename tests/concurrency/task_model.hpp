@@ -184,6 +184,12 @@ class task_model {
   /// Applies a worker's confirmation of `command` (nullopt: whichever the task awaits)
   /// likewise.
   static outcome confirm(task_fields& t, std::optional<task_event> command);
+  /// Applies the change a subscriber or the event feed reports: its cause (with the mode of
+  /// a pause), from the task's state. A schedule is to a time other than the task's (a
+  /// change does not carry it; the tests schedule far in the future), and a confirmation
+  /// must leave the state as it was. `version` is the change's.
+  static outcome replay(task_fields& t, task_event cause, std::optional<pause_mode> mode,
+                        task_state from, task_state to, std::uint64_t version);
   /// True for the commands a worker carries out and confirms.
   static bool awaits_a_worker(task_event e);
   /// The aggregate status of a dual-active parent.

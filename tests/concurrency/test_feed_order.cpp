@@ -313,32 +313,7 @@ std::string replay(task_fields& t, const std::vector<feed_event>& events) {
     if (e.from != t.state)
       return fmt::format("from {} but the task was {}: {}", e.from, t.state, show(e));
     task_fields next = t;
-    outcome o = outcome::other;
-    switch (e.cause) {
-      case task_event::confirm:
-        o = e.from == e.to ? task_model::confirm(next, std::nullopt) : outcome::other;
-        break;
-      case task_event::start:
-        o = task_model::start(next, std::nullopt, wall_now());
-        break;
-      case task_event::schedule_start:
-        // The event does not carry the start time; every schedule here is to a new one.
-        o = task_model::start(next, wall_time::max() - std::chrono::milliseconds(e.version),
-                              wall_now());
-        break;
-      case task_event::stop:
-        o = task_model::remove(next, delete_type::terminate);
-        break;
-      case task_event::force_stop:
-        o = task_model::remove(next, delete_type::force_terminate);
-        break;
-      case task_event::remove:
-        o = task_model::remove(next, delete_type::remove);
-        break;
-      default:
-        o = task_model::report(next, e.cause);
-        break;
-    }
+    const outcome o = task_model::replay(next, e.cause, e.mode, e.from, e.to, e.version);
     if (o != outcome::ok || next.state != e.to || next.version != e.version) {
       return "not a legal step of the model: " + show(e);
     }

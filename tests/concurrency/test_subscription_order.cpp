@@ -63,42 +63,8 @@ std::string replay(task_fields& t, const std::vector<state_change>& changes,
     if (c.from != t.state)
       return fmt::format("from {} but the task was {}: {}", c.from, t.state, show(c));
     task_fields next = t;
-    outcome o = outcome::other;
-    switch (c.cause) {
-      case task_event::pause:
-        if (!c.mode) return "a pause without a mode: " + show(c);
-        o = task_model::pause(next, *c.mode);
-        break;
-      case task_event::resume:
-        o = task_model::resume(next);
-        break;
-      case task_event::start:
-        o = task_model::start(next, std::nullopt, wall_now());
-        break;
-      case task_event::schedule_start:
-        // A change does not carry the start time: a notified (re)schedule is one to a time
-        // other than the task's (the same time changes nothing and is not notified).
-        o = task_model::start(next, wall_time::max() - std::chrono::milliseconds(c.sequence),
-                              wall_now());
-        break;
-      case task_event::stop:
-        o = task_model::remove(next, delete_type::terminate);
-        break;
-      case task_event::force_stop:
-        o = task_model::remove(next, delete_type::force_terminate);
-        break;
-      case task_event::remove:
-        o = task_model::remove(next, delete_type::remove);
-        break;
-      case task_event::confirm:
-        // A confirmation is a change from a state to itself: it ends the wait.
-        if (c.from != c.to) return "a confirmation that moves the task: " + show(c);
-        o = task_model::confirm(next, std::nullopt);
-        break;
-      default:
-        o = task_model::report(next, c.cause);
-        break;
-    }
+    if (c.cause == task_event::pause && !c.mode) return "a pause without a mode: " + show(c);
+    const outcome o = task_model::replay(next, c.cause, c.mode, c.from, c.to, c.sequence);
     if (o != outcome::ok || next.version != c.sequence || next.state != c.to) {
       return "not a legal step of the model: " + show(c);
     }
