@@ -41,7 +41,7 @@ engine_options resolve(engine_options o) {
 
 engine_core::engine_core(engine_options options)
     : options_(resolve(std::move(options))),
-      store_(options_.storage.directory.empty()
+      store_(options_.storage.directory.empty() && !options_.storage.store
                  ? nullptr
                  : std::make_unique<storage::store>(options_.storage)),
       feed_(options_.feed_capacity, 1),
@@ -93,8 +93,9 @@ void engine_core::open_storage() {
     if (ec || refused != results.end()) {
       stop();
       throw storage::corruption_error(fmt::format(
-          "taskorch: data directory {}: the recovered registry does not register: {}",
-          options_.storage.directory.string(),
+          "taskorch: {}: the recovered registry does not register: {}",
+          options_.storage.store ? options_.storage.store->name()
+                                 : "data directory " + options_.storage.directory.string(),
           ec ? ec.message() : fmt::format("{}: {}", refused->id, refused->error.message())));
     }
   }

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 namespace taskorch::storage {
 
 namespace {
@@ -26,6 +28,29 @@ void append_record(const Record& r, std::string& out) {
   seal_frame(out, payload_begin);
 }
 
+/// Builds the checkpoint's bytes in `chunk`, handing them to `flush` whenever they pass
+/// `flush_at` and at the end (flush may clear the chunk); stops at flush's first error.
+template <typename Flush>
+std::error_code build_checkpoint(std::uint64_t lsn, const std::vector<registration>& tasks,
+                                 const std::vector<feed_event>& events, std::string& chunk,
+                                 std::size_t flush_at, Flush flush) {
+  append_header({file_type::checkpoint, lsn}, chunk);
+  for (const registration& r : tasks) {
+    std::visit([&chunk](const auto& spec) { append_record(spec, chunk); }, r);
+    if (chunk.size() >= flush_at) {
+      if (std::error_code ec = flush(chunk)) return ec;
+    }
+  }
+  for (const feed_event& e : events) {
+    append_record(record{e}, chunk);
+    if (chunk.size() >= flush_at) {
+      if (std::error_code ec = flush(chunk)) return ec;
+    }
+  }
+  append_record(record{end_record{tasks.size() + events.size()}}, chunk);
+  return flush(chunk);
+}
+
 /// Creates the temporary file and writes and syncs the checkpoint into it.
 std::error_code write_temp(file_layer& files, const std::filesystem::path& temp, std::uint64_t lsn,
                            const std::vector<registration>& tasks,
@@ -34,24 +59,13 @@ std::error_code write_temp(file_layer& files, const std::filesystem::path& temp,
   if (std::error_code ec = files.create(temp, file)) return ec;
   std::string chunk;
   chunk.reserve(write_chunk + (64U << 10));
-  append_header({file_type::checkpoint, lsn}, chunk);
-  for (const registration& r : tasks) {
-    std::visit([&chunk](const auto& spec) { append_record(spec, chunk); }, r);
-    if (chunk.size() >= write_chunk) {
-      if (std::error_code ec = file->write(as_bytes(chunk))) return ec;
-      chunk.clear();
-    }
-  }
-  for (const feed_event& e : events) {
-    append_record(record{e}, chunk);
-    if (chunk.size() >= write_chunk) {
-      if (std::error_code ec = file->write(as_bytes(chunk))) return ec;
-      chunk.clear();
-    }
-  }
-  append_record(record{end_record{tasks.size() + events.size()}}, chunk);
-  if (std::error_code ec = file->write(as_bytes(chunk))) return ec;
-  return file->sync();
+  const std::error_code ec =
+      build_checkpoint(lsn, tasks, events, chunk, write_chunk, [&file](std::string& bytes) {
+        std::error_code written = file->write(as_bytes(bytes));
+        bytes.clear();
+        return written;
+      });
+  return ec ? ec : file->sync();
 }
 
 /// Adds a put or feed_event record to `out`; returns what is wrong with it, or nothing: a
@@ -95,6 +109,14 @@ std::error_code write_checkpoint(file_layer& files, const std::filesystem::path&
   return files.sync_directory(dir);
 }
 
+std::string checkpoint_bytes(std::uint64_t lsn, const std::vector<registration>& tasks,
+                             const std::vector<feed_event>& events) {
+  std::string bytes;
+  (void)build_checkpoint(lsn, tasks, events, bytes, std::numeric_limits<std::size_t>::max(),
+                         [](const std::string&) { return std::error_code(); });
+  return bytes;
+}
+
 bool read_checkpoint(file_layer& files, const std::filesystem::path& path, checkpoint_contents& out,
                      std::string& why) {
   std::vector<std::byte> bytes;
@@ -102,10 +124,15 @@ bool read_checkpoint(file_layer& files, const std::filesystem::path& path, check
     why = fmt::format("{}: {}", path.string(), ec.message());
     return false;
   }
+  return parse_checkpoint(bytes, path.string(), out, why);
+}
+
+bool parse_checkpoint(std::span<const std::byte> bytes, const std::string& name,
+                      checkpoint_contents& out, std::string& why) {
   std::string header_why;
   const auto header = read_header(bytes, file_type::checkpoint, header_why);
   if (!header) {
-    why = fmt::format("{}: {} at offset 0", path.string(), header_why);
+    why = fmt::format("{}: {} at offset 0", name, header_why);
     return false;
   }
   out.lsn = header->lsn;
@@ -131,24 +158,23 @@ bool read_checkpoint(file_layer& files, const std::filesystem::path& path, check
         }
         problem = take_record(std::move(*r), out);
         return problem.empty();
-        return true;
       });
   if (scan.end != scan_end::clean) {
-    why = fmt::format("{}: {} at offset {}", path.string(), problem.empty() ? scan.why : problem,
+    why = fmt::format("{}: {} at offset {}", name, problem.empty() ? scan.why : problem,
                       scan.bad_offset);
     return false;
   }
   if (!end_count) {
-    why = fmt::format("{}: no end record at offset {}", path.string(), scan.valid_end);
+    why = fmt::format("{}: no end record at offset {}", name, scan.valid_end);
     return false;
   }
   if (*end_count != out.tasks.size() + out.events.size()) {
-    why = fmt::format("{}: the end record counts {} records, the file holds {}, at offset {}",
-                      path.string(), *end_count, out.tasks.size() + out.events.size(), end_offset);
+    why = fmt::format("{}: the end record counts {} records, the file holds {}, at offset {}", name,
+                      *end_count, out.tasks.size() + out.events.size(), end_offset);
     return false;
   }
   if (scan.valid_end != bytes.size()) {
-    why = fmt::format("{}: bytes after the end record at offset {}", path.string(), scan.valid_end);
+    why = fmt::format("{}: bytes after the end record at offset {}", name, scan.valid_end);
     return false;
   }
   return true;

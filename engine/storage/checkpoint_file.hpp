@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -24,6 +25,11 @@ std::error_code write_checkpoint(file_layer& files, const std::filesystem::path&
                                  std::uint64_t lsn, const std::vector<registration>& tasks,
                                  const std::vector<feed_event>& events);
 
+/// The bytes of a checkpoint of `tasks` and `events` covering the journal up to `lsn`: what
+/// write_checkpoint() writes, for a journal_store.
+std::string checkpoint_bytes(std::uint64_t lsn, const std::vector<registration>& tasks,
+                             const std::vector<feed_event>& events);
+
 /// A checkpoint read back.
 struct checkpoint_contents {
   std::uint64_t lsn = 0;
@@ -35,5 +41,8 @@ struct checkpoint_contents {
 /// the file and the offset of the damage.
 bool read_checkpoint(file_layer& files, const std::filesystem::path& path, checkpoint_contents& out,
                      std::string& why);
+/// The same for a checkpoint's `bytes`; `name` says where they are from in `why`.
+bool parse_checkpoint(std::span<const std::byte> bytes, const std::string& name,
+                      checkpoint_contents& out, std::string& why);
 
 }  // namespace taskorch::storage

@@ -1,7 +1,5 @@
 #include "journal.hpp"
 
-#include "data_directory.hpp"
-
 #include <fmt/core.h>
 
 #include <bit>
@@ -10,8 +8,6 @@
 namespace taskorch::storage {
 
 namespace {
-
-using clock = std::chrono::steady_clock;
 
 /// The longest the writer holds a group for operations still appending (journal::expect_more).
 constexpr auto max_linger = std::chrono::milliseconds(1);
@@ -25,21 +21,21 @@ std::size_t latency_bucket(std::chrono::nanoseconds t) {
 
 }  // namespace
 
-journal::journal(std::shared_ptr<file_layer> files, std::filesystem::path dir,
-                 const storage_options& options, std::uint64_t next_lsn, journal_hooks hooks)
-    : files_(std::move(files)),
-      dir_(std::move(dir)),
-      options_(options),
+void journal_counters::count_sync(std::chrono::nanoseconds took) noexcept {
+  syncs.fetch_add(1, std::memory_order_relaxed);
+  sync_ns.fetch_add(static_cast<std::uint64_t>(took.count()), std::memory_order_relaxed);
+  sync_buckets[latency_bucket(took)].fetch_add(1, std::memory_order_relaxed);
+}
+
+journal::journal(std::unique_ptr<journal_sink> sink, journal_counters& counters,
+                 storage_options options, std::uint64_t next_lsn, journal_hooks hooks)
+    : sink_(std::move(sink)),
+      options_(std::move(options)),
       hooks_(std::move(hooks)),
+      counters_(counters),
       next_lsn_(next_lsn),
       stored_(next_lsn - 1),
-      cut_lsn_(next_lsn - 1),
-      preallocate_(options.preallocate) {
-  if (std::error_code ec = open_segment(next_lsn)) {
-    throw std::system_error(ec, fmt::format("taskorch: cannot start the journal segment {} in {}",
-                                            segment_name(next_lsn), dir_.string()));
-  }
-  last_sync_ = clock::now();
+      cut_lsn_(next_lsn - 1) {
   writer_ = std::thread([this] { run(); });
 }
 
@@ -52,22 +48,6 @@ void journal::close() {
   }
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
-}
-
-void journal::zero_fill_ahead() {
-  constexpr std::size_t step = 256U << 10;
-  static const std::vector<std::byte> zeros(step);
-  const std::uint64_t from = std::max(zeroed_end_, file_size_);
-  const std::size_t n = std::min<std::uint64_t>(step, options_.segment_bytes - from);
-  std::error_code ec = file_->write_at(from, std::span(zeros.data(), n));
-  if (!ec) ec = file_->sync_data();
-  if (ec) {
-    // Not a failure of the journal: the segment then grows as it is written. The zeros
-    // written past the data read as the end of the data at recovery.
-    preallocate_ = false;
-    return;
-  }
-  zeroed_end_ = from + n;
 }
 
 std::uint64_t journal::append(const change_log& log) {
@@ -151,65 +131,6 @@ std::uint64_t journal::cut() {
   return cut_lsn_;
 }
 
-std::error_code journal::open_segment(std::uint64_t first_lsn) {
-  std::unique_ptr<writable_file> file;
-  const std::filesystem::path path = dir_ / segment_name(first_lsn);
-  if (std::error_code ec = files_->create(path, file)) return ec;
-  std::string header;
-  append_header({file_type::journal_segment, first_lsn}, header);
-  if (std::error_code ec = file->write(std::as_bytes(std::span(header)))) return ec;
-  // The header and the new name are on disk before any record in the segment counts.
-  if (std::error_code ec = file->sync_data()) return ec;
-  if (std::error_code ec = files_->sync_directory(dir_)) return ec;
-  if (file_) {
-    // The segment before is complete; what it holds is synced (interval: sync it now).
-    if (unsynced_) {
-      if (std::error_code ec = sync_now()) return ec;
-    }
-  }
-  file_ = std::move(file);
-  file_size_ = header.size();
-  zeroed_end_ = file_size_;
-  file_first_lsn_ = first_lsn;
-  return {};
-}
-
-std::error_code journal::sync_now() {
-  const auto begin = clock::now();
-  std::error_code ec = file_->sync_data();
-  const auto took = clock::now() - begin;
-  last_sync_ = clock::now();
-  if (ec) return ec;
-  unsynced_ = false;
-  counters_.syncs.fetch_add(1, std::memory_order_relaxed);
-  counters_.sync_ns.fetch_add(
-      static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
-      std::memory_order_relaxed);
-  counters_.sync_buckets[latency_bucket(took)].fetch_add(1, std::memory_order_relaxed);
-  return {};
-}
-
-std::error_code journal::write_group(const group& g, std::uint64_t cut_lsn) {
-  const bool cut_due = g.first > cut_lsn && file_first_lsn_ <= cut_lsn;
-  if (cut_due || file_size_ >= options_.segment_bytes) {
-    if (std::error_code ec = open_segment(g.first)) return ec;
-  }
-  const std::uint64_t before = file_size_;
-  std::error_code ec = file_->write_at(before, std::as_bytes(std::span(g.redo)));
-  if (!ec && options_.mode == durability::always) ec = sync_now();
-  if (ec) {
-    // What reached the file is cut away: a restart must not find changes that were
-    // reported as failed. Best effort: the disk may refuse this too.
-    (void)file_->truncate(before);
-    (void)file_->sync_data();
-    return ec;
-  }
-  file_size_ += g.redo.size();
-  unsynced_ = options_.mode != durability::always;
-  return {};
-}
-
 void journal::complete_waiters(std::unique_lock<std::mutex>& lock) {
   const std::uint64_t stored = stored_.load(std::memory_order_relaxed);
   const bool failed = failed_.load(std::memory_order_relaxed) && !rollback_due_;
@@ -234,17 +155,16 @@ void journal::run() {
       if (!serve_failed(lock)) break;
     } else if (!pending_.redo.empty()) {
       commit_pending(lock);
-    } else if (unsynced_) {
-      sync_when_due(lock);
+    } else if (const auto due = sink_->sync_due()) {
+      sync_when_due(lock, *due);
     } else if (stopping_) {
       break;
-    } else if (preallocate_ && std::max(zeroed_end_, file_size_) < options_.segment_bytes) {
-      // Idle: zeros a little further ahead of the data, then looks for work again.
-      lock.unlock();
-      zero_fill_ahead();
-      lock.lock();
     } else {
-      wake_.wait(lock);
+      // Idle: the sink's own work (a step at a time), then looks for work again.
+      lock.unlock();
+      const bool worked = sink_->work_when_idle();
+      lock.lock();
+      if (!worked && pending_.redo.empty() && !stopping_ && !failed_.load()) wake_.wait(lock);
     }
   }
 }
@@ -268,18 +188,18 @@ void journal::commit_pending(std::unique_lock<std::mutex>& lock) {
     // (that batch cannot complete before it anyway), for 1 ms at most.
     wake_.wait_for(lock, max_linger, [&] { return appending_ == 0 || stopping_; });
   }
-  group g = std::move(pending_);
+  journal_group g = std::move(pending_);
   pending_ = {};
   const std::uint64_t cut_lsn = cut_lsn_;
   const bool ask_checkpoint = bytes_since_cut_ >= options_.checkpoint_bytes && !checkpoint_asked_;
   checkpoint_asked_ = checkpoint_asked_ || ask_checkpoint;
   lock.unlock();
   if (ask_checkpoint && hooks_.wants_checkpoint) hooks_.wants_checkpoint();
-  const std::error_code ec = write_group(g, cut_lsn);
+  const std::error_code ec = sink_->write(g, cut_lsn);
   lock.lock();
   if (ec) {
     failed_.store(true, std::memory_order_release);
-    failure_ = fmt::format("writing the journal in {} failed: {}", dir_.string(), ec.message());
+    failure_ = fmt::format("writing {} failed: {}", sink_->where(), ec.message());
     rolled_back_undo_ = std::move(g.undo);
     rollback_due_ = true;
     return;
@@ -292,20 +212,20 @@ void journal::commit_pending(std::unique_lock<std::mutex>& lock) {
   complete_waiters(lock);
 }
 
-void journal::sync_when_due(std::unique_lock<std::mutex>& lock) {
-  const auto due = last_sync_ + options_.sync_interval;
-  if (!stopping_ && clock::now() < due) {
+void journal::sync_when_due(std::unique_lock<std::mutex>& lock,
+                            journal_sink::clock::time_point due) {
+  if (!stopping_ && journal_sink::clock::now() < due) {
     wake_.wait_until(lock, due);
     return;
   }
   lock.unlock();
-  const std::error_code ec = sync_now();
+  const std::error_code ec = sink_->sync();
   lock.lock();
   if (ec) {
     // The records written since the last sync were acknowledged (interval's loss window);
     // from now on nothing more is taken.
     failed_.store(true, std::memory_order_release);
-    failure_ = fmt::format("syncing the journal in {} failed: {}", dir_.string(), ec.message());
+    failure_ = fmt::format("syncing {} failed: {}", sink_->where(), ec.message());
     rollback_due_ = !pending_.undo.empty();
     stored_changed_.notify_all();
   }

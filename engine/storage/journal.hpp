@@ -5,28 +5,27 @@
 // Parts of operations append their change logs (change_log.hpp) holding their shards' gates,
 // so the journal's order of the changes to one task is the order they were made in. Each
 // record gets the next sequence number (lsn). One writer thread takes everything appended
-// since its last write as one group: one write(2), then, with durability::always, one
-// fdatasync(2); operations wait for the lsn of their last change (when_stored()) and complete
-// when it is stored, so concurrent operations share a sync (group commit) and no engine
-// thread ever waits for the disk.
+// since its last write as one group and hands it to its sink (journal_sink.hpp): in a data
+// directory one write(2), then, with durability::always, one fdatasync(2); with a
+// journal_store one append. Operations wait for the lsn of their last change (when_stored())
+// and complete when it is stored, so concurrent operations share a sync (group commit) and no
+// engine thread ever waits for the disk or the store.
 //
 // A failed write or sync fails the journal for good (like PostgreSQL after a failed fsync,
-// nothing later is trusted to cover what was lost): the file is cut back to what was
-// stored, every change not stored is rolled back in memory by the engine (roll_back hook,
-// newest first, holding every gate), its operations complete with errc::journal_failed, and
-// later appends are rolled back the same way. Queries keep working on what is stored.
+// nothing later is trusted to cover what was lost): the sink keeps nothing of the group, every
+// change not stored is rolled back in memory by the engine (roll_back hook, newest first, holding
+// every gate), its operations complete with errc::journal_failed, and later appends are rolled back
+// the same way. Queries keep working on what is stored.
 
 #include "change_log.hpp"
+#include "journal_sink.hpp"
 #include <taskorch/error.hpp>
-#include <taskorch/file_layer.hpp>
 #include <taskorch/storage_options.hpp>
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -48,23 +47,13 @@ struct journal_hooks {
   std::function<void()> wants_checkpoint;
 };
 
-/// Counters the writer keeps, read by storage_stats.
-struct journal_counters {
-  std::atomic<std::uint64_t> bytes{0};
-  std::atomic<std::uint64_t> records{0};
-  std::atomic<std::uint64_t> syncs{0};
-  std::atomic<std::uint64_t> commits{0};
-  std::atomic<std::uint64_t> sync_ns{0};
-  std::array<std::atomic<std::uint64_t>, latency_histogram::buckets> sync_buckets{};
-};
-
 /// Thread safety: every member may be called from any thread.
 class journal {
  public:
-  /// Starts a journal whose first record will be `next_lsn`, in a new segment of `dir`.
-  /// Throws std::system_error when the segment cannot be created.
-  journal(std::shared_ptr<file_layer> files, std::filesystem::path dir,
-          const storage_options& options, std::uint64_t next_lsn, journal_hooks hooks);
+  /// Starts a journal whose first record will be `next_lsn`, written to `sink`, which counts
+  /// its syncs into `counters` (they outlive the journal).
+  journal(std::unique_ptr<journal_sink> sink, journal_counters& counters, storage_options options,
+          std::uint64_t next_lsn, journal_hooks hooks);
   /// Writes what is appended, syncs it and stops the writer (close()).
   ~journal();
   journal(const journal&) = delete;
@@ -110,67 +99,39 @@ class journal {
   /// Writes and syncs what is appended, then stops the writer. Idempotent.
   void close();
 
-  const journal_counters& counters() const noexcept { return counters_; }
-
  private:
-  struct group {
-    std::string redo;
-    std::string undo;
-    std::uint64_t first = 0;
-    std::uint64_t last = 0;
-  };
-
-  /// The writer thread: commits what is pending, syncs when an interval is due, zero-fills
-  /// ahead when idle, or, once failed, rolls back and answers the waiters.
+  /// The writer thread: commits what is pending, syncs when the sink asks, lets the sink
+  /// work when idle, or, once failed, rolls back and answers the waiters.
   void run();
   /// Once failed: the rollback due and the waiters; false when the writer may stop.
   bool serve_failed(std::unique_lock<std::mutex>& lock);
-  /// Writes (and syncs) what is pending as one group and completes its waiters.
+  /// Hands what is pending to the sink as one group and completes its waiters.
   void commit_pending(std::unique_lock<std::mutex>& lock);
-  /// durability::interval: syncs what is written once the interval is up (or at stop).
-  void sync_when_due(std::unique_lock<std::mutex>& lock);
-  std::error_code open_segment(std::uint64_t first_lsn);
-  /// Writes and syncs the next 256 KiB of zeros past the segment's data; the writer calls it
-  /// when it has nothing else to do. A failure only turns preallocation off.
-  void zero_fill_ahead();
-  /// Writes `g`, in a new segment when a cut at `cut_lsn` falls before it (or the segment is
-  /// full), and syncs it with durability::always. On failure the file is cut back to where
-  /// the group began.
-  std::error_code write_group(const group& g, std::uint64_t cut_lsn);
-  std::error_code sync_now();
+  /// durability::interval: syncs what is written once `due` (or at stop).
+  void sync_when_due(std::unique_lock<std::mutex>& lock, journal_sink::clock::time_point due);
   void complete_waiters(std::unique_lock<std::mutex>& lock);
 
-  std::shared_ptr<file_layer> files_;
-  std::filesystem::path dir_;
+  std::unique_ptr<journal_sink> sink_;  // the writer thread's own
   storage_options options_;
   journal_hooks hooks_;
-  journal_counters counters_;
+  journal_counters& counters_;
 
-  mutable std::mutex mutex_;  // everything below, but the writer's file
+  mutable std::mutex mutex_;  // everything below
   std::condition_variable wake_;
   std::condition_variable stored_changed_;
-  group pending_;
+  journal_group pending_;
   std::string rolled_back_undo_;  // undo of a failed group, until take_undo()
   std::uint64_t next_lsn_;
   std::atomic<std::uint64_t> stored_;
   std::atomic<bool> failed_{false};
   std::string failure_;
   std::size_t appending_ = 0;  // operations between expect_more() and done_appending()
-  std::uint64_t cut_lsn_ = 0;  // records after it go to a new segment
+  std::uint64_t cut_lsn_ = 0;  // records after it are not covered by a checkpoint at it
   std::uint64_t bytes_since_cut_ = 0;
   std::vector<std::pair<std::uint64_t, std::function<void(error_code)>>> waiters_;
   bool stopping_ = false;
   bool rollback_due_ = false;
   bool checkpoint_asked_ = false;
-
-  // The writer thread's own.
-  bool preallocate_;  // off after a failure to write zeros ahead
-  bool unsynced_ = false;
-  std::unique_ptr<writable_file> file_;
-  std::uint64_t file_size_ = 0;   // the bytes of data (header and records)
-  std::uint64_t zeroed_end_ = 0;  // the file's zeros, synced, reach this far
-  std::uint64_t file_first_lsn_ = 0;
-  std::chrono::steady_clock::time_point last_sync_;
 
   std::thread writer_;  // last: starts once everything above is ready
 };

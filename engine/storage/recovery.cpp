@@ -199,6 +199,20 @@ class registry_model {
   std::vector<feed_event> events_;
 };
 
+/// Moves what `model` rebuilt into `result`: the registrations, and the feed's events: the
+/// checkpoint's, then the journal's, by position. Parts of operations take positions in one
+/// order and reach the journal in another: the journal's are sorted.
+void finish(registry_model& model, recovered_registry& result) {
+  std::vector<feed_event>& replayed = model.events();
+  std::sort(replayed.begin(), replayed.end(),
+            [](const feed_event& a, const feed_event& b) { return a.position < b.position; });
+  const std::uint64_t after = result.events.empty() ? 0 : result.events.back().position;
+  for (const feed_event& e : replayed) {
+    if (e.position > after) result.events.push_back(e);
+  }
+  result.tasks = model.take_sorted();
+}
+
 bool all_zero(const std::vector<std::byte>& bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
 }
@@ -245,8 +259,7 @@ class recovery {
           damaged->why, result_.last_lsn, damaged->lsn));
     }
     if (removed_any_) check(files_.sync_directory(dir_), "cannot sync " + dir_.string());
-    take_events();
-    result_.tasks = model_.take_sorted();
+    finish(model_, result_);
     return std::move(result_);
   }
 
@@ -257,18 +270,6 @@ class recovery {
   };
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  /// The checkpoint's events, then the journal's, by position. Parts of operations take
-  /// positions in one order and reach the journal in another: the journal's are sorted.
-  void take_events() {
-    std::vector<feed_event>& replayed = model_.events();
-    std::sort(replayed.begin(), replayed.end(),
-              [](const feed_event& a, const feed_event& b) { return a.position < b.position; });
-    const std::uint64_t after = result_.events.empty() ? 0 : result_.events.back().position;
-    for (const feed_event& e : replayed) {
-      if (e.position > after) result_.events.push_back(e);
-    }
-  }
 
   void remove(const std::string& name, std::string_view what) {
     check(files_.remove(dir_ / name), "cannot remove " + path(name));
@@ -414,10 +415,81 @@ class recovery {
   bool removed_any_ = false;
 };
 
+/// Replays one group a journal_store returned, in the bytes of a segment holding just it
+/// (store_sink.hpp): every record must decode and fit, and the group must hold exactly
+/// first_lsn..last_lsn. Records the checkpoint covers are skipped.
+void replay_group(const stored_journal::group& g, const std::string& where, registry_model& model,
+                  recovered_registry& result) {
+  const std::string name = fmt::format("{}, records {}..{}", where, g.first_lsn, g.last_lsn);
+  const std::span<const std::byte> bytes = std::as_bytes(std::span(g.records));
+  std::string why;
+  const auto header = read_header(bytes, file_type::journal_segment, why);
+  if (!header) throw corruption_error(fmt::format("{}: {}", name, why));
+  if (header->lsn != g.first_lsn) {
+    throw corruption_error(
+        fmt::format("{}: the header says the first record is {}", name, header->lsn));
+  }
+  std::uint64_t lsn = g.first_lsn;
+  const scan_result scan =
+      scan_frames(bytes, header_size, [&](std::span<const std::byte> payload, std::uint64_t at) {
+        std::optional<record> r = decode(payload, header->version);
+        if (!r) return false;
+        if (lsn > result.checkpoint_lsn) {
+          if (std::string problem = model.apply(std::move(*r)); !problem.empty()) {
+            throw corruption_error(fmt::format("{}: record {} at {} {}", name, lsn, at, problem));
+          }
+          ++result.records_replayed;
+        }
+        ++lsn;
+        return true;
+      });
+  if (scan.end != scan_end::clean) {
+    throw corruption_error(fmt::format("{}: {} at offset {}", name, scan.why, scan.bad_offset));
+  }
+  if (lsn != g.last_lsn + 1) {
+    throw corruption_error(
+        fmt::format("{}: the group holds records {}..{}", name, g.first_lsn, lsn - 1));
+  }
+  result.last_lsn = std::max(result.last_lsn, g.last_lsn);
+}
+
 }  // namespace
 
 recovered_registry recover(file_layer& files, const std::filesystem::path& dir, repair mode) {
   return recovery(files, dir, mode).run();
+}
+
+recovered_registry recover(const stored_journal& stored, const std::string& where) {
+  registry_model model;
+  recovered_registry result;
+  result.found = !stored.checkpoint.empty() || !stored.groups.empty();
+  if (!stored.checkpoint.empty()) {
+    checkpoint_contents contents;
+    std::string why;
+    if (!parse_checkpoint(std::as_bytes(std::span(stored.checkpoint)),
+                          fmt::format("{}, checkpoint", where), contents, why)) {
+      throw corruption_error(why);
+    }
+    if (contents.lsn != stored.checkpoint_lsn) {
+      throw corruption_error(fmt::format("{}: the checkpoint of record {} says it covers {}", where,
+                                         stored.checkpoint_lsn, contents.lsn));
+    }
+    if (std::string problem = model.adopt(std::move(contents.tasks)); !problem.empty()) {
+      throw corruption_error(fmt::format("{}, checkpoint: {}", where, problem));
+    }
+    result.checkpoint_lsn = result.last_lsn = contents.lsn;
+    result.events = std::move(contents.events);
+  }
+  for (const stored_journal::group& g : stored.groups) {
+    if (g.first_lsn > result.last_lsn + 1 || g.last_lsn <= result.last_lsn) {
+      throw corruption_error(
+          fmt::format("{}: records {}..{} follow record {}: the journal has a gap or an overlap",
+                      where, g.first_lsn, g.last_lsn, result.last_lsn));
+    }
+    replay_group(g, where, model, result);
+  }
+  finish(model, result);
+  return result;
 }
 
 }  // namespace taskorch::storage

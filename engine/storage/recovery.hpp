@@ -1,12 +1,14 @@
 #pragma once
-// recovery: rebuilds the registry from a data directory: the latest checkpoint, then every
-// journal record after it, in order (docs/storage.md, "Recovery"). A torn final record (a
-// write cut short by a crash) is cut off and reported with its file and offset; any other
-// damage (a bad record with good ones after it, a missing segment, a record that does not fit
-// the registry) refuses the directory with a message naming the file and the offset.
+// recovery: rebuilds the registry from a data directory, or from what a journal_store holds:
+// the latest checkpoint, then every journal record after it, in order (docs/storage.md,
+// "Recovery"). A torn final record (a write cut short by a crash) is cut off and reported with its
+// file and offset; any other damage (a bad record with good ones after it, a missing segment, a
+// record that does not fit the registry) refuses the directory with a message naming the file and
+// the offset.
 
 #include <taskorch/feed_event.hpp>
 #include <taskorch/file_layer.hpp>
+#include <taskorch/journal_store.hpp>
 #include <taskorch/task_spec.hpp>
 
 #include <chrono>
@@ -44,5 +46,12 @@ enum class repair : bool {
 /// Recovers the registry of `dir`. Throws corruption_error (damage) or std::system_error (a
 /// file that cannot be read).
 recovered_registry recover(file_layer& files, const std::filesystem::path& dir, repair mode);
+
+/// Recovers the registry a journal_store returned (storage_options::store): its checkpoint,
+/// then each group after it, which must follow on without a gap (a group may begin before the
+/// checkpoint's end: a checkpoint is cut between two appends, not between two groups).
+/// Nothing is repaired: a store keeps each group whole. Throws corruption_error, naming
+/// `where` (the store) and the group or checkpoint, at the first record that does not fit.
+recovered_registry recover(const stored_journal& stored, const std::string& where);
 
 }  // namespace taskorch::storage

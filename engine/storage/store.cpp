@@ -2,6 +2,8 @@
 
 #include "checkpoint_file.hpp"
 #include "data_directory.hpp"
+#include "segment_writer.hpp"
+#include "store_sink.hpp"
 
 #include <fmt/core.h>
 
@@ -97,6 +99,10 @@ void check_space(const std::filesystem::path& dir) {
 store::store(storage_options options) : options_(std::move(options)) {
   if (!options_.files) options_.files = posix_files();
   if (!is_valid(options_.mode)) throw std::invalid_argument("taskorch: invalid durability mode");
+  if (options_.store) {
+    open_journal_store();
+    return;
+  }
   prepare_directory(options_.directory);
   lock_fd_ = lock_directory(options_.directory);
   try {
@@ -111,6 +117,21 @@ store::store(storage_options options) : options_(std::move(options)) {
   }
 }
 
+void store::open_journal_store() {
+  if (!options_.directory.empty()) {
+    throw std::invalid_argument(
+        "taskorch: the storage takes a data directory or a journal_store, "
+        "not both");
+  }
+  if (options_.mode != durability::always) {
+    throw std::invalid_argument("taskorch: a journal_store is written with durability::always");
+  }
+  const auto begin = clock::now();
+  recovered_ = recover(options_.store->load(), options_.store->name());
+  recovery_duration_ = clock::now() - begin;
+  checkpoint_lsn_ = recovered_.checkpoint_lsn;
+}
+
 store::~store() {
   close();
   if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -120,10 +141,17 @@ void store::start(store_hooks hooks) {
   hooks_ = std::move(hooks);
   if (options_.mode != durability::none) {
     const std::uint64_t next = recovered_.last_lsn + 1;
-    // A segment that was started by the last run but got no record has the new one's name.
-    (void)options_.files->remove(options_.directory / segment_name(next));
+    std::unique_ptr<journal_sink> sink;
+    if (options_.store) {
+      sink = std::make_unique<store_sink>(options_.store, counters_);
+    } else {
+      // A segment that was started by the last run but got no record has the new one's name.
+      (void)options_.files->remove(options_.directory / segment_name(next));
+      sink = std::make_unique<segment_writer>(options_.files, options_.directory, options_, next,
+                                              counters_);
+    }
     journal_ = std::make_unique<journal>(
-        options_.files, options_.directory, options_, next,
+        std::move(sink), counters_, options_, next,
         journal_hooks{.roll_back = hooks_.roll_back, .wants_checkpoint = [this] {
                         {
                           std::lock_guard lock(wake_mutex_);
@@ -156,12 +184,18 @@ error_code store::checkpoint() {
   registry_image image = hooks_.capture();
   // A checkpoint must not hold a change the journal could still fail to store (and roll back).
   if (journal_ && !journal_->wait_stored(image.lsn)) return errc::journal_failed;
-  if (std::error_code ec = write_checkpoint(*options_.files, options_.directory, image.lsn,
-                                            image.tasks, image.events)) {
-    return {ec};
+  if (options_.store) {
+    const std::string bytes = checkpoint_bytes(image.lsn, image.tasks, image.events);
+    if (std::error_code ec = options_.store->checkpoint(image.lsn, bytes)) return {ec};
+    checkpoint_lsn_ = image.lsn;  // the store lets the groups it covers go
+  } else {
+    if (std::error_code ec = write_checkpoint(*options_.files, options_.directory, image.lsn,
+                                              image.tasks, image.events)) {
+      return {ec};
+    }
+    checkpoint_lsn_ = image.lsn;
+    remove_covered(image.lsn);
   }
-  checkpoint_lsn_ = image.lsn;
-  remove_covered(image.lsn);
   checkpoints_.fetch_add(1);
   last_checkpoint_ns_.store(
       std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - begin).count());
@@ -216,7 +250,7 @@ storage_stats store::stats() const {
   s.last_checkpoint_duration = std::chrono::nanoseconds(last_checkpoint_ns_.load());
   s.longest_checkpoint_pause = std::chrono::nanoseconds(longest_pause_ns_.load());
   if (journal_) {
-    const journal_counters& c = journal_->counters();
+    const journal_counters& c = counters_;
     s.failed = journal_->failed();
     s.failure = journal_->failure();
     s.journal_bytes = c.bytes.load();

@@ -1,9 +1,10 @@
 #pragma once
-// store: an engine's data directory. It locks the directory, recovers the registry from it
-// (recovery.hpp), runs the journal (journal.hpp) and takes checkpoints (checkpoint_file.hpp):
-// when the journal has grown past storage_options::checkpoint_bytes, on a thread of its own,
-// and at close. A checkpoint holds every gate only while the engine copies its shards; the
-// copy is written while commands go on.
+// store: an engine's data directory, or the journal_store its embedder gave. It locks the
+// directory, recovers the registry from it (recovery.hpp), runs the journal (journal.hpp,
+// writing segment files or appending to the journal_store) and takes checkpoints
+// (checkpoint_file.hpp): when the journal has grown past storage_options::checkpoint_bytes,
+// on a thread of its own, and at close. A checkpoint holds every gate only while the engine copies
+// its shards; the copy is written while commands go on.
 
 #include "journal.hpp"
 #include "recovery.hpp"
@@ -43,10 +44,11 @@ struct store_hooks {
 /// Thread safety: every member may be called from any thread.
 class store {
  public:
-  /// Opens `options.directory` (creating it when missing), locks it and recovers it. Throws
-  /// std::runtime_error with a message that names the directory when it cannot be used (not a
-  /// folder, not writable, locked by another process, too little space), corruption_error
-  /// when it is damaged.
+  /// Opens `options.directory` (creating it when missing), locks it and recovers it; or
+  /// recovers what `options.store` holds. Throws std::runtime_error with a message that names
+  /// the directory when it cannot be used (not a folder, not writable, locked by another
+  /// process, too little space) or the store's when it cannot be read, corruption_error when
+  /// either is damaged, std::invalid_argument for options that do not go together.
   explicit store(storage_options options);
   /// close().
   ~store();
@@ -72,6 +74,8 @@ class store {
   storage_stats stats() const;
 
  private:
+  /// The constructor's part for a journal_store.
+  void open_journal_store();
   void run_checkpoints();
   void remove_covered(std::uint64_t lsn);
 
@@ -81,6 +85,7 @@ class store {
   std::chrono::nanoseconds recovery_duration_{0};
   store_hooks hooks_;
   bool started_ = false;  // start() completed: the engine's hooks may be called
+  journal_counters counters_;
   std::unique_ptr<journal> journal_;
 
   std::mutex checkpoint_serial_;  // one checkpoint at a time

@@ -7,6 +7,7 @@
 //   taskorch::engine eng({.storage = {.directory = "taskorch-data"}});
 
 #include <taskorch/file_layer.hpp>
+#include <taskorch/journal_store.hpp>
 
 #include <array>
 #include <chrono>
@@ -42,7 +43,7 @@ constexpr std::string_view to_string(durability d) noexcept {
   return is_valid(d) ? names[static_cast<std::size_t>(d)] : std::string_view();
 }
 
-/// Storage of an engine. An empty directory keeps the registry in memory only.
+/// Storage of an engine. Neither a directory nor a store: the registry is in memory only.
 struct storage_options {
   /// The data directory: created when missing, recovered when it holds a registry, locked
   /// for the engine's lifetime (a second engine on it fails to construct).
@@ -60,6 +61,12 @@ struct storage_options {
   bool preallocate = true;
   /// The file operations; nullptr: posix_files().
   std::shared_ptr<file_layer> files;
+  /// Keeps the registry in this store instead of a directory (journal_store.hpp): recovered
+  /// from it when the engine is constructed, every change appended to it before its operation
+  /// completes (as with durability::always, which `mode` must then be), checkpoints written to
+  /// it. The directory must then be empty; `files`, `sync_interval`, `segment_bytes` and
+  /// `preallocate` do not apply.
+  std::shared_ptr<journal_store> store;
 };
 
 /// How many operations waited for fsync for how long: bucket i counts latencies below
@@ -72,7 +79,7 @@ struct latency_histogram {
 
 /// What the storage has done since the engine was constructed.
 struct storage_stats {
-  bool enabled = false;  ///< a data directory is in use
+  bool enabled = false;  ///< a data directory or a journal_store is in use
   durability mode = durability::none;
   /// The journal refuses changes after a failed write or sync, until the engine is
   /// constructed again; queries still work.

@@ -11,6 +11,7 @@
 #include <taskorch/error.hpp>
 #include <taskorch/file_layer.hpp>
 #include <taskorch/job_id.hpp>
+#include <taskorch/journal_store.hpp>
 #include <taskorch/pause_mode.hpp>
 #include <taskorch/project_id.hpp>
 #include <taskorch/state_change.hpp>
