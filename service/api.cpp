@@ -94,10 +94,11 @@ void return_free_memory() noexcept {
 #endif
 }
 
-/// What an event stream reads: one project's events from the engine's feed.
+/// What an event stream reads: one project's events from the feed of the engine serving it.
 class feed_source final : public event_source {
  public:
-  feed_source(const engine& eng, const project_id& project) : engine_(&eng), project_(project) {}
+  feed_source(std::shared_ptr<const engine> eng, const project_id& project)
+      : engine_(std::move(eng)), project_(project) {}
 
   feed_page read(std::uint64_t after, std::size_t max_events) const override {
     return engine_->read_feed(project_, after, max_events);
@@ -105,9 +106,30 @@ class feed_source final : public event_source {
   std::uint64_t position() const override { return engine_->feed_position(); }
 
  private:
-  const engine* engine_;
+  std::shared_ptr<const engine> engine_;
   project_id project_;
 };
+
+/// The storage figures of several engines as one: counters added up, failed when any failed.
+storage_stats add_up(const std::vector<storage_stats>& each) {
+  if (each.size() == 1) return each.front();
+  storage_stats all;
+  for (const storage_stats& s : each) {
+    all.enabled = all.enabled || s.enabled;
+    all.mode = s.mode;
+    all.failed = all.failed || s.failed;
+    all.journal_bytes += s.journal_bytes;
+    all.records += s.records;
+    all.syncs += s.syncs;
+    all.commits += s.commits;
+    all.checkpoints += s.checkpoints;
+    all.sync_latency.total_ns += s.sync_latency.total_ns;
+    for (std::size_t i = 0; i < latency_histogram::buckets; ++i) {
+      all.sync_latency.counts[i] += s.sync_latency.counts[i];
+    }
+  }
+  return all;
+}
 
 }  // namespace
 
@@ -139,7 +161,15 @@ class api::parser_lease {
 };
 
 api::api(engine& eng, api_callers callers, api_options options)
-    : engine_(eng),
+    : own_directory_(std::make_unique<const single_engine>(eng)),
+      engines_(*own_directory_),
+      callers_(std::move(callers)),
+      signing_{.date_window = options.signature_window},
+      options_(options),
+      parse_pool_(std::max<std::size_t>(1, options.parse_threads)) {}
+
+api::api(const engine_directory& engines, api_callers callers, api_options options)
+    : engines_(engines),
       callers_(std::move(callers)),
       signing_{.date_window = options.signature_window},
       options_(options),
@@ -175,9 +205,16 @@ std::variant<accepted_request, response> api::check(const request_head& head) co
       (head.content_type && !is_json_media_type(*head.content_type))) {
     return refusal(request_errc::content_type_invalid, lang);
   }
+  if (!engines_.find(who.grant.project).local) return unavailable(lang);
   accepted.project = who.grant.project;
   accepted.signature = std::move(who.signature);
   return accepted;
+}
+
+response api::unavailable(language lang) {
+  response r = refusal(request_errc::partition_unavailable, lang);
+  r.retry_after = std::chrono::seconds(1);
+  return r;
 }
 
 std::variant<api::caller, request_error> api::identify(const request_head& head) const {
@@ -232,18 +269,45 @@ void api::start_handle(accepted_request request, std::string body, handler h) {
 }
 
 void api::handle_metrics(completion done) {
-  auto ex = done.executor();
-  engine_.async_count(boost::asio::bind_executor(
-      ex, [this, done = std::move(done)](error_code ec, state_counts counts) mutable {
-        response r;
-        if (ec) {
-          r = engine_failure(ec, language::en_us);
-        } else {
-          r.body = metrics_.render(counts, engine_.storage());
-          r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        }
-        done.complete(std::move(r));
-      }));
+  // Every engine's counts, added up once the last has answered.
+  struct tally {
+    explicit tally(completion d) : done(std::move(d)) {}
+    completion done;
+    std::vector<std::shared_ptr<engine>> engines;
+    std::mutex mutex;  // the three below: the answers may come on several threads
+    state_counts counts;
+    error_code failure;
+    std::size_t waiting = 0;
+  };
+  auto shared = std::make_shared<tally>(std::move(done));
+  shared->engines = engines_.engines();
+  shared->waiting = shared->engines.size();
+  auto finish = [this](tally& t) {
+    response r;
+    if (t.failure) {
+      r = engine_failure(t.failure, language::en_us);
+    } else {
+      std::vector<storage_stats> storage;
+      for (const auto& eng : t.engines) storage.push_back(eng->storage());
+      r.body = metrics_.render(t.counts, storage.empty() ? storage_stats() : add_up(storage));
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    }
+    t.done.complete(std::move(r));
+  };
+  if (shared->engines.empty()) return finish(*shared);
+  auto ex = shared->done.executor();
+  for (const auto& eng : shared->engines) {
+    eng->async_count(
+        boost::asio::bind_executor(ex, [shared, finish](error_code ec, const state_counts& counts) {
+          {
+            std::lock_guard lock(shared->mutex);
+            if (ec) shared->failure = ec;
+            shared->counts += counts;
+            if (--shared->waiting != 0) return;
+          }
+          finish(*shared);
+        }));
+  }
 }
 
 template <class Items, class Start>
@@ -285,32 +349,35 @@ void api::handle_body(const accepted_request& request, std::string body, complet
     return parsed;
   };
   const project_id project = request.project;
+  const std::shared_ptr<engine> serving = engines_.find(project).local;
+  if (!serving) return done.complete(unavailable(request.lang));
+  engine& eng = *serving;
   switch (request.route) {
     case endpoint::batch_pause:
       return run_command(request, parse(&body_parser::parse_pause), ok_status, std::move(done),
                          [&](std::vector<pause_item> items, batch_handler h) {
-                           engine_.async_pause(project, std::move(items), std::move(h));
+                           eng.async_pause(project, std::move(items), std::move(h));
                          });
     case endpoint::batch_retry:
       return run_command(request, parse(&body_parser::parse_retry), ok_status, std::move(done),
                          [&](std::vector<job_id> ids, batch_handler h) {
-                           engine_.async_resume(project, std::move(ids), std::move(h));
+                           eng.async_resume(project, std::move(ids), std::move(h));
                          });
     case endpoint::batch_starting:
       return run_command(request, parse(&body_parser::parse_starting), accepted_status,
                          std::move(done), [&](std::vector<start_item> items, batch_handler h) {
-                           engine_.async_start(project, std::move(items), std::move(h));
+                           eng.async_start(project, std::move(items), std::move(h));
                          });
     case endpoint::batch_jobs:
       return run_command(request, parse(&body_parser::parse_delete), accepted_status,
                          std::move(done), [&](std::vector<delete_item> items, batch_handler h) {
-                           engine_.async_delete(project, std::move(items), std::move(h));
+                           eng.async_delete(project, std::move(items), std::move(h));
                          });
     case endpoint::batch_status:
       return run_query(
           request, parse(&body_parser::parse_status), std::move(done),
           [&](status_query& q, auto h) {
-            engine_.async_status(project, std::move(q.ids), std::move(h));
+            eng.async_status(project, std::move(q.ids), std::move(h));
           },
           [](response& r, const status_query& q, const std::vector<status_result>& found,
              language lang) {
@@ -320,7 +387,7 @@ void api::handle_body(const accepted_request& request, std::string body, complet
       return run_query(
           request, parse(&body_parser::parse_status), std::move(done),
           [&](status_query& q, auto h) {
-            engine_.async_detail(project, std::move(q.ids), std::move(h));
+            eng.async_detail(project, std::move(q.ids), std::move(h));
           },
           [](response& r, const status_query& q, const std::vector<detail_result>& found,
              language lang) {
@@ -334,7 +401,7 @@ void api::handle_body(const accepted_request& request, std::string body, complet
     case endpoint::list_jobs:
       return run_query(
           request, parse(&body_parser::parse_list), std::move(done),
-          [&](list_query&, auto h) { engine_.async_list(project, std::move(h)); },
+          [&](list_query&, auto h) { eng.async_list(project, std::move(h)); },
           [](response& r, const list_query& q, const std::vector<task_snapshot>& found, language) {
             const job_listing listing = select_jobs(found, q);
             write_job_list(r.body, listing.page, listing.total);
@@ -343,7 +410,7 @@ void api::handle_body(const accepted_request& request, std::string body, complet
       return run_query(
           request, parse(&body_parser::parse_status), std::move(done),
           [&](status_query& q, auto h) {
-            engine_.async_progress(project, std::move(q.ids), std::move(h));
+            eng.async_progress(project, std::move(q.ids), std::move(h));
           },
           [](response& r, const status_query& q, const std::vector<progress_result>& found,
              language lang) {
@@ -352,12 +419,12 @@ void api::handle_body(const accepted_request& request, std::string body, complet
     case endpoint::batch_report:
       return run_command(request, parse(&body_parser::parse_report), ok_status, std::move(done),
                          [&](std::vector<report_item> items, batch_handler h) {
-                           engine_.async_worker_report(project, std::move(items), std::move(h));
+                           eng.async_worker_report(project, std::move(items), std::move(h));
                          });
     case endpoint::events: {
       // The event stream: the server writes the project's events (service/event_stream.cpp).
       response r;
-      r.stream = std::make_shared<feed_source>(engine_, project);
+      r.stream = std::make_shared<feed_source>(serving, project);
       return done.complete(std::move(r));
     }
     case endpoint::metrics:

@@ -328,6 +328,9 @@ asio::awaitable<bool> session::write(const exchange& done, response res) {
   out.set(bhttp::field::server, "taskorch");
   out.set(bhttp::field::content_type, res.content_type);
   if (!res.allow.empty()) out.set(bhttp::field::allow, res.allow);
+  if (res.retry_after.count() > 0) {
+    out.set(bhttp::field::retry_after, std::to_string(res.retry_after.count()));
+  }
   out.body() = std::move(res.body);
   const bool keep_alive =
       done.keep_alive && done.read_whole && options_.idle_timeout.count() > 0 && !stopping_;

@@ -161,6 +161,16 @@ struct state_counts {
     return n;
   }
   std::size_t operator[](task_state s) const noexcept { return tasks[static_cast<std::size_t>(s)]; }
+  /// Adds the counts of another registry (several engines counted as one).
+  state_counts& operator+=(const state_counts& other) noexcept {
+    for (std::size_t i = 0; i < tasks.size(); ++i) tasks[i] += other.tasks[i];
+    families += other.families;
+    awaiting += other.awaiting;
+    if (other.awaiting_since && (!awaiting_since || *other.awaiting_since < *awaiting_since)) {
+      awaiting_since = other.awaiting_since;
+    }
+    return *this;
+  }
 };
 
 }  // namespace taskorch

@@ -22,11 +22,16 @@ using namespace taskorch::http;
 using namespace std::chrono_literals;
 
 /// A handler whose check() throws for the target "/throw" and accepts anything else; every
-/// accepted request is answered 200 `{}`.
+/// accepted request is answered 200 `{}`; /later is refused 503 with Retry-After: 7.
 class throwing_handler final : public request_handler {
  public:
   std::variant<accepted_request, response> check(const request_head& head) const override {
     if (head.target == "/throw") throw std::runtime_error("thrown by the test's handler");
+    if (head.target == "/later") {
+      response later{503, "{}"};
+      later.retry_after = std::chrono::seconds(7);
+      return later;
+    }
     return accepted_request{};
   }
   std::optional<response> check_body(const accepted_request&,
@@ -109,6 +114,16 @@ TEST(Server, ASessionThatThrowsGivesBackItsSlot) {
     EXPECT_TRUE(served.starts_with("HTTP/1.1 200 ")) << served;
   }
   srv.stop();  // under ASan: nothing touches a destroyed stream
+}
+
+TEST(Server, AResponseWithRetryAfterSendsTheHeader) {
+  throwing_handler handler;
+  running_server srv(handler, {.host = "127.0.0.1", .port = 0});
+  const std::string later = exchange(srv.port(), "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(later.starts_with("HTTP/1.1 503 ")) << later;
+  EXPECT_NE(later.find("\r\nRetry-After: 7\r\n"), std::string::npos) << later;
+  const std::string served = exchange(srv.port(), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(served.find("Retry-After"), std::string::npos) << served;
 }
 
 // The session frames destroyed with the io_context, never resumed: their registrations leave

@@ -19,6 +19,7 @@
 #include <taskorch/engine.hpp>
 #include <taskorch/http/access_key_table.hpp>
 #include <taskorch/http/body_parser.hpp>
+#include <taskorch/http/engine_directory.hpp>
 #include <taskorch/http/metrics.hpp>
 #include <taskorch/http/request_handler.hpp>
 #include <taskorch/http/token_table.hpp>
@@ -58,10 +59,13 @@ struct api_callers {
   access_key_table access_keys;
 };
 
-/// The DRS API: a request_handler over an engine.
+/// The DRS API: a request_handler over an engine, or over the engines of a directory (each
+/// project's requests go to the engine find() gives; none: 503 partition_unavailable).
 class api final : public request_handler {
  public:
   api(engine& eng, api_callers callers, api_options options = {});
+  /// `engines` must outlive the api.
+  api(const engine_directory& engines, api_callers callers, api_options options = {});
   ~api() override;
 
   api(const api&) = delete;
@@ -80,6 +84,8 @@ class api final : public request_handler {
 
   void start_handle(accepted_request request, std::string body, handler h) override;
   void handle_metrics(completion done);
+  /// The refusal of a request for a project no engine here serves.
+  static response unavailable(language lang);
   void handle_body(const accepted_request& request, std::string body, completion done);
   /// Answers a refused body, or starts the engine's command with the parsed items; its
   /// per-item results are answered with `status`.
@@ -101,7 +107,8 @@ class api final : public request_handler {
   std::variant<caller, request_error> identify(const request_head& head) const;
   std::variant<caller, request_error> identify_signer(const request_head& head) const;
 
-  engine& engine_;
+  std::unique_ptr<const single_engine> own_directory_;  // api(engine&, ...)
+  const engine_directory& engines_;
   api_callers callers_;
   signature_policy signing_;
   api_options options_;

@@ -54,7 +54,7 @@ inline constexpr std::array engine_error_table{
   engine_error_row{errc::not_a_worker_event,    {400, "DRS.M00202", "Only events reported by workers may be sent here.", "此处只能提交工作节点上报的事件。"}},
   engine_error_row{errc::would_deadlock,        {500, "DRS.M00004", "Service is abnormal. Check logs.", "服务异常，请检查日志。"}},
   engine_error_row{errc::invalid_item,          {400, "DRS.M00202", "The value of parameter jobs is invalid.", "参数jobs的值无效。"}},
-  engine_error_row{errc::journal_failed,        {503, "TASKORCH.0507", "The task registry cannot store changes: its disk failed. Queries still work; the service must be restarted.", "任务注册表无法保存变更：磁盘故障。查询仍可使用；需要重启服务。"}},
+  engine_error_row{errc::journal_failed,        {503, "TASKORCH.0507", "The task registry cannot store changes: its disk or its database failed, and the change was not made. Queries still work; changes resume when the service is restarted (data directory) or the partition is loaded again (PostgreSQL).", "任务注册表无法保存变更：磁盘或数据库故障，变更未执行。查询仍可使用；重启服务（数据目录）或重新加载分区（PostgreSQL）后可再次变更。"}},
 };
 // clang-format on
 
@@ -102,6 +102,7 @@ enum class request_errc : std::uint8_t {
   bad_event_position,        ///< an event stream's Last-Event-ID or since is not a position
   event_position_gone,       ///< an event stream's position is no longer kept (410)
   too_many_streams,          ///< more event streams than the cap
+  partition_unavailable,     ///< no node serves the project's partition now (scale-out)
 };
 
 /// One row of the request-error table.
@@ -213,6 +214,9 @@ inline constexpr std::array request_error_table{
   request_error_row{request_errc::too_many_streams, "too_many_streams",
     {503, "TASKORCH.0503", "Too many event streams are open; try again later.", "打开的事件流过多，请稍后重试。"}, 0, "",
     "GET events: --max-event-streams event streams are open already"},
+  request_error_row{request_errc::partition_unavailable, "partition_unavailable",
+    {503, "TASKORCH.0503", "No server serves this project at the moment (its partition is changing owner); try again shortly.", "当前没有服务器处理该项目（其分区正在更换所有者），请稍后重试。"}, 0, "",
+    "scale-out mode (--postgres): no node holds the project's partition now (its owner stopped or froze and no other has claimed it yet, or the node holding it cannot renew its lease); the answer has Retry-After: 1"},
 };
 // clang-format on
 

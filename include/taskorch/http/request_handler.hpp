@@ -20,6 +20,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -56,7 +57,8 @@ struct response {
   unsigned status = 200;
   std::string body;
   std::string_view content_type = "application/json";
-  std::string_view allow;  ///< the Allow header of a 405
+  std::string_view allow;               ///< the Allow header of a 405
+  std::chrono::seconds retry_after{0};  ///< the Retry-After header, when not zero
   /// Set by the event stream's endpoint: the server streams these events (Server-Sent
   /// Events) instead of sending this response (service/event_stream.hpp, event_source.hpp).
   std::shared_ptr<const event_source> stream;
