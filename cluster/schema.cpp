@@ -37,6 +37,16 @@ constexpr std::array create_tables{
       name    text        PRIMARY KEY,
       address text        NOT NULL,
       seen    timestamptz NOT NULL DEFAULT now()))"},
+  std::string_view{R"(CREATE TABLE taskorch_journal (
+      partition integer NOT NULL,
+      first_lsn bigint  NOT NULL,
+      last_lsn  bigint  NOT NULL,
+      records   bytea   NOT NULL,
+      PRIMARY KEY (partition, first_lsn)))"},
+  std::string_view{R"(CREATE TABLE taskorch_checkpoints (
+      partition integer PRIMARY KEY,
+      lsn       bigint  NOT NULL,
+      image     bytea   NOT NULL))"},
 };
 // clang-format on
 
@@ -57,7 +67,9 @@ asio::awaitable<schema_info> create_or_read(pg_connection& db, std::uint32_t par
     info.partitions = static_cast<std::uint32_t>(std::stoul(std::string(row.value(0, 1))));
     co_return info;
   }
-  for (const std::string_view table : create_tables) co_await run(db, table);
+  for (const std::string_view table : create_tables) {
+    co_await run(db, table);
+  }
   const std::string version = std::to_string(schema_version);
   const std::string count = std::to_string(partitions);
   const std::array params{pg_param::text(version), pg_param::text(count)};
@@ -88,7 +100,9 @@ asio::awaitable<schema_info> ensure_schema(pg_connection& db, std::uint32_t part
   }
   if (failed) {
     // co_await is not allowed in a handler: the rollback runs after it.
-    if (db.ok()) co_await run(db, "ROLLBACK");
+    if (db.ok()) {
+      co_await run(db, "ROLLBACK");
+    }
     std::rethrow_exception(failed);
   }
   if (info.version != schema_version) {

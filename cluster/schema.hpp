@@ -11,6 +11,10 @@
 //   taskorch_schema      (version, partitions, created)   one row
 //   taskorch_partitions  (id, owner, epoch, lease_until)  one row per partition (leases.hpp)
 //   taskorch_nodes       (name, address, seen)            the nodes and where peers reach them
+//   taskorch_journal     (partition, first_lsn, last_lsn, records)
+//                                                 each partition's journal groups, one a row
+//   taskorch_checkpoints (partition, lsn, image)  each partition's last checkpoint
+//                                                 (the last two: pg_journal_store.hpp)
 //
 // Two servers creating the schema at once are serialised by a transaction-scoped advisory
 // lock: the second finds the first's tables. (Only creation takes it; ownership never relies
