@@ -22,6 +22,17 @@ asio::awaitable<void> forget(pg_connection& db, std::string_view node,
   co_await db.query("DELETE FROM taskorch_nodes WHERE name = $1", params, timeout);
 }
 
+asio::awaitable<std::size_t> live_nodes(pg_connection& db, std::chrono::milliseconds within,
+                                        std::chrono::milliseconds timeout) {
+  const std::string ms = std::to_string(within.count());
+  const std::array params{pg_param::text(ms)};
+  pg_rows r = co_await db.query(
+      "SELECT count(*) FROM taskorch_nodes"
+      " WHERE seen > now() - make_interval(secs => $1::double precision / 1000)",
+      params, timeout);
+  co_return static_cast<std::size_t>(std::stoull(std::string(r.value(0, 0))));
+}
+
 asio::awaitable<std::vector<partition_owner>> partition_owners(pg_connection& db,
                                                                std::chrono::milliseconds timeout) {
   pg_rows r = co_await db.query(

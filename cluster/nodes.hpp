@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,6 +38,11 @@ boost::asio::awaitable<void> announce(pg_connection& db, std::string_view node,
 /// Removes `node`'s record (it stops: SIGTERM, after releasing its partitions).
 boost::asio::awaitable<void> forget(pg_connection& db, std::string_view node,
                                     std::chrono::milliseconds timeout);
+
+/// How many nodes announced themselves within `within` (the live ones, which share the
+/// partitions).
+boost::asio::awaitable<std::size_t> live_nodes(pg_connection& db, std::chrono::milliseconds within,
+                                               std::chrono::milliseconds timeout);
 
 /// Every partition with its current owner and that owner's address, by partition.
 boost::asio::awaitable<std::vector<partition_owner>> partition_owners(

@@ -60,6 +60,22 @@ Events) and /metrics over a task registry kept in a data directory (or in memory
   --signature-window SECONDS
                            how far a signed request's X-Sdk-Date may be from this server's
                            clock, either way, 1..86400 (default 900); 401 beyond
+  --postgres CONNINFO      the scale-out mode (instead of --data-dir): several servers share
+                           the projects of one PostgreSQL database (a libpq connection string
+                           or URI), each serving the partitions it holds and answering 503
+                           (Retry-After: 1) for the others; the tables are created when
+                           missing; an empty database is seeded from --fleet or the demo fleet,
+                           partition by partition (docs/scale-out.md)
+  --node-name NAME         this server's name in the cluster, unique (default: its --advertise
+                           address); 1..63 characters
+  --advertise HOST:PORT    where the other servers reach this one (default: the address it
+                           listens on)
+  --partitions N           partitions of a database this server creates, 1..4096 (default 16;
+                           an existing database keeps its own)
+  --lease-ms N             how long a partition's lease lasts, 300..3600000 (default 10000);
+                           a server stops serving a partition a fifth of it before it ends
+  --renew-ms N             how often leases are renewed and partitions claimed, 50..600000
+                           (default 2000); at most a third of --lease-ms
   --threads N              HTTP threads, 1..256 (default 1)
   --engine-threads N       engine threads, 0..1024 (default 0: one per hardware thread)
   --max-jobs N             items per batch request, 1..1000000 (default 10000)
@@ -293,6 +309,9 @@ constexpr std::array number_flags{
   number_flag{"--sse-heartbeat-ms", 1, day_ms, [](command_line& o, std::size_t n) { o.server.event_heartbeat = milliseconds(n); }},
   number_flag{"--signature-window", 1, 86'400, [](command_line& o, std::size_t n) { o.api.signature_window = std::chrono::seconds(static_cast<std::int64_t>(n)); }},
   number_flag{"--sse-write-timeout-ms", 1, day_ms, [](command_line& o, std::size_t n) { o.server.event_write_timeout = milliseconds(n); }},
+  number_flag{"--partitions", 1, 4096, [](command_line& o, std::size_t n) { o.partitions = static_cast<std::uint32_t>(n); }},
+  number_flag{"--lease-ms", 300, 3'600'000, [](command_line& o, std::size_t n) { o.lease = milliseconds(n); }},
+  number_flag{"--renew-ms", 50, 600'000, [](command_line& o, std::size_t n) { o.renew = milliseconds(n); }},
 };
 // clang-format on
 
@@ -317,6 +336,21 @@ std::optional<std::string> apply(std::string_view flag, std::string_view value, 
   if (flag == "--durability") return parse_durability(value, o);
   if (flag == "--fleet") {
     o.fleet_file = value;
+  } else if (flag == "--postgres") {
+    o.postgres = value;
+  } else if (flag == "--node-name") {
+    if (value.size() > 63)
+      return fmt::format("--node-name takes 1 to 63 characters, got {}", shown(value));
+    o.node_name = value;
+  } else if (flag == "--advertise") {
+    http::server_options where;
+    if (parse_listen(value, where)) {
+      return fmt::format("--advertise needs HOST:PORT (an IPv6 address in brackets), got {}",
+                         shown(value));
+    }
+    if (where.port == 0)
+      return fmt::format("--advertise needs a port other than 0, got {}", shown(value));
+    o.advertise = value;
   } else if (flag == "--data-dir") {
     o.data_dir = value;
     o.data_dir_given = true;
@@ -326,7 +360,13 @@ std::optional<std::string> apply(std::string_view flag, std::string_view value, 
   return std::nullopt;
 }
 
-constexpr std::array<std::string_view, 21> flags{"--listen",
+constexpr std::array<std::string_view, 27> flags{"--listen",
+                                                 "--postgres",
+                                                 "--node-name",
+                                                 "--advertise",
+                                                 "--partitions",
+                                                 "--lease-ms",
+                                                 "--renew-ms",
                                                  "--fleet",
                                                  "--data-dir",
                                                  "--durability",
@@ -348,8 +388,29 @@ constexpr std::array<std::string_view, 21> flags{"--listen",
                                                  "--sse-write-timeout-ms",
                                                  "--help"};
 
+/// The scale-out flags' combinations refused: --postgres with a data directory's flags, its
+/// own flags without it, a renewal too slow for the lease.
+std::optional<std::string> check_cluster_combination(const command_line& o,
+                                                     const std::set<std::string_view>& given) {
+  if (!o.postgres.empty()) {
+    for (std::string_view other : {"--data-dir", "--in-memory", "--durability"}) {
+      if (given.contains(other)) return fmt::format("--postgres and {} exclude each other", other);
+    }
+    if (o.renew * 3 > o.lease) {
+      return fmt::format("--renew-ms {} must be at most a third of --lease-ms {}", o.renew.count(),
+                         o.lease.count());
+    }
+  } else {
+    for (std::string_view needs :
+         {"--node-name", "--advertise", "--partitions", "--lease-ms", "--renew-ms"}) {
+      if (given.contains(needs)) return fmt::format("{} needs --postgres", needs);
+    }
+  }
+  return std::nullopt;
+}
+
 /// The combinations refused: --in-memory without a data directory's flags, --check with
-/// --data-dir only.
+/// --data-dir only, and those of check_cluster_combination().
 std::optional<std::string> check_combination(const command_line& o,
                                              const std::set<std::string_view>& given) {
   if (o.check) {
@@ -364,6 +425,7 @@ std::optional<std::string> check_combination(const command_line& o,
     if (o.data_dir_given) return std::string("--in-memory and --data-dir exclude each other");
     if (o.durability_given) return std::string("--in-memory and --durability exclude each other");
   }
+  return check_cluster_combination(o, given);
   return std::nullopt;
 }
 

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,8 +41,16 @@ struct command_line {
   std::vector<std::pair<std::string, http::token_grant>> tokens;
   /// --credential, in order: each access key with its secret key, project and role.
   std::vector<http::access_key> credentials;
-  std::size_t engine_threads = 0;  ///< 0: one per hardware thread
-  std::size_t feed_capacity = 0;   ///< --feed-capacity: the event feed's size; 0: the engine's
+  /// --postgres: the scale-out mode (docs/scale-out.md), a libpq conninfo; "": a data
+  /// directory (or memory).
+  std::string postgres;
+  std::string node_name;                   ///< --node-name; "": the advertised address
+  std::string advertise;                   ///< --advertise HOST:PORT; "": the listening address
+  std::uint32_t partitions = 16;           ///< --partitions, for a database this server creates
+  std::chrono::milliseconds lease{10000};  ///< --lease-ms
+  std::chrono::milliseconds renew{2000};   ///< --renew-ms
+  std::size_t engine_threads = 0;          ///< 0: one per hardware thread
+  std::size_t feed_capacity = 0;  ///< --feed-capacity: the event feed's size; 0: the engine's
   http::api_options api;
   /// host, port, threads, timeouts, connection cap, event streams
   http::server_options server;

@@ -1,5 +1,8 @@
 // taskorch-server: the DRS batch API over an engine whose registry lives in a data directory
-// (or in memory). See command_line.cpp for the flags (or run it with --help).
+// (or in memory), or over the engines of the partitions this server holds in a PostgreSQL
+// database shared with other servers (--postgres: cluster_mode.hpp). See command_line.cpp for
+// the flags (or run it with --help).
+#include "cluster_mode.hpp"
 #include "command_line.hpp"
 #include "demo_fleet.hpp"
 #include "fleet_file.hpp"
@@ -242,20 +245,10 @@ std::size_t connection_cap(const app::command_line& o) {
   return room;
 }
 
-int serve(int argc, char** argv) {
-  auto parsed = app::parse_command_line(argc - 1, argv + 1);
-  if (auto* message = std::get_if<std::string>(&parsed)) refuse(*message);
-  app::command_line o = std::get<app::command_line>(std::move(parsed));
-  if (o.help) {
-    fmt::print("{}", app::usage);
-    return 0;
-  }
-  if (o.check) return check(o);
-  registry opened = open_registry(o);
-  engine& eng = *opened.eng;
-
+/// The callers of --token and --credential; without any, a random operator token for the
+/// demo project, returned in `demo_token`.
+http::api_callers make_callers(app::command_line& o, std::string& demo_token) {
   http::api_callers callers;
-  std::string demo_token;
   for (const auto& [token, grant] : o.tokens) callers.tokens.add(token, grant.project, grant.role);
   for (http::access_key& key : o.credentials) {
     callers.access_keys.add(std::move(key.id), std::move(key.secret_key), key.grant.project,
@@ -265,41 +258,96 @@ int serve(int argc, char** argv) {
     demo_token = random_token();
     callers.tokens.add(demo_token, *project_id::parse(demo_project));
   }
+  return callers;
+}
 
-  http::api service(eng, std::move(callers), o.api);
-  o.server.max_connections = connection_cap(o);
+/// The server listening for `service`, stopped by SIGINT and SIGTERM.
+struct listening {
   std::optional<http::server> srv;
+  std::optional<boost::asio::signal_set> signals;
+  std::string host_port;  ///< where it listens, as HOST:PORT
+};
+
+void listen(listening& l, http::request_handler& service, app::command_line& o) {
+  o.server.max_connections = connection_cap(o);
   try {
-    srv.emplace(service, o.server);
+    l.srv.emplace(service, o.server);
   } catch (const std::exception& e) {
     refuse(
         fmt::format("--listen {}:{}: cannot listen: {}", o.server.host, o.server.port, e.what()));
   }
-
-  boost::asio::signal_set signals(srv->get_executor(), SIGINT, SIGTERM);
-  signals.async_wait([&](error_code wait_ec, int) {
-    if (!wait_ec) srv->shutdown();
+  l.signals.emplace(l.srv->get_executor(), SIGINT, SIGTERM);
+  l.signals->async_wait([&l](error_code wait_ec, int) {
+    if (!wait_ec) l.srv->shutdown();
   });
-
-  const auto where = srv->local_endpoint();
+  const auto where = l.srv->local_endpoint();
   const std::string address = where.address().is_v6()
                                   ? fmt::format("[{}]", where.address().to_string())
                                   : where.address().to_string();
-  fmt::print("listening on http://{}:{}\n", address, where.port());
-  fmt::print("{}\n", opened.line);
+  l.host_port = fmt::format("{}:{}", address, where.port());
+}
+
+/// The lines a ready server prints: where it listens, its registry, the demo token's curl.
+void print_ready(const listening& l, const std::string& registry_line,
+                 const std::string& demo_token) {
+  fmt::print("listening on http://{}\n", l.host_port);
+  fmt::print("{}\n", registry_line);
   if (!demo_token.empty()) {
     fmt::print(
         "demo token (project {}); try:\n"
-        "curl -s -X POST http://{}:{}/v3/{}/jobs/batch-pause-task "
+        "curl -s -X POST http://{}/v3/{}/jobs/batch-pause-task "
         "-H 'Content-Type: application/json' -H 'X-Auth-Token: {}' "
         "-d "
         "'{{\"jobs\":[{{\"job_id\":\"8d0e8e36-a618-490d-8a46-8c61ac9jb502\",\"pause_mode\":"
         "\"target\"}}]}}'\n",
-        demo_project, address, where.port(), demo_project, demo_token);
+        demo_project, l.host_port, demo_project, demo_token);
   }
   std::fflush(stdout);
+}
 
-  srv->run();
+/// --postgres: this server's node serves its share of the database's partitions.
+int serve_cluster(app::command_line& o) {
+  std::string demo_token;
+  http::api_callers callers = make_callers(o, demo_token);
+  std::vector<registration> tasks = initial_tasks(o);
+  const wall_time created = wall_now();
+  for (registration& task : tasks) {
+    std::visit([created](auto& spec) { spec.created_at = created; }, task);
+  }
+  app::cluster_mode cluster(o);
+  http::api service(cluster, std::move(callers), o.api);
+  listening l;
+  listen(l, service, o);
+  std::string line;
+  try {
+    line = cluster.start(o.advertise.empty() ? l.host_port : o.advertise, std::move(tasks),
+                         !o.fleet_file.empty());
+  } catch (const std::exception& e) {
+    refuse(fmt::format("--postgres: {}", e.what()));
+  }
+  print_ready(l, line, demo_token);
+  l.srv->run();
+  cluster.stop();
+  return 0;
+}
+
+int serve(int argc, char** argv) {
+  auto parsed = app::parse_command_line(argc - 1, argv + 1);
+  if (auto* message = std::get_if<std::string>(&parsed)) refuse(*message);
+  app::command_line o = std::get<app::command_line>(std::move(parsed));
+  if (o.help) {
+    fmt::print("{}", app::usage);
+    return 0;
+  }
+  if (o.check) return check(o);
+  if (!o.postgres.empty()) return serve_cluster(o);
+  registry opened = open_registry(o);
+  std::string demo_token;
+  http::api service(*opened.eng, make_callers(o, demo_token), o.api);
+  listening l;
+  listen(l, service, o);
+  print_ready(l, opened.line, demo_token);
+  l.srv->run();
   return stop_registry(o, opened);
 }
 

@@ -1,0 +1,244 @@
+"""taskorch-server --postgres as real processes against the real PostgreSQL (docs/scale-out.md):
+the command line's refusals, a database seeded once, a node killed with SIGKILL and started
+again, and two nodes sharing the partitions, each answering its own projects and 503 with
+Retry-After for the others, until one stops with SIGTERM and the other takes everything over
+with every acknowledged change.
+
+Run by ctest (fixture cluster-postgres-up: TASKORCH_TEST_POSTGRES_STATE) or by hand with
+tests/support/postgres_cluster.py run -- python3 -m unittest -v test_servers (TASKORCH_SERVER set).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+
+import e2e_support as e2e  # noqa: E402
+import postgres_cluster  # noqa: E402
+
+PARTITIONS = 4
+LEASE_MS = 1500
+RENEW_MS = 250
+_schemas = itertools.count()
+
+
+def base_conninfo() -> str:
+    given = os.environ.get("TASKORCH_TEST_POSTGRES")
+    if given:
+        return given
+    state = os.environ.get("TASKORCH_TEST_POSTGRES_STATE")
+    if not state:
+        raise unittest.SkipTest("no test cluster (run through ctest, or postgres_cluster.py run)")
+    with open(state, encoding="utf-8") as f:
+        return json.load(f)["conninfo"]
+
+
+def fresh_schema() -> str:
+    """A conninfo whose search_path is a new, empty schema of this test's own."""
+    base = base_conninfo()
+    name = f"srv{os.getpid()}_{next(_schemas)}"
+    subprocess.run([postgres_cluster.find_program("psql"), base, "-v", "ON_ERROR_STOP=1", "-qc",
+                    f"CREATE SCHEMA {name}"], check=True, timeout=30, capture_output=True)
+    return base + ("&" if "?" in base else "?") + "options=-c%20search_path%3D" + name
+
+
+class Node(e2e.Server):
+    """taskorch-server --postgres on 127.0.0.1 with an ephemeral port."""
+
+    def __init__(self, conninfo: str, name: str, **kw) -> None:
+        super().__init__(**kw)
+        self.conninfo = conninfo
+        self.name = name
+
+    def command(self) -> list[str]:
+        cmd = [e2e.server_binary(), "--listen", "127.0.0.1:0", "--engine-threads", "1",
+               "--postgres", self.conninfo, "--node-name", self.name,
+               "--partitions", str(PARTITIONS), "--lease-ms", str(LEASE_MS),
+               "--renew-ms", str(RENEW_MS)]
+        if self.fleet_path:
+            cmd += ["--fleet", self.fleet_path]
+        for token, project in self.tokens:
+            cmd += ["--token", f"{token}:{project}"]
+        return cmd + self.args
+
+    def status_of(self, project: str, token: str, job: str) -> e2e.Response:
+        return self.post(e2e.STATUS, {"jobs": [job]}, token=token, project=project)
+
+
+def eventually(check, limit: float = 15.0, step: float = 0.1):
+    """Calls check() until it returns something true, for `limit` seconds; returns the last."""
+    until = time.monotonic() + limit
+    while True:
+        got = check()
+        if got or time.monotonic() > until:
+            return got
+        time.sleep(step)
+
+
+def partition_of(project: str, partitions: int) -> int:
+    """The stored format's partition of a project (docs/scale-out.md): FNV-1a 64 of its text."""
+    h = 0xcbf29ce484222325
+    for c in project.encode():
+        h = ((h ^ c) * 0x100000001b3) % (1 << 64)
+    return h % partitions
+
+
+def project_per_partition() -> list[str]:
+    """One project id for each partition, in partition order."""
+    found: dict[int, str] = {}
+    for n in itertools.count():
+        project = f"{0xc1c0000 + n:032x}"
+        found.setdefault(partition_of(project, PARTITIONS), project)
+        if len(found) == PARTITIONS:
+            return [found[p] for p in range(PARTITIONS)]
+    raise AssertionError("unreachable")
+
+
+PROJECTS = project_per_partition()
+TOKENS = [(f"token-{p}", project) for p, project in enumerate(PROJECTS)]
+
+
+def fleet_of(projects: list[str]) -> e2e.Fleet:
+    fleet = e2e.Fleet("clu0")
+    for project in projects:
+        fleet.task("INCRE_TRANSFER_STARTED", project=project)
+        fleet.task("FULL_TRANSFER_STARTED", project=project)
+    return fleet
+
+
+class CommandLine(unittest.TestCase):
+    def refused(self, *args: str) -> str:
+        run = subprocess.run([e2e.server_binary(), *args], capture_output=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+        self.assertEqual(run.returncode, 2, run)
+        self.assertEqual(run.stdout, b"")
+        return run.stderr.decode()
+
+    def test_flags_that_do_not_go_together_are_refused(self):
+        self.assertIn("--postgres and --data-dir exclude each other",
+                      self.refused("--postgres", "host=x", "--data-dir", "d"))
+        self.assertIn("--postgres and --in-memory exclude each other",
+                      self.refused("--postgres", "host=x", "--in-memory"))
+        self.assertIn("--node-name needs --postgres", self.refused("--node-name", "a"))
+        self.assertIn("--renew-ms 600 must be at most a third of --lease-ms 1500",
+                      self.refused("--postgres", "host=x", "--lease-ms", "1500", "--renew-ms", "600"))
+        self.assertIn("--partitions needs a whole number from 1 to 4096",
+                      self.refused("--postgres", "host=x", "--partitions", "0"))
+        self.assertIn("--advertise needs a port other than 0",
+                      self.refused("--postgres", "host=x", "--advertise", "127.0.0.1:0"))
+
+    def test_a_database_that_cannot_be_reached_stops_the_start(self):
+        port = postgres_cluster.free_port()
+        message = self.refused("--listen", "127.0.0.1:0", "--postgres",
+                               f"postgresql://nobody@127.0.0.1:{port}/none?connect_timeout=2")
+        self.assertTrue(message.startswith("taskorch-server: --postgres: "), message)
+
+
+class OneNode(unittest.TestCase):
+    def setUp(self):
+        self.conninfo = fresh_schema()
+        self.fleet = fleet_of([e2e.PROJECT_A, e2e.PROJECT_B])
+        self.nodes: list[Node] = []
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.close()
+
+    def node(self, name: str, **kw) -> Node:
+        n = Node(self.conninfo, name, **kw)
+        self.nodes.append(n)
+        return n.start()
+
+    def test_a_killed_node_started_again_serves_what_it_acknowledged(self):
+        a = self.node("node-a", fleet=self.fleet)
+        registry = a.stdout_lines[1]
+        self.assertRegex(registry, r"^registry: PostgreSQL, node node-a at 127\.0\.0\.1:\d+, 4 partitions, "
+                                   r"holding 0, 1, 2, 3; seeded 4 of 4 tasks into partition")
+        job = self.fleet.ids(e2e.PROJECT_A)[0]
+        r = a.pause([(job, "target")])
+        self.assertEqual((r.status, r.json["results"][0]["status"]), (200, "success"), r)
+        a.kill()  # SIGKILL: its leases stay in the database until they run out
+        a.fleet_path = None
+        a.start()
+        # Its own leases are not taken again before they run out: 503 meanwhile, then served.
+        first = a.status_of(e2e.PROJECT_A, e2e.TOKEN_A, job)
+        if first.status == 503:
+            self.assertEqual(first.header("Retry-After"), "1", first)
+            self.assertEqual(first.json["error_code"], "TASKORCH.0503", first)
+        served = eventually(lambda: (lambda r: r if r.status == 200 else None)(
+            a.status_of(e2e.PROJECT_A, e2e.TOKEN_A, job)), limit=10)
+        self.assertTrue(served, "not served again within 10 s")
+        self.assertEqual(served.json["results"][0]["status"], "PAUSING")
+
+    def test_a_fleet_is_refused_by_a_database_that_holds_its_projects(self):
+        a = self.node("node-a", fleet=self.fleet)
+        self.assertEqual(a.stop(), 0)
+        again = Node(self.conninfo, "node-b", fleet=self.fleet)
+        self.nodes.append(again)
+        again.spawn()
+        rc = again.proc.wait(timeout=60)
+        again._join()
+        self.assertEqual(rc, 2)
+        self.assertIn("--fleet: the database already holds tasks of partition(s)",
+                      "\n".join(again.stderr_lines))
+
+
+class TwoNodes(unittest.TestCase):
+    def setUp(self):
+        self.conninfo = fresh_schema()
+        self.fleet = fleet_of(PROJECTS)
+        self.a = Node(self.conninfo, "node-a", fleet=self.fleet, tokens=TOKENS).start()
+        self.b = Node(self.conninfo, "node-b", tokens=TOKENS).start()
+
+    def tearDown(self):
+        self.a.close()
+        self.b.close()
+
+    def owners(self) -> dict[str, Node] | None:
+        """Each project's one serving node, when every other node answers it 503 (Retry-After: 1)."""
+        owners: dict[str, Node] = {}
+        for token, project in TOKENS:
+            job = self.fleet.ids(project)[0]
+            answers = [(n, n.status_of(project, token, job)) for n in (self.a, self.b)]
+            served = [n for n, r in answers if r.status == 200]
+            refused = [r for _, r in answers if r.status == 503]
+            if len(served) != 1 or len(refused) != 1 or refused[0].header("Retry-After") != "1":
+                return None
+            owners[project] = served[0]
+        return owners
+
+    def test_each_project_is_served_by_one_node_and_a_stopped_node_hands_over(self):
+        # node-a seeded and took every partition; node-b joins and gets its share (half).
+        owners = eventually(lambda: (lambda o: o if o and sum(
+            n is self.b for n in o.values()) == PARTITIONS // 2 else None)(self.owners()))
+        self.assertTrue(owners, "the partitions were not shared half and half")
+        for token, project in TOKENS:
+            job = self.fleet.ids(project)[0]
+            r = owners[project].pause([(job, "all")], token=token, project=project)
+            self.assertEqual(r.json["results"][0]["status"], "success", r)
+        # node-b stops (SIGTERM): it releases its partitions at once; node-a takes them in its
+        # next rounds, well before a lease would have run out.
+        started = time.monotonic()
+        self.assertEqual(self.b.stop(), 0)
+        for token, project in TOKENS:
+            job = self.fleet.ids(project)[0]
+            served = eventually(lambda: (lambda r: r if r.status == 200 else None)(
+                self.a.status_of(project, token, job)), limit=10)
+            self.assertTrue(served, f"{project} not served by node-a after node-b stopped")
+            self.assertEqual(served.json["results"][0]["status"], "PAUSING", served)
+        took = time.monotonic() - started
+        print(f"takeover after SIGTERM: {took:.2f} s (lease {LEASE_MS} ms, renew {RENEW_MS} ms)")
+        self.assertLess(took, LEASE_MS / 1000, "taken over only when the leases ran out")
+
+
+if __name__ == "__main__":
+    unittest.main()
