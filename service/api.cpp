@@ -7,6 +7,7 @@
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -205,7 +206,19 @@ std::variant<accepted_request, response> api::check(const request_head& head) co
       (head.content_type && !is_json_media_type(*head.content_type))) {
     return refusal(request_errc::content_type_invalid, lang);
   }
-  if (!engines_.find(who.grant.project).local) return unavailable(lang);
+  project_home home = engines_.find(who.grant.project);
+  if (!home.local) {
+    // Served by another server: sent on to it, once. An event stream is redirected there
+    // instead: it lasts, and a stream is best served by the server whose feed it reads.
+    if (home.owner.empty() || head.forwarded) return unavailable(lang);
+    if (match.found->id == endpoint::events) {
+      response r;
+      r.status = 307;
+      r.location = fmt::format("http://{}{}", home.owner, head.target);
+      return r;
+    }
+    accepted.forward_to = std::move(home.owner);
+  }
   accepted.project = who.grant.project;
   accepted.signature = std::move(who.signature);
   return accepted;

@@ -1,6 +1,7 @@
 #include "session.hpp"
 
 #include "event_stream.hpp"
+#include "forwarder.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -228,6 +229,12 @@ asio::awaitable<session::exchange> session::serve_request() {
       co_return done;
     }
   }
+  if (!accepted.forward_to.empty()) {
+    conn_.state = phase::handling;
+    done.answer =
+        co_await forward(req, accepted.forward_to, options_.forward_timeout, accepted.lang);
+    co_return done;
+  }
   if (accepted.route == endpoint::events) {
     const auto [last_event_id, repeated_id] = single_header(req, "Last-Event-ID");
     auto start = parse_stream_start(last_event_id, repeated_id, req.target());
@@ -295,7 +302,8 @@ std::variant<accepted_request, response> session::check(
                           .repeated_authorization = repeated_authorization,
                           .project_header = project_header,
                           .repeated_project_header = repeated_project_header,
-                          .headers = fields};
+                          .headers = fields,
+                          .forwarded = req.count(forwarded_field) != 0};
   return handler_.check(head);
 }
 
@@ -328,6 +336,7 @@ asio::awaitable<bool> session::write(const exchange& done, response res) {
   out.set(bhttp::field::server, "taskorch");
   out.set(bhttp::field::content_type, res.content_type);
   if (!res.allow.empty()) out.set(bhttp::field::allow, res.allow);
+  if (!res.location.empty()) out.set(bhttp::field::location, res.location);
   if (res.retry_after.count() > 0) {
     out.set(bhttp::field::retry_after, std::to_string(res.retry_after.count()));
   }

@@ -42,12 +42,18 @@ def base_conninfo() -> str:
         return json.load(f)["conninfo"]
 
 
+def psql(conninfo: str, sql: str) -> list[list[str]]:
+    """The rows `sql` returns, each a list of its columns' text."""
+    run = subprocess.run([postgres_cluster.find_program("psql"), conninfo, "-v", "ON_ERROR_STOP=1",
+                          "-At", "-F", "\t", "-c", sql], check=True, timeout=30, capture_output=True)
+    return [line.split("\t") for line in run.stdout.decode().splitlines() if line]
+
+
 def fresh_schema() -> str:
     """A conninfo whose search_path is a new, empty schema of this test's own."""
     base = base_conninfo()
     name = f"srv{os.getpid()}_{next(_schemas)}"
-    subprocess.run([postgres_cluster.find_program("psql"), base, "-v", "ON_ERROR_STOP=1", "-qc",
-                    f"CREATE SCHEMA {name}"], check=True, timeout=30, capture_output=True)
+    psql(base, f"CREATE SCHEMA {name}")
     return base + ("&" if "?" in base else "?") + "options=-c%20search_path%3D" + name
 
 
@@ -193,42 +199,70 @@ class OneNode(unittest.TestCase):
 
 
 class TwoNodes(unittest.TestCase):
+    """node-a seeds one project per partition and takes them all; node-b joins and gets half."""
+
     def setUp(self):
         self.conninfo = fresh_schema()
         self.fleet = fleet_of(PROJECTS)
         self.a = Node(self.conninfo, "node-a", fleet=self.fleet, tokens=TOKENS).start()
         self.b = Node(self.conninfo, "node-b", tokens=TOKENS).start()
+        shared = eventually(lambda: (lambda o: o if sorted(o.values()) == ["node-a"] * 2 + ["node-b"] * 2
+                                     else None)(self.owners()))
+        self.assertTrue(shared, f"the partitions were not shared half and half: {self.owners()}")
+        self.owner = {project: (self.a if name == "node-a" else self.b) for project, name in shared.items()}
+        self.other = {project: (self.b if n is self.a else self.a) for project, n in self.owner.items()}
+        # Each node learns who holds what in its next round (until then it answers 503).
+        self.assertTrue(eventually(lambda: all(
+            n.status_of(project, token, self.fleet.ids(project)[0]).status == 200
+            for token, project in TOKENS for n in (self.a, self.b))), "not answered by both nodes")
 
     def tearDown(self):
         self.a.close()
         self.b.close()
 
-    def owners(self) -> dict[str, Node] | None:
-        """Each project's one serving node, when every other node answers it 503 (Retry-After: 1)."""
-        owners: dict[str, Node] = {}
-        for token, project in TOKENS:
-            job = self.fleet.ids(project)[0]
-            answers = [(n, n.status_of(project, token, job)) for n in (self.a, self.b)]
-            served = [n for n, r in answers if r.status == 200]
-            refused = [r for _, r in answers if r.status == 503]
-            if len(served) != 1 or len(refused) != 1 or refused[0].header("Retry-After") != "1":
-                return None
-            owners[project] = served[0]
-        return owners
+    def owners(self) -> dict[str, str]:
+        """Each project's owner as the database says (its lease running)."""
+        held = {int(p): owner for p, owner in psql(
+            self.conninfo, "SELECT id, owner FROM taskorch_partitions WHERE lease_until > now()")}
+        return {project: held[p] for p, project in enumerate(PROJECTS) if p in held}
 
-    def test_each_project_is_served_by_one_node_and_a_stopped_node_hands_over(self):
-        # node-a seeded and took every partition; node-b joins and gets its share (half).
-        owners = eventually(lambda: (lambda o: o if o and sum(
-            n is self.b for n in o.values()) == PARTITIONS // 2 else None)(self.owners()))
-        self.assertTrue(owners, "the partitions were not shared half and half")
+    def test_any_node_answers_any_project_as_its_owner_would(self):
         for token, project in TOKENS:
-            job = self.fleet.ids(project)[0]
-            r = owners[project].pause([(job, "all")], token=token, project=project)
+            jobs = self.fleet.ids(project)
+            by_owner = self.owner[project].status_of(project, token, jobs[0])
+            by_other = self.other[project].status_of(project, token, jobs[0])
+            self.assertEqual((by_other.status, by_other.raw), (by_owner.status, by_owner.raw))
+            # A command sent to the other node is applied once, by the owner.
+            r = self.other[project].pause([(jobs[0], "all")], token=token, project=project)
             self.assertEqual(r.json["results"][0]["status"], "success", r)
-        # node-b stops (SIGTERM): it releases its partitions at once; node-a takes them in its
-        # next rounds, well before a lease would have run out.
+            detail = self.owner[project].post("batch-detail", {"jobs": [jobs[0]]}, token=token,
+                                              project=project)
+            self.assertEqual(detail.json["results"][0]["status"], "PAUSING", detail)
+            # Refusals come back as the owner gave them (a job of another project: M05003).
+            wrong = self.other[project].pause([(self.fleet.ids(PROJECTS[0] if project != PROJECTS[0]
+                                                               else PROJECTS[1])[0], "all")],
+                                              token=token, project=project)
+            self.assertEqual(wrong.json["results"][0]["error_code"], "DRS.M05003", wrong)
+
+    def test_a_request_forwarded_once_is_not_forwarded_again(self):
+        token, project = TOKENS[0]
+        r = self.other[project].post(e2e.STATUS, {"jobs": [self.fleet.ids(project)[0]]}, token=token,
+                                     project=project, headers={"X-Taskorch-Forwarded": "1"})
+        self.assertEqual(r.status, 503, r)
+        self.assertEqual(r.header("Retry-After"), "1", r)
+
+    def test_an_event_stream_is_redirected_to_the_owner(self):
+        token, project = TOKENS[1]
+        r = self.other[project].call("GET", f"/v3/{project}/events", token=token)
+        self.assertEqual(r.status, 307, r)
+        self.assertEqual(r.header("Location"), f"http://127.0.0.1:{self.owner[project].port}/v3/{project}/events")
+
+    def test_a_stopped_node_hands_its_partitions_over_at_once(self):
+        for token, project in TOKENS:
+            r = self.a.pause([(self.fleet.ids(project)[0], "all")], token=token, project=project)
+            self.assertEqual(r.json["results"][0]["status"], "success", r)
         started = time.monotonic()
-        self.assertEqual(self.b.stop(), 0)
+        self.assertEqual(self.b.stop(), 0)  # SIGTERM: released at once
         for token, project in TOKENS:
             job = self.fleet.ids(project)[0]
             served = eventually(lambda: (lambda r: r if r.status == 200 else None)(
@@ -238,6 +272,28 @@ class TwoNodes(unittest.TestCase):
         took = time.monotonic() - started
         print(f"takeover after SIGTERM: {took:.2f} s (lease {LEASE_MS} ms, renew {RENEW_MS} ms)")
         self.assertLess(took, LEASE_MS / 1000, "taken over only when the leases ran out")
+
+    def test_a_killed_owners_partitions_are_served_again_after_its_lease(self):
+        theirs = [(token, project) for token, project in TOKENS if self.owner[project] is self.b]
+        for token, project in theirs:
+            r = self.a.pause([(self.fleet.ids(project)[0], "all")], token=token, project=project)
+            self.assertEqual(r.json["results"][0]["status"], "success", r)
+        killed = time.monotonic()
+        self.b.kill()  # SIGKILL: its leases run out in the database
+        token, project = theirs[0]
+        job = self.fleet.ids(project)[0]
+        gap = self.a.status_of(project, token, job)
+        self.assertIn(gap.status, (200, 503), gap)  # 503 while nobody holds the partition
+        if gap.status == 503:
+            self.assertEqual(gap.header("Retry-After"), "1", gap)
+        for token, project in theirs:
+            job = self.fleet.ids(project)[0]
+            served = eventually(lambda: (lambda r: r if r.status == 200 else None)(
+                self.a.status_of(project, token, job)), limit=15)
+            self.assertTrue(served, f"{project} not served after node-b was killed")
+            self.assertEqual(served.json["results"][0]["status"], "PAUSING", served)
+        took = time.monotonic() - killed
+        print(f"takeover after SIGKILL: {took:.2f} s (lease {LEASE_MS} ms, renew {RENEW_MS} ms)")
 
 
 if __name__ == "__main__":

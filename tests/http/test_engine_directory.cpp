@@ -1,7 +1,8 @@
 // The api over an engine_directory (the scale-out mode's node): each project's requests go to
 // the engine serving it; a project no engine here serves is refused 503 TASKORCH.0503 with
 // Retry-After, at check() and again when the body is handled (the partition may have moved
-// meanwhile), changing nothing; /metrics adds every engine up.
+// meanwhile), changing nothing; one another server serves is sent there (once; an event stream
+// redirected); /metrics adds every engine up.
 
 #include <taskorch/engine.hpp>
 #include <taskorch/http/api.hpp>
@@ -22,6 +23,7 @@ namespace {
 const project_id here = *project_id::parse("054ba152d480d55b2f5dc0069e7ddef0");
 const project_id also_here = *project_id::parse("6a1f0c8e2b4d4f7e9c3a5b7d9e1f2a3b");
 const project_id elsewhere = *project_id::parse("1b2c3d4e5f60718293a4b5c6d7e8f901");
+const project_id nowhere = *project_id::parse("9f8e7d6c5b4a39281706f5e4d3c2b1a0");
 
 /// Projects to engines, changed by the test.
 class test_directory final : public engine_directory {
@@ -68,17 +70,21 @@ class Directory : public ::testing::Test {
     c.tokens.add("a", here);
     c.tokens.add("b", also_here);
     c.tokens.add("c", elsewhere);
+    c.tokens.add("d", nowhere);
     return c;
   }
 
-  std::variant<accepted_request, response> check(const project_id& project,
-                                                 std::string_view token) {
-    target_ = "/v3/" + project.to_string() + "/jobs/batch-pause-task";
+  std::variant<accepted_request, response> check(const project_id& project, std::string_view token,
+                                                 bool forwarded = false,
+                                                 std::string_view route = "jobs/batch-pause-task",
+                                                 std::string_view method = "POST") {
+    target_ = "/v3/" + project.to_string() + "/" + std::string(route);
     request_head head;
-    head.method = "POST";
+    head.method = method;
     head.target = target_;
     head.token = token;
     head.content_type = "application/json";
+    head.forwarded = forwarded;
     return service_.check(head);
   }
 
@@ -110,8 +116,8 @@ TEST_F(Directory, EachProjectGoesToItsEngine) {
   EXPECT_EQ(first_->get(here, a.id).state, task_state::incremental_transfer);
 }
 
-TEST_F(Directory, AProjectNoEngineHereServesIsRefusedWithRetryAfter) {
-  auto checked = check(elsewhere, "c");
+TEST_F(Directory, AProjectNoServerServesIsRefusedWithRetryAfter) {
+  auto checked = check(nowhere, "d");
   ASSERT_TRUE(std::holds_alternative<response>(checked));
   const response& r = std::get<response>(checked);
   EXPECT_EQ(r.status, 503U);
@@ -119,6 +125,26 @@ TEST_F(Directory, AProjectNoEngineHereServesIsRefusedWithRetryAfter) {
   EXPECT_EQ(r.body,
             R"({"error_code":"TASKORCH.0503","error_msg":"No server serves this project at the )"
             R"(moment (its partition is changing owner); try again shortly."})");
+}
+
+TEST_F(Directory, AProjectAnotherServerServesIsSentThereOnce) {
+  auto checked = check(elsewhere, "c");
+  ASSERT_TRUE(std::holds_alternative<accepted_request>(checked));
+  EXPECT_EQ(std::get<accepted_request>(checked).forward_to, "127.0.0.1:18082");
+  // Already forwarded once: refused, never sent on again.
+  auto again = check(elsewhere, "c", true);
+  ASSERT_TRUE(std::holds_alternative<response>(again));
+  EXPECT_EQ(std::get<response>(again).status, 503U);
+  // Its event stream is redirected there.
+  auto stream = check(elsewhere, "c", false, "events?since=7", "GET");
+  ASSERT_TRUE(std::holds_alternative<response>(stream));
+  EXPECT_EQ(std::get<response>(stream).status, 307U);
+  EXPECT_EQ(std::get<response>(stream).location,
+            "http://127.0.0.1:18082/v3/1b2c3d4e5f60718293a4b5c6d7e8f901/events?since=7");
+  // The caller is checked first, as anywhere: a wrong token is refused here.
+  auto stranger = check(elsewhere, "a");
+  ASSERT_TRUE(std::holds_alternative<response>(stranger));
+  EXPECT_EQ(std::get<response>(stranger).status, 403U);
 }
 
 TEST_F(Directory, APartitionLostAfterTheCheckIsRefusedWhenTheBodyIsHandled) {

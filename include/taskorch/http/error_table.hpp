@@ -216,7 +216,7 @@ inline constexpr std::array request_error_table{
     "GET events: --max-event-streams event streams are open already"},
   request_error_row{request_errc::partition_unavailable, "partition_unavailable",
     {503, "TASKORCH.0503", "No server serves this project at the moment (its partition is changing owner); try again shortly.", "当前没有服务器处理该项目（其分区正在更换所有者），请稍后重试。"}, 0, "",
-    "scale-out mode (--postgres): no node holds the project's partition now (its owner stopped or froze and no other has claimed it yet, or the node holding it cannot renew its lease); the answer has Retry-After: 1"},
+    "scale-out mode (--postgres): no node holds the project's partition now (its owner stopped or froze and no other has claimed it yet, or the node holding it cannot renew its lease), or the request came forwarded from another node and this one does not hold it either, or its owner cannot be reached or does not answer within the forward timeout; the answer has Retry-After: 1"},
 };
 // clang-format on
 

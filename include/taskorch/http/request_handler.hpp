@@ -50,6 +50,8 @@ struct request_head {
   /// Every header field, when the request has an Authorization header (a signature covers
   /// some of them); empty otherwise.
   std::span<const header_field> headers;
+  /// The request came from another server (X-Taskorch-Forwarded): it is never sent on.
+  bool forwarded = false;
 };
 
 /// A response to send.
@@ -59,6 +61,7 @@ struct response {
   std::string_view content_type = "application/json";
   std::string_view allow;               ///< the Allow header of a 405
   std::chrono::seconds retry_after{0};  ///< the Retry-After header, when not zero
+  std::string location;                 ///< the Location header of a redirect (307)
   /// Set by the event stream's endpoint: the server streams these events (Server-Sent
   /// Events) instead of sending this response (service/event_stream.hpp, event_source.hpp).
   std::shared_ptr<const event_source> stream;
@@ -78,6 +81,9 @@ struct accepted_request {
   /// Set when the request is signed with an access key: its signature is checked by
   /// check_body() once the body is read, before async_handle().
   std::shared_ptr<const pending_signature> signature;
+  /// Set when another server serves the project (HOST:PORT): the server sends the request
+  /// there once its body is read, and answers what that server answers.
+  std::string forward_to;
 };
 
 /// Returns the error response for `e` in `lang`: its status and `{"error_code","error_msg"}`.

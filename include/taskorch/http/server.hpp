@@ -50,6 +50,9 @@ struct server_options {
   /// To receive a whole request, from its first byte (a new connection's first request: from
   /// the accept, so a client that never sends a byte is cut off after it).
   std::chrono::milliseconds read_timeout{10'000};
+  /// The most a request sent on to the server that serves its project may take, from the
+  /// connection to the whole answer (503 beyond; the scale-out mode).
+  std::chrono::milliseconds forward_timeout{30'000};
   /// Keep-alive wait for the next request; 0: no keep-alive (one request per connection,
   /// answered with `Connection: close`).
   std::chrono::milliseconds idle_timeout{30'000};
