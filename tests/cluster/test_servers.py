@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -60,16 +61,19 @@ def fresh_schema() -> str:
 class Node(e2e.Server):
     """taskorch-server --postgres on 127.0.0.1 with an ephemeral port."""
 
-    def __init__(self, conninfo: str, name: str, **kw) -> None:
+    def __init__(self, conninfo: str, name: str, lease_ms: int = LEASE_MS, renew_ms: int = RENEW_MS,
+                 **kw) -> None:
         super().__init__(**kw)
         self.conninfo = conninfo
         self.name = name
+        self.lease_ms = lease_ms
+        self.renew_ms = renew_ms
 
     def command(self) -> list[str]:
         cmd = [e2e.server_binary(), "--listen", "127.0.0.1:0", "--engine-threads", "1",
                "--postgres", self.conninfo, "--node-name", self.name,
-               "--partitions", str(PARTITIONS), "--lease-ms", str(LEASE_MS),
-               "--renew-ms", str(RENEW_MS)]
+               "--partitions", str(PARTITIONS), "--lease-ms", str(self.lease_ms),
+               "--renew-ms", str(self.renew_ms)]
         if self.fleet_path:
             cmd += ["--fleet", self.fleet_path]
         for token, project in self.tokens:
@@ -294,6 +298,78 @@ class TwoNodes(unittest.TestCase):
             self.assertEqual(served.json["results"][0]["status"], "PAUSING", served)
         took = time.monotonic() - killed
         print(f"takeover after SIGKILL: {took:.2f} s (lease {LEASE_MS} ms, renew {RENEW_MS} ms)")
+
+    def test_a_frozen_owner_is_replaced_and_never_answers_from_what_it_held(self):
+        token, project = next((t, p) for t, p in TOKENS if self.owner[p] is self.b)
+        job = self.fleet.ids(project)[0]
+        r = self.a.pause([(job, "target")], token=token, project=project)  # applied by node-b
+        self.assertEqual(r.json["results"][0]["status"], "success", r)
+        self.b.proc.send_signal(signal.SIGSTOP)  # frozen past its lease
+        try:
+            frozen = time.monotonic()
+            served = eventually(lambda: self.owners().get(project) == "node-a" and (
+                lambda r: r if r.status == 200 else None)(self.a.status_of(project, token, job)))
+            self.assertTrue(served, "node-a did not take the frozen node's partition over")
+            print(f"takeover after SIGSTOP: {time.monotonic() - frozen:.2f} s")
+            self.assertEqual(served.json["results"][0]["status"], "PAUSING", served)
+            # A change made by the new owner while the old one is frozen.
+            r = self.a.pause([(job, "all")], token=token, project=project)
+            self.assertEqual(r.json["results"][0]["status"], "success", r)
+        finally:
+            self.b.proc.send_signal(signal.SIGCONT)
+        # Woken, node-b is past its deadline: it never answers from what it held. It refuses
+        # (503) until its next round shows the new owner, then sends requests there.
+        answers = []
+        def settled():
+            r = self.b.status_of(project, token, job)
+            answers.append(r.status)
+            return r if r.status == 200 else None
+        served = eventually(settled)
+        self.assertTrue(served, f"node-b never forwarded to the new owner: {answers}")
+        self.assertTrue(set(answers) <= {200, 503}, answers)
+        detail = self.b.post("batch-detail", {"jobs": [job]}, token=token, project=project)
+        job_detail = detail.json["results"][0]
+        self.assertEqual(job_detail["status"], "PAUSING", detail)
+        # Two acknowledged changes, each applied once: versions 1 and 2, none lost or doubled.
+        self.assertEqual(job_detail.get("version"), 2, detail)
+
+
+class DatabaseDown(unittest.TestCase):
+    """A node whose PostgreSQL stops: changes refused at once, queries answered until the
+    lease's deadline, everything back when the database is."""
+
+    def setUp(self):
+        self.pg = postgres_cluster.PostgresCluster().start()
+        self.fleet = fleet_of([e2e.PROJECT_A])
+        self.node = Node(self.pg.conninfo, "node-a", fleet=self.fleet, lease_ms=6000, renew_ms=500)
+        self.node.start()
+
+    def tearDown(self):
+        self.node.close()
+        self.pg.close()
+
+    def test_changes_are_refused_queries_answered_and_service_comes_back(self):
+        first, second = self.fleet.ids(e2e.PROJECT_A)
+        self.assertEqual(self.node.pause([(first, "target")]).json["results"][0]["status"], "success")
+        self.pg.stop()
+        stopped = time.monotonic()
+        refused = self.node.pause([(second, "target")])
+        self.assertEqual(refused.status, 503, refused)
+        self.assertEqual(refused.json["error_code"], "TASKORCH.0507", refused)
+        answered = self.node.status([first, second])
+        within = time.monotonic() - stopped
+        self.assertLess(within, 6000 * 0.8 / 1000, "the check came too late to mean anything")
+        self.assertEqual(answered.status, 200, answered)
+        self.assertEqual([r["status"] for r in answered.json["results"]],
+                         ["PAUSING", "FULL_TRANSFER_STARTED"], answered)
+        self.pg.start()
+        back = eventually(lambda: (lambda r: r if r.status == 200 else None)(
+            self.node.pause([(second, "target")])), limit=20)
+        self.assertTrue(back, "changes were not taken again after the database came back")
+        self.assertEqual(back.json["results"][0]["status"], "success", back)
+        detail = self.node.post("batch-detail", {"jobs": [first, second]})
+        self.assertEqual([(r["status"], r.get("version")) for r in detail.json["results"]],
+                         [("PAUSING", 1), ("PAUSING", 1)], detail)
 
 
 if __name__ == "__main__":
