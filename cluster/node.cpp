@@ -147,6 +147,12 @@ asio::awaitable<void> node::retire(std::shared_ptr<engine> eng) {
 asio::awaitable<bool> node::take(std::uint32_t partition) {
   const std::optional<lease> got = co_await claim(*db_, options_.name, partition, options_.leases);
   if (!got) co_return false;
+  {
+    // Nobody else serves it now: while it loads, its requests are refused (503), not sent to
+    // its last owner, which may be frozen.
+    std::lock_guard lock(mutex_);
+    if (partition < owners_.size()) owners_[partition].owner = options_.name;
+  }
   bool loaded = false;
   try {
     holding h = co_await load(*got);

@@ -69,6 +69,8 @@ engine::~engine() {
 
 void engine::stop() { core_->stop(); }
 
+bool engine::stopped() const noexcept { return core_->stopped(); }
+
 const engine_options& engine::options() const noexcept { return core_->options(); }
 
 storage_stats engine::storage() const { return core_->storage(); }

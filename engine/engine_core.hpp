@@ -35,6 +35,7 @@ class engine_core : public std::enable_shared_from_this<engine_core> {
   /// Idempotent. Throws boost::system::system_error (errc::would_deadlock) on an engine
   /// thread, which it would wait for.
   void stop();
+  bool stopped() const noexcept { return admission_.stopping(); }
   const engine_options& options() const noexcept { return options_; }
 
   /// True on one of this engine's threads, or on a caller's thread while it runs a part

@@ -105,6 +105,7 @@ class feed_source final : public event_source {
     return engine_->read_feed(project_, after, max_events);
   }
   std::uint64_t position() const override { return engine_->feed_position(); }
+  bool ended() const override { return engine_->stopped(); }
 
  private:
   std::shared_ptr<const engine> engine_;

@@ -64,6 +64,7 @@ void append_keep_alive_frame(std::string& out, std::uint64_t position);
 
 /// The `reason` of a cut-off frame when the feed dropped the stream's position.
 inline constexpr std::string_view fell_behind_reason = "fell_behind";
+inline constexpr std::string_view moved_reason = "moved";
 
 /// Appends the frame of one change (`event: change`; its id is its position).
 void append_change_frame(std::string& out, const feed_event& e);

@@ -136,6 +136,11 @@ event_stream::batch event_stream::collect() noexcept {
     }
     const bool moved = page.next != position_;
     position_ = page.next;
+    if (page.events.empty() && !moved && source_->ended()) {
+      // Everything the source had is sent: the project is served elsewhere now.
+      append_cut_off_frame(frames_, last_sent_, moved_reason);
+      return {.found = batch::ended};
+    }
     if (page.events.empty()) return {.found = moved ? batch::skipped : batch::nothing};
     for (const feed_event& e : page.events) append_change_frame(frames_, e);
     return {
@@ -160,6 +165,10 @@ asio::awaitable<event_stream::forwarded> event_stream::forward() {
       // The feed dropped the position while the client was taking earlier events slowly:
       // what it missed cannot be sent. Say so, then end.
       stats_.count_stream_cut_off(stream_cut_off::fell_behind);
+      co_await send(frames_);
+      co_return forwarded::ended;
+    case batch::ended:
+      stats_.count_stream_cut_off(stream_cut_off::moved);
       co_await send(frames_);
       co_return forwarded::ended;
     case batch::skipped:

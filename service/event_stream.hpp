@@ -102,7 +102,8 @@ class event_stream {
     sent,     ///< events, written
     skipped,  ///< no event of the project, but positions read past: read again at once
     nothing,  ///< nothing new
-    ended,    ///< the stream ends (the write failed, or the feed dropped the position)
+    ended,    ///< the stream ends (the write failed, the feed dropped the position, or the
+              ///< source ended)
   };
 
   /// One read of the feed after `position_`: what it found, its frames in `frames_`.
@@ -110,6 +111,7 @@ class event_stream {
     enum kind : std::uint8_t {
       events,   ///< the frames of `count` events, the last at position `last`
       cut_off,  ///< the feed dropped the position: the cut-off frame
+      ended,    ///< the source ended (its project is served elsewhere): the cut-off frame
       skipped,  ///< no event of the project, but positions read past
       nothing,  ///< nothing new
       failed,   ///< reading or formatting threw (out of memory)

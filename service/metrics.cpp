@@ -194,7 +194,8 @@ std::string metrics::render(const state_counts& tasks, const storage_stats& stor
   put("taskorch_event_stream_events_total {}\n", stream_events_.load(std::memory_order_relaxed));
   put("# HELP taskorch_event_streams_cut_off_total Event streams the server ended because their "
       "client did not take the events in time, by reason: write_timeout (a write outlasted "
-      "--sse-write-timeout-ms) or fell_behind (the feed dropped the stream's position).\n");
+      "--sse-write-timeout-ms) or fell_behind (the feed dropped the stream's position); or "
+      "because their project is now served by another server: moved (scale-out).\n");
   put("# TYPE taskorch_event_streams_cut_off_total counter\n");
   for (std::size_t r = 0; r < cut_off_reasons.size(); ++r) {
     put("taskorch_event_streams_cut_off_total{{reason=\"{}\"}} {}\n", cut_off_reasons[r],

@@ -131,6 +131,8 @@ class engine {
   /// operation_aborted. Throws boost::system::system_error (errc::would_deadlock) on one of
   /// the engine's own threads, which it would wait for.
   void stop();
+  /// True once stop() has begun: the engine takes no more operations.
+  bool stopped() const noexcept;
 
   /// The options in force (zeros resolved).
   const engine_options& options() const noexcept;

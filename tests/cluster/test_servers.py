@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "support"))
 
 import e2e_support as e2e  # noqa: E402
 import postgres_cluster  # noqa: E402
+from test_event_stream import EventStream  # noqa: E402
 
 PARTITIONS = 4
 LEASE_MS = 1500
@@ -332,6 +333,54 @@ class TwoNodes(unittest.TestCase):
         self.assertEqual(job_detail["status"], "PAUSING", detail)
         # Two acknowledged changes, each applied once: versions 1 and 2, none lost or doubled.
         self.assertEqual(job_detail.get("version"), 2, detail)
+
+
+class Rebalance(unittest.TestCase):
+    """node-a seeds one project per partition and holds them all; node-b joins, and node-a lets
+    its highest partitions go (3, then 2) for it."""
+
+    def setUp(self):
+        self.conninfo = fresh_schema()
+        self.fleet = fleet_of(PROJECTS)
+        self.a = Node(self.conninfo, "node-a", fleet=self.fleet, tokens=TOKENS).start()
+        self.b = Node(self.conninfo, "node-b", tokens=TOKENS)
+
+    def tearDown(self):
+        self.a.close()
+        self.b.close()
+
+    def test_a_stream_whose_partition_moves_is_cut_off_and_resumes_at_the_new_owner(self):
+        token, project = TOKENS[3]
+        job = self.fleet.ids(project)[0]
+        with EventStream(self.a.port, token=token, project=project, query="?since=0").open() as s:
+            self.assertEqual(self.a.pause([(job, "target")], token=token, project=project).status, 200)
+            first = s.changes(1)[0]
+            self.b.start()
+            cut = None
+            while (frame := s.frame(limit=15)) is not None:
+                if frame.event == "cut_off":
+                    cut = frame
+                    break
+            self.assertIsNotNone(cut, "the stream was not cut off when its partition moved")
+            self.assertEqual(cut.json, {"resume_after": first["sequence"],
+                                        "reason": "moved"})
+            resume = str(cut.json["resume_after"])
+        # Where the client reconnects, it is sent to the new owner (after 503s with Retry-After
+        # while node-b claims the partition), and resumes there.
+        def redirected():
+            answer = self.a.call("GET", f"/v3/{project}/events", token=token,
+                                 headers={"Last-Event-ID": resume})
+            self.assertIn(answer.status, (307, 503), answer)
+            return answer if answer.status == 307 else None
+        moved = eventually(redirected)
+        self.assertTrue(moved, "never redirected to the new owner")
+        self.assertEqual(moved.header("Location"), f"http://127.0.0.1:{self.b.port}/v3/{project}/events")
+        with EventStream(self.b.port, token=token, project=project, last_event_id=resume).open() as s:
+            r = self.b.pause([(job, "all")], token=token, project=project)
+            self.assertEqual(r.json["results"][0]["status"], "success", r)
+            change = s.changes(1)[0]
+            self.assertEqual((change["job_id"], change["cause"], change["version"]), (job, "pause", 2))
+            self.assertGreater(change["sequence"], int(resume))
 
 
 class DatabaseDown(unittest.TestCase):

@@ -58,6 +58,9 @@ class test_feed final : public event_source {
     oldest_ = oldest;
   }
   void make_endless() { endless_ = true; }
+  /// The feed's engine stops serving the project (scale-out: its partition moved).
+  void end() { ended_ = true; }
+  bool ended() const override { return ended_; }
 
   feed_page read(std::uint64_t after, std::size_t max_events) const override {
     feed_page page;
@@ -97,6 +100,7 @@ class test_feed final : public event_source {
   std::vector<feed_event> events_;
   std::uint64_t oldest_ = 0;
   std::atomic<bool> endless_{false};
+  std::atomic<bool> ended_{false};
 };
 
 /// Answers the events route with a stream of `feed`, anything else 200 `{}`.
@@ -431,6 +435,25 @@ TEST(EventStream, AClientThatDoesNotReadIsCutOffAfterTheWriteTimeout) {
   client c(srv.port());
   c.send(get("/plain"));
   ASSERT_TRUE(c.read_until("{}"));
+}
+
+TEST(EventStream, AStreamWhoseSourceEndedSendsWhatIsLeftThenACutOffFrame) {
+  auto feed = std::make_shared<test_feed>();
+  feed->add(2);
+  stream_handler handler(feed);
+  running_server srv(handler, options());
+  client c(srv.port());
+  c.send(get(events_path + "?since=0"));
+  ASSERT_TRUE(c.read_until("\"sequence\":2,")) << c.got();
+  // Its last events, then the engine stops serving the project (its partition moved).
+  feed->add(1);
+  feed->end();
+  ASSERT_TRUE(c.read_to_end(30s)) << c.got();
+  EXPECT_NE(c.got().find("id: 3\n"), std::string::npos) << c.got();
+  EXPECT_TRUE(
+      c.got().ends_with("event: cut_off\ndata: {\"resume_after\":3,\"reason\":\"moved\"}\n\n"))
+      << c.got();
+  EXPECT_TRUE(handler.shows("taskorch_event_streams_cut_off_total{reason=\"moved\"} 1"));
 }
 
 TEST(EventStream, AStreamWhoseFeedWasDroppedEndsWithACutOffFrame) {

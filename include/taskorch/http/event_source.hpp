@@ -34,6 +34,12 @@ class event_source {
 
   /// The last position readable now: a stream that starts after it sends only new events.
   virtual std::uint64_t position() const = 0;
+
+  /// True once the source will give no more events: its engine no longer serves the project
+  /// (the scale-out mode let its partition go). A stream sends what it still reads, then
+  /// ends with a cut_off frame (reason "moved"), so that its client reconnects and resumes
+  /// where the project is served now.
+  virtual bool ended() const { return false; }
 };
 
 }  // namespace taskorch::http

@@ -39,6 +39,7 @@ enum class accept_failure : std::uint8_t {
 enum class stream_cut_off : std::uint8_t {
   write_timeout,  ///< a write to the client did not complete within the write timeout
   fell_behind,    ///< the feed dropped the stream's position while its client was slow
+  moved,          ///< the project's events are now served by another server (scale-out)
 };
 
 /// Request and item counters, connection counts and a latency histogram.
@@ -80,7 +81,8 @@ class metrics {
       "DRS.M00307", "DRS.M00308", "DRS.M00004", "other"};
   static constexpr std::array<std::string_view, 3> accept_failures{"descriptors", "memory",
                                                                    "other"};
-  static constexpr std::array<std::string_view, 2> cut_off_reasons{"write_timeout", "fell_behind"};
+  static constexpr std::array<std::string_view, 3> cut_off_reasons{"write_timeout", "fell_behind",
+                                                                   "moved"};
   static constexpr std::array<double, 12> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                  0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
 
