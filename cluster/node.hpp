@@ -83,7 +83,6 @@ class node final : public http::engine_directory {
   std::vector<std::uint32_t> held() const;
   /// The number of partitions of the cluster (known once started).
   std::uint32_t partitions() const noexcept { return partitions_; }
-  const std::string& name() const noexcept { return options_.name; }
 
  private:
   /// A partition this node holds, and its engine once loaded.
