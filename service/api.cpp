@@ -6,6 +6,7 @@
 #include <taskorch/http/response_writer.hpp>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
@@ -81,6 +82,8 @@ response engine_failure(const error_code& ec, language lang) {
   const wire_error& e = describe(ec);
   response r;
   r.status = e.status;
+  const bool nothing_run = &e == &describe(request_errc::not_run).wire;
+  if (nothing_run) r.retry_after = std::chrono::seconds(1);  // the next owner answers soon
   write_error(r.body, e.drs_code, lang == language::zh_cn ? e.zh : e.en);
   return r;
 }
@@ -455,7 +458,12 @@ api::batch_handler api::batch_completion(const accepted_request& request, unsign
       ex, [this, lang = request.lang, route = request.route, status, done = std::move(done)](
               error_code ec, const batch_result& results) mutable {
         response r;
-        if (ec) {
+        // A batch cut short by the engine stopping (its partition moved, or the server stops)
+        // has a result for every item, operation_aborted on those it did not run: it is
+        // answered item by item, so that the items it ran are not hidden. Any other failure
+        // (a batch refused, a journal that failed) is one answer for the whole batch.
+        const bool cut_short = ec == boost::asio::error::operation_aborted && !results.empty();
+        if (ec && !cut_short) {
           r = engine_failure(ec, lang);
         } else {
           r.status = status;

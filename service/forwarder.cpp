@@ -48,6 +48,10 @@ response unavailable(language lang) {
   return r;
 }
 
+response no_answer(language lang) {
+  return error_response(request_error::of(request_errc::owner_gave_no_answer), lang);
+}
+
 /// HOST and PORT of "HOST:PORT" ("[v6]:PORT" too); empty host when it is not that.
 std::pair<std::string, std::string> split_address(std::string_view owner) {
   const std::size_t colon = owner.rfind(':');
@@ -90,7 +94,7 @@ asio::awaitable<response> forward(const bhttp::request<bhttp::string_body>& req,
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(max_forwarded_answer);
   auto [read, taken] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-  if (read) co_return unavailable(lang);
+  if (read) co_return no_answer(lang);
   bhttp::response<bhttp::string_body>& answer = parser.get();
   response r;
   r.status = answer.result_int();

@@ -11,6 +11,9 @@
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +56,15 @@ class test_directory final : public engine_directory {
   mutable std::mutex mutex_;
   std::map<project_id, std::shared_ptr<engine>> engines_;
 };
+
+std::size_t count_of(std::string_view text, std::string_view what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string_view::npos;
+       at = text.find(what, at + what.size())) {
+    ++n;
+  }
+  return n;
+}
 
 task_spec running(const project_id& project) {
   return {.id = job_id::mint(), .project = project, .state = task_state::incremental_transfer};
@@ -157,6 +169,61 @@ TEST_F(Directory, APartitionLostAfterTheCheckIsRefusedWhenTheBodyIsHandled) {
   EXPECT_EQ(r.status, 503U);
   EXPECT_EQ(r.retry_after, std::chrono::seconds(1));
   EXPECT_EQ(first_->get(here, a.id).state, task_state::incremental_transfer);
+}
+
+TEST_F(Directory, AnEngineStoppedBeforeTheBatchRanAnswersNotRunWithRetryAfter) {
+  const task_spec a = running(here);
+  ASSERT_FALSE(first_->register_tasks({a}).at(0).error);
+  auto checked = check(here, "a");
+  ASSERT_TRUE(std::holds_alternative<accepted_request>(checked));
+  first_->stop();  // the partition is let go while the body is read
+  const response r = handle(std::get<accepted_request>(checked), pause_body(a.id));
+  EXPECT_EQ(r.status, 503U);
+  EXPECT_EQ(r.retry_after, std::chrono::seconds(1));
+  EXPECT_EQ(r.body,
+            R"({"error_code":"TASKORCH.0503","error_msg":"Not run: the server stopped serving )"
+            R"(this project before it got to it (the project's partition moved to another node, )"
+            R"(or the server is stopping). Nothing changed; send it again."})");
+}
+
+TEST_F(Directory, ABatchCutShortByAStopIsAnsweredItemByItem) {
+  // A stop racing with a large batch: the items run before it succeed and are kept, the
+  // others are answered "not run" one by one, and the answer says which is which.
+  constexpr std::size_t items = 4000;
+  std::size_t cut_short = 0;
+  for (int attempt = 0; attempt < 40 && cut_short < 3; ++attempt) {
+    auto eng = std::make_shared<engine>(engine_options{.threads = 2, .shards = 8});
+    directory_.serve(here, eng);
+    std::vector<registration> specs;
+    std::string body = R"({"jobs":[)";
+    for (std::size_t i = 0; i < items; ++i) {
+      const task_spec spec = running(here);
+      specs.emplace_back(spec);
+      body += (i ? "," : "") + std::string(R"({"job_id":")") + spec.id.to_string() +
+              R"(","pause_mode":"target"})";
+    }
+    body += "]}";
+    ASSERT_EQ(eng->register_tasks(specs).size(), items);
+    auto checked = check(here, "a");
+    ASSERT_TRUE(std::holds_alternative<accepted_request>(checked));
+    auto answer = service_.async_handle(std::get<accepted_request>(checked), std::move(body),
+                                        boost::asio::use_future);
+    // Stop as soon as the batch has begun: once one of its tasks is paused.
+    const job_id first = std::get<task_spec>(specs.front()).id;
+    while (answer.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
+           eng->get(here, first).state != task_state::paused) {
+    }
+    eng->stop();
+    const response r = answer.get();
+    if (r.status == 503U) continue;  // stopped before the batch was taken: nothing ran
+    ASSERT_EQ(r.status, 200U) << r.body.substr(0, 300);
+    const std::size_t not_run = count_of(r.body, R"("error_code":"TASKORCH.0503")");
+    const std::size_t succeeded = count_of(r.body, R"("status":"success")");
+    EXPECT_EQ(not_run + succeeded, items);
+    if (not_run > 0 && succeeded > 0) ++cut_short;
+  }
+  std::printf("[ cut short ] %zu batches answered item by item with both outcomes\n", cut_short);
+  EXPECT_GT(cut_short, 0U) << "no stop landed inside a batch in 40 attempts";
 }
 
 TEST_F(Directory, MetricsAddEveryEngineUp) {

@@ -51,13 +51,19 @@ TEST(ErrorTable, MessagesUseTheDrsWording) {
 
 TEST(ErrorTable, SuccessHasNoDrsErrorCode) { EXPECT_TRUE(drs_error_code(error_code()).empty()); }
 
+TEST(ErrorTable, WhatTheEngineDidNotRunIsToBeSentAgain) {
+  EXPECT_EQ(drs_error_code(boost::asio::error::operation_aborted), "TASKORCH.0503");
+  EXPECT_EQ(describe(boost::asio::error::operation_aborted).status, 503U);
+  EXPECT_EQ(&describe(boost::asio::error::operation_aborted),
+            &describe(request_errc::not_run).wire);
+}
+
 TEST(ErrorTable, ForeignErrorsAreServiceAbnormal) {
-  EXPECT_EQ(drs_error_code(boost::asio::error::operation_aborted), "DRS.M00004");
   EXPECT_EQ(drs_error_code(make_error_code(boost::system::errc::io_error)), "DRS.M00004");
   // Same numeric value as errc::task_not_found, but another category.
   EXPECT_EQ(drs_error_code(error_code(1, boost::system::generic_category())), "DRS.M00004");
   EXPECT_EQ(drs_error_code(error_code(999, error_category())), "DRS.M00004");
-  EXPECT_EQ(describe(boost::asio::error::operation_aborted).status, 500U);
+  EXPECT_EQ(describe(make_error_code(boost::system::errc::io_error)).status, 500U);
 }
 
 TEST(ErrorTable, RequestErrorsAreFilledFromTheirRow) {

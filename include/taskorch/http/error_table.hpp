@@ -12,7 +12,8 @@
 //   describe(taskorch::errc::task_deleted).drs_code == "DRS.M05004"
 //   describe(request_errc::not_found).status == 404
 //
-// Anything else (the engine stopping, for instance) is 500 DRS.M00004, "Service is abnormal".
+// The engine stopping before it ran something (operation_aborted) is 503 TASKORCH.0503,
+// "Not run"; anything else the tables do not list is 500 DRS.M00004, "Service is abnormal".
 // docs/errors.md is generated from these tables and the core's errc_table (tools/errors_doc.cpp).
 
 #include <taskorch/error.hpp>
@@ -103,6 +104,8 @@ enum class request_errc : std::uint8_t {
   event_position_gone,       ///< an event stream's position is no longer kept (410)
   too_many_streams,          ///< more event streams than the cap
   partition_unavailable,     ///< no node serves the project's partition now (scale-out)
+  not_run,                   ///< the engine stopped before it ran the request or an item
+  owner_gave_no_answer,      ///< a forwarded request got no answer: it may have run (502)
 };
 
 /// One row of the request-error table.
@@ -204,7 +207,7 @@ inline constexpr std::array request_error_table{
     "the same job id twice in one request, caught at its second occurrence"},
   request_error_row{request_errc::service_abnormal, "service_abnormal",
     {500, "DRS.M00004", "Service is abnormal. Check logs.", "服务异常，请检查日志。"}, 0, "",
-    "the engine is stopping and did not run the request, or the service failed while answering it"},
+    "the service failed while answering the request (an error no table lists)"},
   request_error_row{request_errc::bad_event_position, "bad_event_position",
     {400, "TASKORCH.0400", "The event position is invalid: Last-Event-ID and since take a whole number, a position in the event stream.", "事件位置无效：Last-Event-ID和since须为整数，即事件流中的位置。"}, 0, "",
     "GET events: the Last-Event-ID header, or else the since query parameter, is not a whole number of 1 to 20 digits below 2^64 (empty, signed, not decimal), or is given more than once"},
@@ -216,7 +219,13 @@ inline constexpr std::array request_error_table{
     "GET events: --max-event-streams event streams are open already"},
   request_error_row{request_errc::partition_unavailable, "partition_unavailable",
     {503, "TASKORCH.0503", "No server serves this project at the moment (its partition is changing owner); try again shortly.", "当前没有服务器处理该项目（其分区正在更换所有者），请稍后重试。"}, 0, "",
-    "scale-out mode (--postgres): no node holds the project's partition now (its owner stopped or froze and no other has claimed it yet, or the node holding it cannot renew its lease), or the request came forwarded from another node and this one does not hold it either, or its owner cannot be reached or does not answer within the forward timeout; the answer has Retry-After: 1"},
+    "scale-out mode (--postgres): no node holds the project's partition now (its owner stopped or froze and no other has claimed it yet, or the node holding it cannot renew its lease), or the request came forwarded from another node and this one does not hold it either, or its owner cannot be reached or fails before it has the whole request; nothing was run; the answer has Retry-After: 1"},
+  request_error_row{request_errc::not_run, "not_run",
+    {503, "TASKORCH.0503", "Not run: the server stopped serving this project before it got to it (the project's partition moved to another node, or the server is stopping). Nothing changed; send it again.", "未执行：服务器在处理前已停止服务该项目（项目分区已迁至其他节点，或服务器正在停止）。未做任何变更，请重新发送。"}, 0, "",
+    "the engine serving the project stopped (its partition moved to another node, or the server is stopping) before it ran the request, or an item of a batch: as a batch item's error_code the item was not run while others of the batch may have been; as the whole answer (with Retry-After: 1) nothing was run"},
+  request_error_row{request_errc::owner_gave_no_answer, "owner_gave_no_answer",
+    {502, "TASKORCH.0502", "The server serving this project took the request but gave no answer (it stopped, or did not answer in time): the request may or may not have been carried out. Read the tasks to see, or send it again.", "服务该项目的服务器已接收请求但未应答（已停止或超时未应答）：请求可能已执行，也可能未执行。请查询任务确认，或重新发送。"}, 0, "",
+    "scale-out mode (--postgres): the request was sent on to the project's owner in full, and the owner closed the connection or did not answer within the forward timeout; unlike 503, the request may have been carried out"},
 };
 // clang-format on
 
@@ -252,14 +261,16 @@ constexpr const request_error_row& describe(request_errc e) noexcept {
   return request_error_table[static_cast<std::size_t>(e) - 1];
 }
 
-/// Returns how `ec` (a failure) is shown on the wire: its engine_error_table row, or
-/// service_abnormal for any error the table does not list.
+/// Returns how `ec` (a failure) is shown on the wire: its engine_error_table row, not_run for
+/// operation_aborted (the engine stopped before it ran), or service_abnormal for any other
+/// error the table does not list.
 inline const wire_error& describe(const error_code& ec) noexcept {
   if (ec.category() == error_category()) {
     if (const errc_info* row = find_errc(static_cast<errc>(ec.value()))) {
       return engine_error_table[static_cast<std::size_t>(row->code) - 1].wire;
     }
   }
+  if (ec == boost::system::errc::operation_canceled) return describe(request_errc::not_run).wire;
   return describe(request_errc::service_abnormal).wire;
 }
 
