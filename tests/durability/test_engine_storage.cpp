@@ -625,7 +625,12 @@ TEST(EngineStorage, ZerosThatCannotBeWrittenOnlyTurnPreallocationOff) {
   files->fail(file_op::write, 2, ENOSPC);
   const task_spec task = make_task(task_state::incremental_transfer);
   engine eng(o);
-  std::this_thread::sleep_for(50ms);
+  // Wait until the idle writer has tried its zeros (a fixed sleep was too short under load).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (files->calls(file_op::write) < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(files->calls(file_op::write), 2U);
   EXPECT_FALSE(eng.register_tasks({task}).at(0).error);
   EXPECT_FALSE(eng.pause(kProject, {{task.id, pause_mode::target}}).at(0).error);
   EXPECT_FALSE(eng.storage().failed);
