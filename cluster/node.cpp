@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <exception>
 #include <functional>
+#include <map>
+#include <string_view>
 #include <utility>
 
 namespace taskorch::cluster {
@@ -31,6 +33,19 @@ bool node::serving(const holding& h, clock::time_point now) noexcept {
 std::uint32_t node::share(std::size_t live) const noexcept {
   const auto n = static_cast<std::uint32_t>(std::max<std::size_t>(live, 1));
   return (partitions_ + n - 1) / n;
+}
+
+bool node::someone_short(const std::vector<partition_owner>& owners, std::size_t live) const {
+  const std::size_t nodes = std::max<std::size_t>(live, 1);
+  const std::size_t floor = partitions_ / nodes;
+  if (floor == 0 || partitions_ % nodes == 0) return false;  // the share is everyone's fair part
+  std::map<std::string_view, std::size_t> held_by;
+  for (const partition_owner& o : owners) {
+    if (o.owner.empty()) return false;  // a free partition: the short node can take it
+    ++held_by[o.owner];
+  }
+  if (held_by.size() < nodes) return true;  // a live node holds nothing
+  return std::ranges::any_of(held_by, [&](const auto& entry) { return entry.second < floor; });
 }
 
 http::project_home node::find(const project_id& project) const {
@@ -253,10 +268,12 @@ asio::awaitable<void> node::balance() {
       }
     }
     owners = co_await partition_owners(*db_, timeout);
-  } else if (holding_now > target) {
+  } else if (holding_now > target || (holding_now == target && someone_short(owners, live))) {
+    // Over the share, or at it while another node holds less than its fair part and no
+    // partition is free for it: let the highest go (docs/scale-out.md, "Balance").
+    const std::size_t give = holding_now > target ? holding_now - target : 1;
     std::vector<std::uint32_t> surplus = held();
-    surplus.erase(surplus.begin(),
-                  surplus.end() - static_cast<std::ptrdiff_t>(holding_now - target));
+    surplus.erase(surplus.begin(), surplus.end() - static_cast<std::ptrdiff_t>(give));
     for (const std::uint32_t p : surplus) {
       co_await let_go(p, true);
     }

@@ -117,6 +117,9 @@ class node final : public http::engine_directory {
   boost::asio::awaitable<holding> load(lease held);
   /// The share of partitions for `live` nodes.
   std::uint32_t share(std::size_t live) const noexcept;
+  /// True when every partition in `owners` is held and one of the `live` nodes holds fewer
+  /// than partitions / live (rounded down), the least any node's fair part is.
+  bool someone_short(const std::vector<partition_owner>& owners, std::size_t live) const;
   /// True while `h` may serve: before its local deadline, not fenced, its journal working.
   static bool serving(const holding& h, std::chrono::steady_clock::time_point now) noexcept;
 

@@ -80,6 +80,8 @@ const char* to_string(outcome o) noexcept {
       return "child_forbidden(M00308)";
     case outcome::aborted:
       return "aborted";
+    case outcome::unknown:
+      return "unknown";
     case outcome::exists:
       return "exists";
     case outcome::other:
@@ -364,6 +366,7 @@ bool task_model::matches(op_kind kind, const model_output& expected, const model
 std::optional<model_state> task_model::step(const model_state& s, const model_input& in,
                                             const model_output& out) const {
   if (out.result == outcome::aborted) return s;  // did not run: no effect, any time
+  if (out.result == outcome::unknown) return apply(s, in).second;  // ran, answer unseen
   auto [expected, next] = apply(s, in);
   if (!matches(in.kind, expected, out)) return std::nullopt;
   return next;

@@ -46,7 +46,10 @@
 // (the engine refuses such a batch as a whole).
 //
 // An item that reports operation_aborted did not run (engine.hpp): the model accepts it
-// anywhere and changes nothing.
+// anywhere and changes nothing. An operation whose answer was lost (`unknown`, a request over
+// the network) may have run or not: the model accepts any answer and applies it; the checker
+// may place it after every other operation (its return stamp is lin::never), where its effect
+// is not seen.
 
 #include <taskorch/batch.hpp>
 #include <taskorch/pause_mode.hpp>
@@ -74,6 +77,7 @@ enum class outcome : std::uint8_t {
   parent_forbidden,  ///< DRS.M00307
   child_forbidden,   ///< DRS.M00308
   aborted,           ///< the engine stopped before the item ran
+  unknown,           ///< the answer was lost: it may have run, with any result, or not
   exists,            ///< registering a registered id
   other,             ///< anything else: never legal
 };
