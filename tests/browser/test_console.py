@@ -42,6 +42,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WAIT = float(os.environ.get("TASKORCH_BROWSER_WAIT", "30"))
 XSS = "<img src=x onerror=alert(1)>"
+WORKER_TOKEN = "browser-worker-token-5c2e81"
 
 # The rows a script reads in one go (no stale elements): what each row of the table shows.
 READ_ROWS = """
@@ -113,7 +114,7 @@ class ConsoleInBrowser(unittest.TestCase):
             raise unittest.SkipTest(message)
 
         cls.fleet, cls.ids = build_fleet()
-        cls.srv = Server(fleet=cls.fleet).start()
+        cls.srv = Server(fleet=cls.fleet, args=["--token", f"{WORKER_TOKEN}:{PROJECT_A}:worker"]).start()
         cls.twin = Server(fleet=cls.fleet).start()
         cls.artifacts = os.environ.get("TASKORCH_BROWSER_ARTIFACTS") or tempfile.mkdtemp(prefix="taskorch-browser-")
         os.makedirs(cls.artifacts, exist_ok=True)
@@ -362,7 +363,7 @@ class ConsoleInBrowser(unittest.TestCase):
         self.wait(lambda d: "PAUSING" in d.find_element(By.ID, "detail-fields").text, "the detail's status")
         fields = d.find_element(By.ID, "detail-fields").text
         self.assertIn("Awaiting worker confirmation", fields)
-        self.assertRegex(fields, r"pause \d+ s ago")
+        self.assertRegex(fields, r"pause \d+ .*ago")
         self.wait(lambda d: "PAUSING" in d.find_element(By.ID, "detail-events").text, "the pause in the events")
         actions = [b.get_attribute("data-detail-action")
                    for b in d.find_elements(By.CSS_SELECTOR, "#detail-actions button")]
@@ -423,6 +424,21 @@ class ConsoleInBrowser(unittest.TestCase):
             self.clear_selection()
         finally:
             self.use_language("en")
+
+    def test_8_detail_shows_a_workers_progress(self):
+        d = self.driver
+        self.use_language("en")
+        self.filter_by(name="sync-0")
+        job = self.ids["sync0"]
+        r = self.srv.report([(job, "progress", "62", "3")], token=WORKER_TOKEN)
+        self.assertEqual(item_results(r.json)[job][0], "success", str(r))
+        d.find_element(By.CSS_SELECTOR, f"[data-key='{job}:open']").click()
+        self.wait(lambda d: "62 %" in d.find_element(By.ID, "detail-fields").text, "the reported progress")
+        fields = d.find_element(By.ID, "detail-fields").text
+        self.assertIn("Incremental delay\n3 s", fields)
+        self.assertIn("Last report", fields)
+        d.find_element(By.ID, "detail-close").click()
+        self.wait(lambda d: not d.find_element(By.ID, "detail").is_displayed(), "the detail closed")
 
     def test_7_readme_screenshot(self):
         """The small picture docs/console.png is copied from (README.md): a resume of three
