@@ -5,6 +5,8 @@
 #   NAMES       their names, separated by commas (no folders)
 #   OUTPUT      the .cpp to write
 
+cmake_minimum_required(VERSION 3.25)
+
 foreach(arg SOURCE_DIR NAMES OUTPUT)
   if(NOT DEFINED ${arg})
     message(FATAL_ERROR "embed_files.cmake: ${arg} is not set")
@@ -17,9 +19,11 @@ set(entries "")
 set(index 0)
 foreach(name IN LISTS names)
   file(READ "${SOURCE_DIR}/${name}" hex HEX)
+  string(LENGTH "${hex}" digits)
+  math(EXPR size "${digits} / 2")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
-  string(APPEND arrays "constexpr char file_${index}[] = {${bytes}};\n")
-  string(APPEND entries "    {\"${name}\", {file_${index}, sizeof(file_${index})}},\n")
+  string(APPEND arrays "constexpr std::array<char, ${size}> file_${index}{${bytes}};\n")
+  string(APPEND entries "    {\"${name}\", {file_${index}.data(), file_${index}.size()}},\n")
   math(EXPR index "${index} + 1")
 endforeach()
 

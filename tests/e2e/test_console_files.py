@@ -5,11 +5,13 @@ What the console does in a browser is tested by tests/browser."""
 
 from __future__ import annotations
 
+import os
 import re
 import unittest
 
 from e2e_support import E2ECase, PROJECT_A, TOKEN_A, Server, api_path, stop_shared_server
 
+CONSOLE_SOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "console")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
@@ -54,6 +56,17 @@ class ConsoleFiles(E2ECase):
                 self.assertTrue(r.raw)
         # The same bytes under /console/index.html.
         self.assertEqual(self.srv.call("GET", "/console/index.html").raw, index.raw)
+
+    def test_files_are_the_sources_byte_for_byte(self):
+        names = sorted(os.listdir(CONSOLE_SOURCES))
+        self.assertIn("index.html", names)
+        for name in names:
+            with self.subTest(name=name):
+                with open(os.path.join(CONSOLE_SOURCES, name), "rb") as f:
+                    source = f.read()
+                r = self.srv.call("GET", f"/console/{name}")
+                self.assertEqual(r.status, 200, f"console/{name} is not served: list it in service/CMakeLists.txt")
+                self.assertEqual(r.raw, source)
 
     def test_head_is_get_without_body(self):
         get = self.srv.call("GET", "/console/console.js")
