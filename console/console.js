@@ -52,8 +52,10 @@ const state = {
   results: new Map(),    // id -> its item of the last batch's answer
   batch: null,           // { action, items } or { action, error }
   events: new Map(),     // id -> its recent changes from the stream, oldest first
+  lastTicked: null,      // the row ticked last: a shift-click ticks the rows between
   detailId: null,
   detailTask: null,
+  detailTimer: 0,
   refreshTimer: 0,
   refreshing: false,
   refreshAgain: false,
@@ -239,10 +241,15 @@ function taskRow(task, parent, index) {
     'aria-label': t('selectTask', { name }),
   });
   select.checked = state.selected.has(task.id);
-  select.addEventListener('change', () => {
-    if (select.checked) state.selected.add(task.id);
-    else state.selected.delete(task.id);
-    renderSelection();
+  select.addEventListener('click', (event) => {
+    const ids = event.shiftKey && state.lastTicked ? rangeOf(state.lastTicked, task.id) : [task.id];
+    for (const id of ids) {
+      if (select.checked) state.selected.add(id);
+      else state.selected.delete(id);
+    }
+    state.lastTicked = task.id;
+    if (ids.length > 1) renderRows();
+    else renderSelection();
   });
   const open = el('button', {
     type: 'button', class: 'link', 'data-key': `${task.id}:open`,
@@ -265,6 +272,14 @@ function taskRow(task, parent, index) {
        task.status === 'PAUSING' && ' ',
        task.status === 'PAUSING' && age(task.update_time, 'since')),
     resultCell(task.id));
+}
+
+/** The ids of the rows from `from` to `to` (either order) as the table shows them. */
+function rangeOf(from, to) {
+  const ids = visibleIds();
+  const [a, b] = [ids.indexOf(from), ids.indexOf(to)];
+  if (a < 0 || b < 0) return [to];
+  return ids.slice(Math.min(a, b), Math.max(a, b) + 1);
 }
 
 function visibleIds() {

@@ -31,6 +31,7 @@ try:
     from selenium.common.exceptions import (NoAlertPresentException,
                                             StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.chrome.service import Service as DriverService
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -312,6 +313,16 @@ class ConsoleInBrowser(unittest.TestCase):
         # A filter by ids (the API's `name` with ids).
         rows = self.filter_by(name=f"{self.ids['run1']},{self.ids['conf']}")
         self.assertEqual({r["id"] for r in rows}, {self.ids["run1"], self.ids["conf"]})
+
+        # A shift-click ticks every row from the last one ticked.
+        self.clear_selection()
+        rows = self.filter_by(name="bulk-")
+        self.tick(rows[2]["id"])
+        last = d.find_element(By.ID, f"select-{rows[9]['id']}")
+        ActionChains(d).key_down(Keys.SHIFT).click(last).key_up(Keys.SHIFT).perform()
+        self.wait(lambda d: d.find_element(By.ID, "selection-count").text == "8 selected", "8 selected")
+        self.assertEqual([r["id"] for r in self.rows() if r["selected"]], [r["id"] for r in rows[2:10]])
+        self.clear_selection()
 
     def test_3_batch_pause_shows_the_apis_per_item_results(self):
         d = self.driver
