@@ -73,6 +73,16 @@ return [...document.querySelectorAll('input, select')].filter((c) =>
 """
 
 
+class SamePortServer(Server):
+    """A server that, once started, starts again on the same port (the console's origin)."""
+
+    def command(self) -> list[str]:
+        cmd = super().command()
+        if self.port:
+            cmd[cmd.index("--listen") + 1] = f"127.0.0.1:{self.port}"
+        return cmd
+
+
 def build_fleet() -> tuple[Fleet, dict[str, str]]:
     f = Fleet("brws")
     ids = {
@@ -167,15 +177,24 @@ class ConsoleInBrowser(unittest.TestCase):
             raise AssertionError(f"waited {timeout} s for {message}") from None
 
     @classmethod
-    def sign_in(cls) -> None:
+    def sign_in(cls, base: str | None = None) -> None:
         d = cls.driver
-        d.get(f"{cls.base}/console/")
-        cls.wait(lambda d: d.find_element(By.ID, "project").is_displayed(), "the sign-in form")
-        d.find_element(By.ID, "project").send_keys(PROJECT_A)
-        token = d.find_element(By.ID, "token")
-        token.send_keys(TOKEN_A)
-        token.send_keys(Keys.ENTER)  # the keyboard submits the form
+        d.get(f"{base or cls.base}/console/")
+        # The tab keeps the token of an origin it signed in to: the console then opens at once.
+        cls.wait(lambda d: d.find_element(By.ID, "project").is_displayed() or len(cls.rows()) > 0,
+                 "the sign-in form or the task table")
+        if d.find_element(By.ID, "project").is_displayed():
+            project = d.find_element(By.ID, "project")
+            project.clear()
+            project.send_keys(PROJECT_A)
+            token = d.find_element(By.ID, "token")
+            token.send_keys(TOKEN_A)
+            token.send_keys(Keys.ENTER)  # the keyboard submits the form
         cls.wait(lambda d: len(cls.rows()) > 0, "the task table")
+        cls.wait_live()
+
+    @classmethod
+    def wait_live(cls) -> None:
         cls.wait(lambda d: d.find_element(By.ID, "stream-state").get_attribute("class") == "stream live",
                  "the event stream to be live")
 
@@ -450,6 +469,43 @@ class ConsoleInBrowser(unittest.TestCase):
         self.assertIn("Last report", fields)
         d.find_element(By.ID, "detail-close").click()
         self.wait(lambda d: not d.find_element(By.ID, "detail").is_displayed(), "the detail closed")
+
+    def test_9_the_stream_resumes_after_a_restart(self):
+        """The server stops (SIGTERM closes the stream) and starts again on the same data
+        directory and port: the console reconnects with Last-Event-ID and shows a change made
+        meanwhile, without a reload."""
+        d = self.driver
+        fleet = Fleet("rsme")
+        first = fleet.task("INCRE_TRANSFER_STARTED", name="resume-first")
+        second = fleet.task("INCRE_TRANSFER_STARTED", name="resume-second")
+        data = tempfile.TemporaryDirectory(prefix="taskorch-browser-data-")
+        self.addCleanup(data.cleanup)
+        srv = SamePortServer(fleet=fleet, data_dir=os.path.join(data.name, "data")).start()
+        self.addCleanup(srv.close)
+        try:
+            base = f"http://127.0.0.1:{srv.port}"
+            self.sign_in(base)
+            d.execute_script("window.notReloaded = true;")
+            self.assertEqual(item_results(srv.pause([(first, "target")]).json)[first][0], "success")
+            self.wait(lambda d: self.row(first)["status"] == "PAUSING", "the first pause, live")
+
+            self.assertEqual(srv.stop(), 0)
+            self.wait(lambda d: d.find_element(By.ID, "stream-state").get_attribute("class")
+                      == "stream reconnecting", "the console to notice the stream ended")
+            srv.restart()
+            self.assertEqual(item_results(srv.pause([(second, "all")]).json)[second][0], "success")
+            self.wait_live()
+            self.wait(lambda d: self.row(second)["status"] == "PAUSING", "the change made while reconnecting")
+            self.assertTrue(d.execute_script("return window.notReloaded === true"), "the page was reloaded")
+            d.find_element(By.CSS_SELECTOR, f"[data-key='{second}:open']").click()
+            self.wait(lambda d: "PAUSING" in d.find_element(By.ID, "detail-events").text,
+                      "the change among the task's events")
+            streams = srv.call("GET", "/metrics").raw.decode()
+            self.assertRegex(streams, r'taskorch_http_requests_total\{endpoint="events",code="200"\} [1-9]')
+            self.shot("console-resumed.png")
+        finally:
+            self.sign_in()  # back to the shared server (this tab keeps its token there)
+            self.assertEqual(srv.stop(), 0)
 
     def test_7_readme_screenshot(self):
         """The small picture docs/console.png is copied from (README.md): a resume of three
