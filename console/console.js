@@ -214,7 +214,10 @@ function renderRows() {
   renderSelection();
 }
 
+/** A span whose text is the age of `since` (ms since the epoch), kept up to date; nothing when
+ * the API gave no time. */
 function age(since, format) {
+  if (!since) return null;
   return el('span', { class: 'age', 'data-since': since, 'data-format': format }, ageText(since, format));
 }
 
