@@ -13,6 +13,7 @@ const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'taskorch.token';
 const PROJECT_KEY = 'taskorch.project';
 const EVENTS_KEPT = 20;  // recent events kept per task for its detail
+const RETRY_LIST_MS = 2000;  // a list that failed is read again after this long
 
 /** An element with attributes (set as text, never as markup) and children (nodes or text). */
 function el(tag, attrs = {}, ...children) {
@@ -157,7 +158,11 @@ async function loadPage() {
     renderRows();
     renderPager();
   } catch (error) {
+    // Shown, and tried again shortly unless refused for what was asked (4xx): the table must
+    // not stay stale after a lost request or a server restart.
     $('list-error').textContent = describeError(error);
+    const refused = error instanceof ApiError && error.status >= 400 && error.status < 500;
+    if (api === state.api && !refused) state.refreshTimer = setTimeout(refresh, RETRY_LIST_MS);
   } finally {
     $('task-table').removeAttribute('aria-busy');
   }

@@ -167,10 +167,10 @@ class ConsoleInBrowser(unittest.TestCase):
 
     def tearDown(self) -> None:
         # Whatever a test did, the browser logged no error: no Content-Security-Policy
-        # violation, no failed request (but the refused connections of a stopped server).
+        # violation, no failed request (but those a stopped server cut or refused).
         errors = self.browser_errors()
-        if getattr(self, "server_stopped", False):
-            errors = [e for e in errors if "ERR_CONNECTION_REFUSED" not in e]
+        if getattr(self, "server_stopped", False):  # requests cut or refused while it was down
+            errors = [e for e in errors if "net::ERR_" not in e]
         self.assertEqual(errors, [], "the browser logged errors")
 
     # ------------------------------------------------------------------ helpers
@@ -185,7 +185,15 @@ class ConsoleInBrowser(unittest.TestCase):
         try:
             return WebDriverWait(cls.driver, timeout, poll_frequency=0.1).until(check)
         except TimeoutException:
-            raise AssertionError(f"waited {timeout} s for {message}") from None
+            # What the page showed, for the report: a picture, the list's error, the stream.
+            cls.timeouts = getattr(cls, "timeouts", 0) + 1
+            path = os.path.join(cls.artifacts, f"timeout-{cls.timeouts}.png")
+            cls.driver.save_screenshot(path)
+            shown = cls.driver.execute_script(
+                "return [document.getElementById('list-error').textContent,"
+                " document.getElementById('stream-state').textContent]")
+            raise AssertionError(f"waited {timeout} s for {message}; the list's error {shown[0]!r}, "
+                                 f"the stream {shown[1]!r}; screenshot {path}") from None
 
     @classmethod
     def sign_in(cls, base: str | None = None) -> None:
