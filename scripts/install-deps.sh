@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages taskorch needs to build and test, skipping those present.
+# Chromium, its driver and Python's selenium run the console's browser test (tests/browser);
+# the WenQuanYi font lets its screenshots show Chinese.
 set -euo pipefail
 
 packages=(
@@ -9,6 +11,7 @@ packages=(
   libbenchmark-dev libtbb-dev libcuckoo-dev libssl-dev
   python3 prometheus curl
   postgresql-15 libpq-dev
+  chromium chromium-driver python3-selenium fonts-wqy-microhei
 )
 
 missing=()

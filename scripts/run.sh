@@ -66,6 +66,7 @@ start "$@"
 call batch-status "{\"jobs\":[\"$job\"]}"
 echo "== serving (Ctrl-C stops it); try:"
 grep '^curl ' "$log"
+echo "or open $url/console/ in a browser: project 054ba152d480d55b2f5dc0069e7ddef0, that command's token"
 tail -n 0 -f --pid="$pid" "$log" & # what the server says from now on (at shutdown, say)
 trap '[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null' INT TERM
 rc=0

@@ -1,3 +1,4 @@
+#include "console_files.hpp"
 #include "response_completion.hpp"
 #include <taskorch/http/api.hpp>
 #include <taskorch/http/error_table.hpp>
@@ -184,6 +185,7 @@ api::~api() { parse_pool_.join(); }
 
 std::variant<accepted_request, response> api::check(const request_head& head) const {
   const language lang = parse_language(head.language);
+  if (auto page = detail::console_page(head.method, head.target, lang)) return std::move(*page);
   const route_match match = match_route(head.target);
   if (match.found == nullptr) return refusal(request_errc::not_found, lang);
   if (!allows(*match.found, head.method)) {

@@ -337,6 +337,7 @@ asio::awaitable<bool> session::write(const exchange& done, response res) {
   out.set(bhttp::field::content_type, res.content_type);
   if (!res.allow.empty()) out.set(bhttp::field::allow, res.allow);
   if (!res.location.empty()) out.set(bhttp::field::location, res.location);
+  for (const header_field& field : res.headers) out.set(field.name, field.value);
   if (res.retry_after.count() > 0) {
     out.set(bhttp::field::retry_after, std::to_string(res.retry_after.count()));
   }

@@ -3,7 +3,8 @@
 // the order docs/behaviour.md fixes: route (404 unknown path, 405 wrong method), the caller
 // (401: an X-Auth-Token, or an AK/SK signature whose head is checked here), project (403), the
 // caller's role (403, role.hpp), Content-Type (400); then its body is read, a signed request's
-// signature checked against it (401, check_body), and only then is the body handled.
+// signature checked against it (401, check_body), and only then is the body handled. Paths
+// under /console are the operator console's files instead (docs/console.md), open to anyone.
 //
 //   taskorch::http::api service(eng, {.tokens = tokens, .access_keys = keys}, {.max_jobs = 10000});
 //   auto checked = service.check(head);            // before reading the body

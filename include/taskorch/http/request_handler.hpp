@@ -61,7 +61,10 @@ struct response {
   std::string_view content_type = "application/json";
   std::string_view allow;               ///< the Allow header of a 405
   std::chrono::seconds retry_after{0};  ///< the Retry-After header, when not zero
-  std::string location;                 ///< the Location header of a redirect (307)
+  std::string location;                 ///< the Location header of a redirect (307, 308)
+  /// More header fields, as they are (the console's security headers, console_files.hpp);
+  /// they must outlive the response (static strings).
+  std::span<const header_field> headers;
   /// Set by the event stream's endpoint: the server streams these events (Server-Sent
   /// Events) instead of sending this response (service/event_stream.hpp, event_source.hpp).
   std::shared_ptr<const event_source> stream;
