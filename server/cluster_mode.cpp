@@ -21,9 +21,11 @@ cluster::lease_options leases_of(const command_line& o) {
 }
 
 engine_options engine_of(const command_line& o) {
-  // Each partition held has an engine of its own: a few threads each, not one per core.
+  // Each partition held has an engine of its own: a few threads each, not one per core, and
+  // one shard per thread: a batch's changes on one shard are one transaction, so with the
+  // default single thread a batch is one transaction (docs/scale-out.md).
   return {.threads = o.engine_threads != 0 ? o.engine_threads : 1,
-          .shards = 4,
+          .shards = 0,
           .max_batch_items = o.api.max_jobs,
           .feed_capacity = o.feed_capacity};
 }
