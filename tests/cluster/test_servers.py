@@ -375,8 +375,13 @@ class Rebalance(unittest.TestCase):
         moved = eventually(redirected)
         self.assertTrue(moved, "never redirected to the new owner")
         self.assertEqual(moved.header("Location"), f"http://127.0.0.1:{self.b.port}/v3/{project}/events")
+        # node-a may learn the new owner before node-b has loaded the partition: node-b answers
+        # 503 with Retry-After until then, and the client tries again.
+        self.assertTrue(eventually(lambda: self.b.status_of(project, token, job).status == 200),
+                        "node-b never served the partition it took")
         with EventStream(self.b.port, token=token, project=project, last_event_id=resume).open() as s:
             r = self.b.pause([(job, "all")], token=token, project=project)
+            self.assertEqual(r.status, 200, r)
             self.assertEqual(r.json["results"][0]["status"], "success", r)
             change = s.changes(1)[0]
             self.assertEqual((change["job_id"], change["cause"], change["version"]), (job, "pause", 2))
