@@ -270,7 +270,7 @@ asio::awaitable<void> node::balance() {
     owners = co_await partition_owners(*db_, timeout);
   } else if (holding_now > target || (holding_now == target && someone_short(owners, live))) {
     // Over the share, or at it while another node holds less than its fair part and no
-    // partition is free for it: let the highest go (docs/scale-out.md, "Balance").
+    // partition is free for it: let the highest go (docs/scale-out.md, "The node", step 3).
     const std::size_t give = holding_now > target ? holding_now - target : 1;
     std::vector<std::uint32_t> surplus = held();
     surplus.erase(surplus.begin(), surplus.end() - static_cast<std::ptrdiff_t>(give));
