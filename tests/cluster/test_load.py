@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, HERE)
 
 import e2e_support as e2e  # noqa: E402
-from test_servers import PROJECTS, TOKENS, Node, eventually, fresh_schema, psql  # noqa: E402
+from test_servers import PROJECTS, TOKENS, Node, eventually, fresh_schema, owners  # noqa: E402
 
 TOKEN_OF = {project: token for token, project in TOKENS}
 CLIENTS = 6
@@ -251,9 +251,7 @@ class ThreeNodesUnderLoad(unittest.TestCase):
             n.close()
 
     def owners(self) -> dict[str, str]:
-        held = {int(p): owner for p, owner in psql(
-            self.conninfo, "SELECT id, owner FROM taskorch_partitions WHERE lease_until > now()")}
-        return {project: held[p] for p, project in enumerate(PROJECTS) if p in held}
+        return owners(self.conninfo)
 
     def register(self, histories: Histories) -> None:
         """Each history starts with its task as it is before the load."""
@@ -366,9 +364,7 @@ class LostAnswers(unittest.TestCase):
         self.b.close()
 
     def owners(self) -> dict[str, str]:
-        held = {int(p): owner for p, owner in psql(
-            self.conninfo, "SELECT id, owner FROM taskorch_partitions WHERE lease_until > now()")}
-        return {project: held[p] for p, project in enumerate(PROJECTS) if p in held}
+        return owners(self.conninfo)
 
     def details(self, node: Node, project: str) -> list[dict]:
         r = eventually(lambda: (lambda r: r if r.status == 200 else None)(

@@ -118,6 +118,14 @@ PROJECTS = project_per_partition()
 TOKENS = [(f"token-{p}", project) for p, project in enumerate(PROJECTS)]
 
 
+def owners(conninfo: str) -> dict[str, str]:
+    """Each project of PROJECTS that has an owner now, with it, as the database says (the
+    owner's lease running)."""
+    held = {int(p): owner for p, owner in psql(
+        conninfo, "SELECT id, owner FROM taskorch_partitions WHERE lease_until > now()")}
+    return {project: held[p] for p, project in enumerate(PROJECTS) if p in held}
+
+
 def fleet_of(projects: list[str]) -> e2e.Fleet:
     fleet = e2e.Fleet("clu0")
     for project in projects:
@@ -226,10 +234,7 @@ class TwoNodes(unittest.TestCase):
         self.b.close()
 
     def owners(self) -> dict[str, str]:
-        """Each project's owner as the database says (its lease running)."""
-        held = {int(p): owner for p, owner in psql(
-            self.conninfo, "SELECT id, owner FROM taskorch_partitions WHERE lease_until > now()")}
-        return {project: held[p] for p, project in enumerate(PROJECTS) if p in held}
+        return owners(self.conninfo)
 
     def test_any_node_answers_any_project_as_its_owner_would(self):
         for token, project in TOKENS:
